@@ -1,0 +1,25 @@
+"""Numba kernels: small pure functions over rows, no Python objects inside.
+
+Dense matrix products are left to BLAS (numpy); the kernels fuse the
+elementwise work around them.  Every kernel is ``parallel=True`` over rows with
+``prange`` and ``cache=True`` so that compilation happens once per machine.
+"""
+
+from .features import sine_features, sine_features_trace
+from .integrators import (
+    ancestral_step,
+    ddim_step,
+    euler_maruyama_step,
+    velocity_euler,
+    velocity_heun,
+)
+
+__all__ = [
+    "sine_features",
+    "sine_features_trace",
+    "ancestral_step",
+    "ddim_step",
+    "euler_maruyama_step",
+    "velocity_euler",
+    "velocity_heun",
+]

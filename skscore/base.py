@@ -1,0 +1,426 @@
+"""The shared diffusion engine: one base class that owns the whole flow.
+
+A model only supplies its noise predictor through three hooks:
+
+- ``_fit_predictor(Z, random_state)``: learn to predict the noise of
+  ``z = cos(u_k) x_0 + sin(u_k) eps`` at every level ``k`` (training pairs
+  come from :meth:`BaseDiffusionDensity._training_pairs`);
+- ``_predict_noise(z, k)``: the predicted ``eps`` at level ``k``;
+- ``_predict_noise_divergence(z, k)``: the prediction and the divergence
+  ``sum_j d eps_j / d z_j``.  The default uses central finite differences
+  (exact up to O(h^2), ``2 d`` extra evaluations); models with a closed form
+  override it.
+
+Everything else is here: validation, internal standardization (and its
+Jacobian), the forward process (:mod:`skscore._schedules`), the samplers, the
+log-density along the probability-flow ODE and the random-state handling.
+"""
+
+import numbers
+from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from . import _kernels
+from ._schedules import SCHEDULES, noise_angles
+
+SAMPLERS = ("heun", "ddim", "ddpm", "euler_maruyama")
+_PREPROCESSING = ("standard", None)
+_DEVICES = ("cpu",)
+# Log-densities are floored here so that no -inf (or NaN from an overflow far
+# outside the data) ever leaves score_samples; such points have ~zero mass.
+LOG_DENSITY_FLOOR = -1e300
+_FD_STEP = 1e-4
+
+
+def _check_int(name, value, minimum):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def _check_float(name, value, minimum=0.0, inclusive=True):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (value >= minimum if inclusive else value > minimum)
+    if not ok:
+        sign = ">=" if inclusive else ">"
+        raise ValueError(f"{name} must be a finite number {sign} {minimum}, got {value!r}.")
+
+
+def _check_option(name, value, options):
+    if not any(value is opt or value == opt for opt in options):
+        raise ValueError(f"{name} must be one of {options}, got {value!r}.")
+
+
+def effective_n_threads(n_jobs):
+    """Threads for the Numba kernels and BLAS: None means all cores."""
+    available = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is None:
+        return available
+    if n_jobs < 0:
+        return max(1, available + 1 + n_jobs)
+    return max(1, min(int(n_jobs), available))
+
+
+@contextmanager
+def limit_threads(n_jobs):
+    """Run the enclosed kernels and BLAS calls on ``n_jobs`` threads."""
+    n_threads = effective_n_threads(n_jobs)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        with threadpool_limits(limits=n_threads, user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of the score-based diffusion density estimators.
+
+    Internally the data are standardized (``preprocessing='standard'``) to
+    ``z_0``; the forward process noises them to ``z = cos(u) z_0 + sin(u) eps``
+    on a grid of noise angles ``0 < u_1 < ... < u_K`` set by ``schedule`` and
+    ``n_steps`` (every DDPM, VP or VE process is such a grid, see
+    :mod:`skscore._schedules`).  The base distribution at ``u_K`` is
+    ``N(0, cos(u_K)^2 C + sin(u_K)^2 I)`` with ``C`` the covariance of the
+    standardized training data, which is the exact law of ``z`` at ``u_K`` up
+    to second moments, so the schedule need not push the signal to zero.
+
+    Sampling and the log-density both use the probability-flow ODE
+    ``dz/du = (eps_hat(z, u) - sin(u) z) / cos(u)``.  ``score_samples``
+    integrates it from the data to ``u_K`` with Heun's method on the level
+    grid, accumulating the divergence (instantaneous change of variables), and
+    ``sample`` with the default ``sampler='heun'`` integrates the same ODE on
+    the same grid backwards, so the two describe the same distribution up to
+    the O(h^2) error of the integrator.  On ``[0, u_1]`` the velocity is
+    interpolated linearly to its exact value 0 at ``u = 0``.
+
+    This class is not meant to be used directly: use one of its subclasses.
+    """
+
+    _chunk_size = 2048
+
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        n_steps,
+        schedule,
+        sampler,
+        preprocessing,
+        random_state,
+        n_jobs,
+        device,
+    ):
+        self.n_steps = n_steps
+        self.schedule = schedule
+        self.sampler = sampler
+        self.preprocessing = preprocessing
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+
+    # ------------------------------------------------------------------ hooks
+    def _check_model_params(self):
+        """Validate the model's own hyperparameters (raise ValueError)."""
+
+    @abstractmethod
+    def _fit_predictor(self, Z, random_state):
+        """Fit the noise predictor on standardized data ``Z``."""
+
+    @abstractmethod
+    def _predict_noise(self, z, level):
+        """Predicted noise at ``level`` for rows ``z`` (n, d)."""
+
+    def _predict_noise_divergence(self, z, level):
+        """Prediction and its divergence, by central finite differences."""
+        eps = self._predict_noise(z, level)
+        div = np.zeros(z.shape[0])
+        shifted = z.copy()
+        for j in range(z.shape[1]):
+            shifted[:, j] = z[:, j] + _FD_STEP
+            plus = self._predict_noise(shifted, level)[:, j]
+            shifted[:, j] = z[:, j] - _FD_STEP
+            minus = self._predict_noise(shifted, level)[:, j]
+            shifted[:, j] = z[:, j]
+            div += (plus - minus) / (2.0 * _FD_STEP)
+        return eps, div
+
+    # ------------------------------------------------------------ validation
+    def _check_params(self):
+        _check_int("n_steps", self.n_steps, 2)
+        _check_option("schedule", self.schedule, SCHEDULES)
+        _check_option("sampler", self.sampler, SAMPLERS)
+        _check_option("preprocessing", self.preprocessing, _PREPROCESSING)
+        if self.device == "cuda":
+            raise ValueError("device='cuda' is not available yet; use device='cpu'.")
+        _check_option("device", self.device, _DEVICES)
+        if self.n_jobs is not None:
+            _check_int("n_jobs", abs(self.n_jobs) if isinstance(self.n_jobs, numbers.Integral) else self.n_jobs, 1)
+        self._check_model_params()
+
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self, X, dtype=np.float64, ensure_min_samples=2 if reset else 1, reset=reset
+        )
+
+    def _standardize(self, X):
+        return (X - self.shift_) / self.scale_
+
+    # -------------------------------------------------------- forward process
+    @property
+    def _levels(self):
+        """Signal and noise coefficients ``(cos u_k, sin u_k)`` of every level."""
+        return np.cos(self.noise_angles_), np.sin(self.noise_angles_)
+
+    def _training_pairs(self, Z, n_pairs, random_state):
+        """Yield ``(k, z_k, eps)`` for every level: noised rows and their noise.
+
+        Each level gets ``n_pairs`` rows of ``Z`` (every row once when
+        ``n_pairs >= n``, the remainder drawn with replacement; a random subset
+        otherwise) and fresh noise.
+        """
+        n, d = Z.shape
+        for k, (a, s) in enumerate(zip(*self._levels)):
+            if n_pairs < n:
+                idx = random_state.choice(n, n_pairs, replace=False)
+            else:
+                extra = random_state.randint(0, n, n_pairs - n)
+                idx = np.concatenate([np.arange(n), extra])
+            eps = random_state.standard_normal((n_pairs, d))
+            yield k, a * Z[idx] + s * eps, eps
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Fit the diffusion model to the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; at least two rows, no NaN or infinity.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        self._check_params()
+        random_state = check_random_state(self.random_state)
+        if self.preprocessing == "standard":
+            scale = X.std(axis=0)
+            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(X).max(axis=0))] = 1.0
+            self.shift_, self.scale_ = X.mean(axis=0), scale
+        else:
+            self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        Z = self._standardize(X)
+        self.noise_angles_ = noise_angles(self.schedule, self.n_steps)
+
+        a_last, s_last = np.cos(self.noise_angles_[-1]), np.sin(self.noise_angles_[-1])
+        cov = np.atleast_2d(np.cov(Z, rowvar=False, bias=True))
+        self.prior_covariance_ = a_last**2 * cov + s_last**2 * np.eye(Z.shape[1])
+
+        with limit_threads(self.n_jobs):
+            self._fit_predictor(Z, random_state)
+        self._sample_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
+        return self
+
+    # ------------------------------------------------------------ base density
+    def _prior_log_density(self, z):
+        chol = linalg.cholesky(self.prior_covariance_, lower=True)
+        w = linalg.solve_triangular(chol, z.T, lower=True)
+        d = z.shape[1]
+        return -0.5 * np.sum(w**2, axis=0) - np.log(np.diag(chol)).sum() - 0.5 * d * np.log(2 * np.pi)
+
+    def _prior_sample(self, n, random_state):
+        chol = linalg.cholesky(self.prior_covariance_, lower=True)
+        return random_state.standard_normal((n, chol.shape[0])) @ chol.T
+
+    # ----------------------------------------------------------- log-density
+    def _log_density_chunk(self, z):
+        """Heun integration of the probability-flow ODE from the data to u_K."""
+        cos_u, sin_u = self._levels
+        n, d = z.shape
+        z = z.copy()
+        v_prev = np.zeros_like(z)  # the velocity is exactly 0 at u = 0
+        div_prev = np.zeros(n)
+        log_det = np.zeros(n)
+        z_pred, z_next = np.empty_like(z), np.empty_like(z)
+        u_prev = 0.0
+        for k, u in enumerate(self.noise_angles_):
+            h = u - u_prev
+            np.add(z, h * v_prev, out=z_pred)
+            eps, div_eps = self._predict_noise_divergence(z_pred, k)
+            a, s = cos_u[k], sin_u[k]
+            _kernels.velocity_heun(z_pred, eps, a, s, z, v_prev, h, z_next)
+            div = (div_eps - s * d) / a
+            log_det += 0.5 * h * (div_prev + div)
+            z, z_next = z_next, z
+            if k + 1 < len(self.noise_angles_):
+                eps, div_eps = self._predict_noise_divergence(z, k)
+                _kernels.velocity_euler(z, eps, a, s, z, 0.0, v_prev, z_pred)
+                div_prev = (div_eps - s * d) / a
+            u_prev = u
+        return self._prior_log_density(z) + log_det
+
+    def score_samples(self, X):
+        """Log-density of each sample under the model.
+
+        The exact change of variables along the probability-flow ODE (see the
+        class notes), in the units of ``X``: the Jacobian of the internal
+        standardization is included, so the density integrates to one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at which to evaluate the density.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            Log-density of each row, finite (floored at ``-1e300``).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        Z = self._standardize(X)
+        out = np.empty(X.shape[0])
+        with limit_threads(self.n_jobs), np.errstate(all="ignore"):
+            for start in range(0, X.shape[0], self._chunk_size):
+                stop = start + self._chunk_size
+                out[start:stop] = self._log_density_chunk(np.ascontiguousarray(Z[start:stop]))
+        out -= np.log(self.scale_).sum()
+        return np.nan_to_num(out, nan=LOG_DENSITY_FLOOR, neginf=LOG_DENSITY_FLOOR, posinf=LOG_DENSITY_FLOOR).clip(
+            LOG_DENSITY_FLOOR
+        )
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the data under the model.
+
+        Higher is better, so ``GridSearchCV`` selects hyperparameters by
+        held-out likelihood, as it does for ``GaussianMixture``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean of :meth:`score_samples` over the rows of ``X``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ----------------------------------------------------------------- sample
+    def _sample_chunk(self, z, random_state):
+        cos_u, sin_u = self._levels
+        n_levels = len(cos_u)
+        z_next = np.empty_like(z)
+        if self.sampler == "heun":
+            v = np.empty_like(z)
+            z_pred = np.empty_like(z)
+            for k in range(n_levels - 1, -1, -1):
+                h = (self.noise_angles_[k - 1] if k > 0 else 0.0) - self.noise_angles_[k]
+                eps = self._predict_noise(z, k)
+                _kernels.velocity_euler(z, eps, cos_u[k], sin_u[k], z, h, v, z_pred)
+                if k > 0:
+                    eps = self._predict_noise(z_pred, k - 1)
+                    _kernels.velocity_heun(z_pred, eps, cos_u[k - 1], sin_u[k - 1], z, v, h, z_next)
+                else:  # the velocity is exactly 0 at u = 0
+                    np.add(z, 0.5 * h * v, out=z_next)
+                z, z_next = z_next, z
+            return z
+        for k in range(n_levels - 1, -1, -1):
+            eps = self._predict_noise(z, k)
+            a_to, s_to = (cos_u[k - 1], sin_u[k - 1]) if k > 0 else (1.0, 0.0)
+            if self.sampler == "ddim" or k == 0:
+                # the last step of every sampler is the Tweedie denoising step
+                _kernels.ddim_step(z, eps, cos_u[k], sin_u[k], a_to, s_to, z_next)
+            elif self.sampler == "ddpm":
+                noise = random_state.standard_normal(z.shape)
+                _kernels.ancestral_step(z, eps, noise, cos_u[k], sin_u[k], a_to, s_to, z_next)
+            else:
+                noise = random_state.standard_normal(z.shape)
+                _kernels.euler_maruyama_step(z, eps, noise, cos_u[k], sin_u[k], a_to, z_next)
+            z, z_next = z_next, z
+        return z
+
+    def sample(self, n_samples=1, *, random_state=None):
+        """Generate samples from the fitted model.
+
+        Draws from the base distribution and integrates the reverse process
+        with ``sampler``: 'heun' (default; the probability-flow ODE that
+        ``score_samples`` integrates, so samples and log-densities describe
+        the same distribution), 'ddim' (the same ODE, first order), 'ddpm'
+        (ancestral sampling) or 'euler_maruyama' (the reverse SDE).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seed for this call.  When None, a generator seeded at ``fit`` and
+            advanced by every call is used: repeated calls give fresh draws,
+            and a cloned and refitted (or pickled) model repeats them.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples in the units of the training data.
+        """
+        check_is_fitted(self)
+        _check_int("n_samples", n_samples, 1)
+        rng = self._sample_random_state if random_state is None else check_random_state(random_state)
+        z = self._prior_sample(n_samples, rng)
+        out = np.empty_like(z)
+        with limit_threads(self.n_jobs), np.errstate(all="ignore"):
+            for start in range(0, n_samples, self._chunk_size):
+                stop = start + self._chunk_size
+                out[start:stop] = self._sample_chunk(np.ascontiguousarray(z[start:stop]), rng)
+        if not np.all(np.isfinite(out)):  # pragma: no cover - defensive
+            raise FloatingPointError("The reverse process diverged; try more n_steps or a stronger alpha.")
+        return self.shift_ + self.scale_ * out
+
+    # ------------------------------------------------------------------ score
+    def score_function(self, X, t=None):
+        """The learned score, the gradient of the log-density.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at which to evaluate the score.
+        t : float in [0, 1] or None, default=None
+            Diffusion time, mapped to the nearest noise level (0 is the
+            smallest, 1 the largest).  None means the smallest level, where
+            the noised law is closest to the data's.
+
+        Returns
+        -------
+        score : ndarray of shape (n_samples, n_features)
+            ``grad_x log p_t(x)`` in the units of ``X``, where ``p_t`` is the
+            law of ``shift + scale * (cos(u) z_0 + sin(u) eps)`` at the level.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if t is None:
+            level = 0
+        else:
+            _check_float("t", t)
+            if t > 1:
+                raise ValueError(f"t must lie in [0, 1], got {t!r}.")
+            level = int(round(t * (len(self.noise_angles_) - 1)))
+        Z = np.ascontiguousarray(self._standardize(X))
+        with limit_threads(self.n_jobs):
+            eps = self._predict_noise(Z, level)
+        return -eps / np.sin(self.noise_angles_[level]) / self.scale_
