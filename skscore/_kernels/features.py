@@ -61,3 +61,4 @@ def sine_features_trace(proj, bias, gate, weight, trace):
             acc += fast_sin(p + _HALF_PI) * gate[j] * weight[j]
             proj[i, j] = fast_sin(p) * gate[j]
         trace[i] = acc
+
