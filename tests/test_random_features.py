@@ -1,0 +1,207 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KernelDensity
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skscore import DiffusionRandomFeatures
+from skscore.datasets import correlated_mixture_8d, mixture_2d
+from skscore.metrics import sliced_wasserstein
+
+SMALL = dict(n_features=64, n_steps=16)
+
+
+@pytest.fixture(scope="module")
+def data_2d():
+    return mixture_2d().sample(600, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small_model(data_2d):
+    return DiffusionRandomFeatures(**SMALL, random_state=0).fit(data_2d)
+
+
+def test_pipeline_and_grid_search_select_by_likelihood(data_2d):
+    pipe = Pipeline([("scale", StandardScaler()), ("model", DiffusionRandomFeatures(n_steps=16, random_state=0))])
+    search = GridSearchCV(pipe, {"model__n_features": [4, 128]}, cv=3).fit(data_2d)
+    assert search.best_params_ == {"model__n_features": 128}
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and scores[1] > scores[0]
+    assert np.all(np.isfinite(search.best_estimator_.score_samples(data_2d[:10])))
+
+
+def test_clone_and_pickle_reproduce_samples_and_scores(small_model, data_2d):
+    refit = clone(small_model).fit(data_2d)
+    np.testing.assert_array_equal(refit.sample(50, random_state=1), small_model.sample(50, random_state=1))
+    np.testing.assert_array_equal(refit.score_samples(data_2d[:50]), small_model.score_samples(data_2d[:50]))
+
+    restored = pickle.loads(pickle.dumps(small_model))
+    np.testing.assert_array_equal(restored.score_samples(data_2d[:50]), small_model.score_samples(data_2d[:50]))
+    # the sampling generator travels with the model: the next unseeded draws agree
+    np.testing.assert_array_equal(restored.sample(20), small_model.sample(20))
+
+
+def test_random_state_semantics(data_2d):
+    a = DiffusionRandomFeatures(**SMALL, random_state=3).fit(data_2d)
+    b = DiffusionRandomFeatures(**SMALL, random_state=3).fit(data_2d)
+    np.testing.assert_array_equal(a.theta2_, b.theta2_)
+    first, second = a.sample(10), a.sample(10)
+    assert not np.allclose(first, second)  # unseeded calls give fresh draws
+    np.testing.assert_array_equal(a.sample(10, random_state=5), a.sample(10, random_state=5))
+    c = DiffusionRandomFeatures(**SMALL, random_state=4).fit(data_2d)
+    assert not np.allclose(a.theta2_, c.theta2_)
+
+
+def test_thread_count_does_not_change_results(small_model, data_2d):
+    one = clone(small_model).set_params(n_jobs=1).fit(data_2d)
+    two = clone(small_model).set_params(n_jobs=2).fit(data_2d)
+    np.testing.assert_allclose(one.score_samples(data_2d[:20]), two.score_samples(data_2d[:20]), rtol=1e-9)
+    np.testing.assert_allclose(one.sample(20, random_state=0), two.sample(20, random_state=0), rtol=1e-9)
+
+
+def test_training_loss_never_increases(small_model):
+    assert small_model.n_iter_ == small_model.n_iter
+    assert np.all(np.diff(small_model.loss_curve_) <= 1e-12)
+    assert small_model.loss_curve_[-1] < small_model.loss_curve_[0]
+
+
+def test_paper_form_and_rf_baseline(data_2d):
+    rf = DiffusionRandomFeatures(**SMALL, fit_gates=False, random_state=0).fit(data_2d)
+    assert rf.n_iter_ == 0 and np.all(rf.theta1_ == 0)
+    paper = DiffusionRandomFeatures(**SMALL, features="paper", feature_scale=1.0, linear_term=False, random_state=0).fit(
+        data_2d
+    )
+    assert np.all(paper.linear_coef_ == 0) and np.all(paper.linear_intercept_ == 0)
+    assert np.all(np.abs(paper.projection_) <= 1 / np.sqrt(2))
+    for model in (rf, paper):
+        assert np.all(np.isfinite(model.score_samples(data_2d[:20])))
+        assert np.all(np.isfinite(model.sample(20, random_state=0)))
+
+
+@pytest.mark.parametrize("sampler", ["heun", "ddim", "ddpm", "euler_maruyama"])
+@pytest.mark.parametrize("schedule", ["cosine", "linear", "vp", "ve"])
+def test_every_sampler_and_schedule_runs(data_2d, sampler, schedule):
+    model = DiffusionRandomFeatures(n_features=32, n_steps=8, schedule=schedule, sampler=sampler, random_state=0)
+    X = model.fit(data_2d).sample(30, random_state=0)
+    assert X.shape == (30, 2) and np.all(np.isfinite(X))
+
+
+def test_learned_score_of_a_gaussian_is_its_linear_score():
+    # at a level with sin(u) ~ 0.95 the noised law is N(m, a^2 S + s^2 I) in
+    # standardized units, with a linear score; denoising score matching
+    # estimates the score less well as the noise goes to zero (documented)
+    rng = np.random.default_rng(0)
+    cov = np.array([[2.0, 0.8], [0.8, 1.0]])
+    mean = np.array([1.0, -2.0])
+    X = rng.multivariate_normal(mean, cov, size=3000)
+    model = DiffusionRandomFeatures(n_features=128, n_steps=30, random_state=0).fit(X)
+    X_test = rng.multivariate_normal(mean, cov, size=500)
+    level = int(round(0.8 * 29))
+    a, s = np.cos(model.noise_angles_[level]), np.sin(model.noise_angles_[level])
+    noised_cov = a**2 * cov / np.outer(model.scale_, model.scale_) + s**2 * np.eye(2)
+    z = (X_test - model.shift_) / model.scale_
+    expected = -(z @ np.linalg.inv(noised_cov)) / model.scale_
+    err = np.linalg.norm(model.score_function(X_test, t=0.8) - expected) / np.linalg.norm(expected)
+    assert err < 0.1
+
+
+def test_density_integrates_to_one(grid_mass_fn):
+    X = mixture_2d().sample(2000, random_state=0)
+    model = DiffusionRandomFeatures(random_state=0).fit(X)
+    assert grid_mass_fn(model, (-6.5, -5.5), (5.5, 5.0), 180) == pytest.approx(1.0, abs=0.02)
+
+
+def test_known_answer_2d():
+    law = mixture_2d()
+    model = DiffusionRandomFeatures(random_state=0).fit(law.sample(5000, random_state=100))
+    X_test = law.sample(4000, random_state=200)
+    gap = law.logpdf(X_test).mean() - model.score(X_test)
+    assert abs(gap) < 0.1
+
+
+def test_known_answer_8d_beats_kernel_density():
+    law = correlated_mixture_8d()
+    X = law.sample(5000, random_state=100)
+    X_test = law.sample(4000, random_state=200)
+    reference = law.sample(20000, random_state=300)
+    model = DiffusionRandomFeatures(random_state=0).fit(X)
+    gap = law.logpdf(X_test).mean() - model.score(X_test)
+    assert abs(gap) < 0.75
+
+    scaler = StandardScaler().fit(X)
+    kde = KernelDensity(bandwidth="scott").fit(scaler.transform(X))
+    kde_samples = kde.sample(4000, random_state=1)
+    ours = sliced_wasserstein(scaler.transform(model.sample(4000, random_state=1)), scaler.transform(reference))
+    theirs = sliced_wasserstein(kde_samples, scaler.transform(reference))
+    assert ours < theirs
+
+
+BAD_FIT_INPUTS = {
+    "nan": np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]),
+    "inf": np.array([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]]),
+    "1d": np.arange(5.0),
+    "3d": np.zeros((4, 2, 2)),
+    "one_row": np.zeros((1, 3)),
+    "strings": np.array([["a", "b"], ["c", "d"], ["e", "f"]]),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FIT_INPUTS)
+def test_bad_training_data_is_refused_clearly(name):
+    with pytest.raises(ValueError):
+        DiffusionRandomFeatures(**SMALL).fit(BAD_FIT_INPUTS[name])
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.zeros((3, 3)), "3 features"),
+        (np.array([[np.nan, 0.0]]), "NaN"),
+        (np.array([[np.inf, 0.0]]), "infinity"),
+        (np.zeros(2), "2D array"),
+        (np.array([["a", "b"]]), "could not convert|dtype"),
+    ],
+)
+def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
+    with pytest.raises(ValueError, match=match):
+        small_model.score_samples(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_features": 0}, "n_features"),
+        ({"n_steps": 1}, "n_steps"),
+        ({"schedule": "exp"}, "schedule"),
+        ({"sampler": "rk4"}, "sampler"),
+        ({"alpha": -1.0}, "alpha"),
+        ({"feature_scale": -1.0}, "feature_scale"),
+        ({"feature_scale": "wide"}, "feature_scale"),
+        ({"features": "fourier"}, "features"),
+        ({"n_iter": -1}, "n_iter"),
+        ({"device": "cuda"}, "cuda"),
+        ({"device": "tpu"}, "device"),
+        ({"preprocessing": "minmax"}, "preprocessing"),
+    ],
+)
+def test_bad_parameters_are_refused_clearly(data_2d, params, match):
+    with pytest.raises(ValueError, match=match):
+        DiffusionRandomFeatures(**{**SMALL, **params}).fit(data_2d)
+
+
+def test_bad_sample_size_is_refused(small_model):
+    for n in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="n_samples"):
+            small_model.sample(n)
+
+
+def test_nothing_non_finite_comes_out_even_far_from_the_data(small_model):
+    far = np.array([[1e3, -1e3], [1e8, 1e8], [-1e150, 3.0], [0.0, 1e300]])
+    log_density = small_model.score_samples(far)
+    assert np.all(np.isfinite(log_density))
+    assert np.all(log_density < small_model.score_samples(np.zeros((1, 2))))
+    assert np.all(np.isfinite(small_model.sample(2000, random_state=0)))
