@@ -39,12 +39,20 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     map, fitted in closed form jointly with ``theta2``, which represents the
     Gaussian part of the noise exactly (bounded sine features do so poorly).
 
-    Training minimizes the paper's loss ``(1/K) sum_k ||eps - eps_hat||^2``
-    (plus ``alpha ||theta2||^2``) by alternating minimization: for fixed
-    gates, ``theta2`` and the linear terms are one ridge regression, solved
-    exactly from per-level sufficient statistics; for fixed ``theta2`` the
-    loss is a box-constrained quadratic in the gates ``cos(theta1[k])``, which
-    takes a few projected-gradient steps.  Both steps decrease the loss.
+    Training minimizes the paper's denoising loss, the squared noise error
+    averaged over levels, with level ``k`` weighted by
+    ``1 / max(cos(u_k)^2, 0.01)`` (the probability-flow ODE divides noise
+    errors by ``cos(u)``, see ``_level_weights``), plus
+    ``alpha ||theta2||^2``.  It alternates two exact or monotone steps: for
+    fixed gates, ``theta2`` and the linear maps are one ridge regression,
+    solved from per-level sufficient statistics (the linear maps eliminated by
+    a Schur complement); for fixed ``theta2``, each level's loss is a convex
+    quadratic in its gates ``cos(theta1[k])`` on ``[-1, 1]^N``, decreased by
+    accelerated projected gradient (the paper uses Adam on ``theta1``; this
+    is the same parametrization, ``theta1 = arccos(gate)``).  The loss never
+    increases (``loss_curve_``).  The divergence of the predictor is closed
+    form, so :meth:`score_samples` is the exact change of variables along the
+    ODE up to the integrator's error.
 
     Read more in the :ref:`User Guide <random_features>`.
 
@@ -52,8 +60,12 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     ----------
     n_features : int, default=512
         Number of random features N.
-    n_steps : int, default=50
-        Number of noise levels K (training, sampling and likelihood).
+    n_steps : int, default=30
+        Number of noise levels K (training, sampling and likelihood).  Heun
+        integration makes ``2 K - 1`` predictor evaluations per row.  On the
+        2-D and 8-D known answers, K = 30 and K = 50 fitted equally well, and
+        the exact-predictor likelihood error at K = 30 is a few thousandths of
+        a nat.
     schedule : {'cosine', 'linear', 'vp', 've'}, default='cosine'
         Forward process (see the :ref:`engine <engine>` guide).  The cosine
         schedule spaces the levels nearly uniformly in noise angle, which is
@@ -108,8 +120,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     linear_intercept_ : ndarray of shape (n_steps, `n_features_in_`)
         Per-level intercepts ``c_k`` (zeros when ``linear_term=False``).
     loss_curve_ : ndarray of shape (`n_iter_` + 1,)
-        Training loss (mean squared noise error over levels, plus the
-        penalty) after the first ridge solve and after each alternation.
+        Training loss (weighted mean squared noise error over levels, plus
+        the penalty) after the first ridge solve and after each alternation.
     n_iter_ : int
         Alternations run.
     noise_angles_ : ndarray of shape (n_steps,)
@@ -127,6 +139,15 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         Number of columns seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen during fit, when ``X`` has string column names.
+
+    Notes
+    -----
+    Each level is trained on ``min(max(n_samples, 4 n_features), 16384)``
+    noised rows (all rows with fresh noise, topped up by resampling for small
+    data, a random subset for large data), so fit time grows linearly in
+    ``n_steps`` and quadratically in ``n_features`` and is bounded in
+    ``n_samples``; the per-level statistics take
+    ``8 n_steps n_features^2`` bytes (63 MB at the defaults).
 
     See Also
     --------
@@ -149,7 +170,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         self,
         n_features=512,
         *,
-        n_steps=50,
+        n_steps=30,
         schedule="cosine",
         alpha=1e-3,
         feature_scale=(0.5, 1.0, 2.0, 4.0),
@@ -231,7 +252,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         """
         n, d = Z.shape
         N, K = self.n_features, self.n_steps
-        n_pairs = int(min(max(n, 4 * N), max(n if n <= _MAX_PAIRS_PER_LEVEL else 0, _MAX_PAIRS_PER_LEVEL)))
+        n_pairs = min(max(n, 4 * N), _MAX_PAIRS_PER_LEVEL)
         ones = np.ones(N)
         gram = np.empty((K, N, N))
         cross = np.empty((K, N, d))
@@ -302,7 +323,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             step = 1.0 / (1.2 * _largest_eigenvalue(H, n_iter=15) + 1e-300)
             g = y = gates[k]
             t = 1.0
-            f_old = np.inf
+            f_old = g @ (H @ g) * 0.5 - q @ g  # steps that increase it are refused
             for _ in range(n_steps):
                 g_new = np.clip(y - step * (H @ y - q), -1.0, 1.0)
                 f_new = g_new @ (H @ g_new) * 0.5 - q @ g_new
@@ -344,12 +365,13 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         return eps
 
     def _predict_noise_divergence(self, z, level):
-        gate = np.cos(self.theta1_[level])
-        weight = np.einsum("lj,jl->j", self.projection_, self.theta2_)
+        # d eps / dz = W diag(cos(zW + b) * gate) theta2 + A_k: its trace is
+        # sum_j cos_j gate_j m_j + tr(A_k), with m_j = sum_l W[l, j] theta2[j, l]
         proj = z @ self.projection_
-        div = np.empty(z.shape[0])
-        _kernels.sine_features_trace(proj, self.phase_, gate, weight, div)
+        cosines = np.empty_like(proj)
+        _kernels.sine_cosine_features(proj, self.phase_, np.cos(self.theta1_[level]), cosines)
         eps = proj @ self.theta2_
         eps += z @ self.linear_coef_[level] + self.linear_intercept_[level]
+        div = cosines @ np.einsum("lj,jl->j", self.projection_, self.theta2_)
         div += np.trace(self.linear_coef_[level])
         return eps, div

@@ -13,10 +13,10 @@ def test_sine_features_match_numpy():
     out = proj.copy()
     _kernels.sine_features(out, bias, gate)
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-11)
-    out, trace = proj.copy(), np.empty(64)
-    _kernels.sine_features_trace(out, bias, gate, weight, trace)
+    out, cosines = proj.copy(), np.empty_like(proj)
+    _kernels.sine_cosine_features(out, bias, gate, cosines)
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-11)
-    np.testing.assert_allclose(trace, expected_trace, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(cosines @ weight, expected_trace, rtol=0, atol=1e-10)
 
 
 def test_integrator_steps_match_their_formulas():

@@ -5,7 +5,7 @@ elementwise work around them.  Every kernel is ``parallel=True`` over rows with
 ``prange`` and ``cache=True`` so that compilation happens once per machine.
 """
 
-from .features import sine_features, sine_features_trace
+from .features import sine_cosine_features, sine_features
 from .integrators import (
     ancestral_step,
     ddim_step,
@@ -16,7 +16,7 @@ from .integrators import (
 
 __all__ = [
     "sine_features",
-    "sine_features_trace",
+    "sine_cosine_features",
     "ancestral_step",
     "ddim_step",
     "euler_maruyama_step",
