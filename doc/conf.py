@@ -5,7 +5,6 @@ offline: no intersphinx inventories are fetched.
 """
 
 import os
-import re
 import sys
 import warnings
 from datetime import date
@@ -87,27 +86,3 @@ html_theme_options = {
 html_static_path = []
 html_title = f"skscore {release}"
 
-
-# -- Docstring shim ----------------------------------------------------------
-# In reStructuredText a word ending in "_" is a hyperlink reference, so a
-# type such as "ndarray of shape (n_features_in_, n_features)" fails with
-# 'Unknown target name: "n_features_in"'.  scikit-learn's convention is to
-# quote such names: "ndarray of shape (`n_features_in_`, n_features)".  Until
-# every docstring of the package does so, quote them here, in the shapes only;
-# names that are already quoted are left alone, so this is a no-op afterwards.
-_SHAPE = re.compile(r"shape \(([^)]*)\)")
-_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![\w`])")
-
-
-def _quote_shape_names(app, what, name, obj, options, lines):
-    for i, line in enumerate(lines):
-        if "shape (" in line:
-            lines[i] = _SHAPE.sub(
-                lambda m: "shape (" + _TRAILING_UNDERSCORE.sub(r"`\1`", m.group(1)) + ")",
-                line,
-            )
-
-
-def setup(app):
-    # Before numpydoc (default priority 500) turns the sections into RST.
-    app.connect("autodoc-process-docstring", _quote_shape_names, priority=400)

@@ -10,17 +10,6 @@ and compare its held-out log-likelihood with those of scikit-learn's
 :class:`~sklearn.neighbors.KernelDensity`.
 """
 
-# sphinx_gallery_start_ignore
-# Make the example runnable from a source checkout without installing skscore.
-import sys
-from pathlib import Path
-
-try:
-    import skscore  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-# sphinx_gallery_end_ignore
-
 import time
 
 import matplotlib.pyplot as plt
