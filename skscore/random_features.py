@@ -43,7 +43,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     averaged over levels, with level ``k`` weighted by
     ``1 / max(cos(u_k)^2, 0.01)`` (the probability-flow ODE divides noise
     errors by ``cos(u)``, see ``_level_weights``), plus
-    ``alpha ||theta2||^2``.  It alternates two exact or monotone steps: for
+    ``alpha ||theta2||^2 / n_samples``.  It alternates two exact or monotone steps: for
     fixed gates, ``theta2`` and the linear maps are one ridge regression,
     solved from per-level sufficient statistics (the linear maps eliminated by
     a Schur complement); for fixed ``theta2``, each level's loss is a convex
@@ -70,8 +70,14 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         Forward process (see the :ref:`engine <engine>` guide).  The cosine
         schedule spaces the levels nearly uniformly in noise angle, which is
         what the Heun integrator of the likelihood wants.
-    alpha : float, default=1e-3
-        Ridge penalty on ``theta2`` (per training pair and output).
+    alpha : float, default=5.0
+        Ridge penalty on ``theta2``, against the squared noise errors summed
+        over training rows (scikit-learn's ``Ridge`` convention): relative to
+        the mean error it is ``alpha / n_samples``, so regularization fades
+        as data grow.  Larger values smooth the density (and its ODE, which
+        the integrator then follows more accurately).  On iris, wine, breast
+        cancer and diabetes, held-out likelihood varied little between 2 and
+        10; 5 also keeps the 2-D normalization error near 1 % at 30 steps.
     feature_scale : float or sequence of float, default=(0.5, 1.0, 2.0, 4.0)
         Frequency scale(s) of the random projection.  With
         ``features='multiscale'`` the columns of ``W`` are split evenly
@@ -172,7 +178,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         *,
         n_steps=30,
         schedule="cosine",
-        alpha=1e-3,
+        alpha=5.0,
         feature_scale=(0.5, 1.0, 2.0, 4.0),
         features="multiscale",
         linear_term=True,
@@ -297,21 +303,21 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         weights = 1.0 / np.maximum(a**2, 1e-2)
         return weights / weights.mean()
 
-    def _solve_theta2(self, gram, cross, gates):
+    def _solve_theta2(self, gram, cross, gates, penalty):
         N, d = cross.shape[1:]
-        lhs = self.alpha * np.eye(N)
+        lhs = penalty * np.eye(N)
         rhs = np.zeros((N, d))
         for g, G, C in zip(gates, gram, cross):
             lhs += g[:, None] * G * g[None, :] / len(gates)
             rhs += g[:, None] * C / len(gates)
         return linalg.solve(lhs, rhs, assume_a="pos")
 
-    def _loss(self, gram, cross, residual, gates, theta2):
+    def _loss(self, gram, cross, residual, gates, theta2, penalty):
         loss = 0.0
         for g, G, C, e2 in zip(gates, gram, cross, residual):
             out = g[:, None] * theta2
             loss += np.sum(out * (G @ out)) - 2 * np.sum(out * C) + e2
-        return loss / len(gates) + self.alpha * np.sum(theta2**2)
+        return loss / len(gates) + penalty * np.sum(theta2**2)
 
     def _update_gates(self, gram, cross, gates, theta2, n_steps=30):
         """Accelerated projected gradient (FISTA with adaptive restart) on the
@@ -340,14 +346,15 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         n, d = Z.shape
         self.projection_, self.phase_ = self._draw_features(d, random_state)
         gram, cross, residual, linear = self._level_statistics(Z, random_state)
+        penalty = self.alpha / n  # the statistics are means over rows
         gates = np.ones((self.n_steps, self.n_features))
-        theta2 = self._solve_theta2(gram, cross, gates)
-        losses = [self._loss(gram, cross, residual, gates, theta2)]
+        theta2 = self._solve_theta2(gram, cross, gates, penalty)
+        losses = [self._loss(gram, cross, residual, gates, theta2, penalty)]
         n_iter = self.n_iter if self.fit_gates else 0
         for _ in range(n_iter):
             gates = self._update_gates(gram, cross, gates, theta2)
-            theta2 = self._solve_theta2(gram, cross, gates)
-            losses.append(self._loss(gram, cross, residual, gates, theta2))
+            theta2 = self._solve_theta2(gram, cross, gates, penalty)
+            losses.append(self._loss(gram, cross, residual, gates, theta2, penalty))
         self.theta1_ = np.arccos(gates)
         self.theta2_ = theta2
         self.loss_curve_ = np.array(losses)
