@@ -16,7 +16,6 @@ import os
 import time
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler

@@ -70,19 +70,13 @@ def effective_n_threads(n_jobs):
 
 
 @contextmanager
-def limit_threads(n_jobs, blas_threads=None):
-    """Run the enclosed Numba kernels on ``n_jobs`` threads.
-
-    BLAS gets ``blas_threads`` threads (default: the same number).  Loops that
-    alternate small BLAS products with Numba kernels pass ``blas_threads=1``:
-    OpenBLAS and OpenMP workers both spin-wait after each call, and two
-    spinning pools on the same cores slowed such loops down several times.
-    """
+def limit_threads(n_jobs):
+    """Run the enclosed Numba kernels and BLAS calls on ``n_jobs`` threads."""
     n_threads = effective_n_threads(n_jobs)
     previous = numba.get_num_threads()
     numba.set_num_threads(n_threads)
     try:
-        with threadpool_limits(limits=blas_threads or n_threads, user_api="blas"):
+        with threadpool_limits(limits=n_threads, user_api="blas"):
             yield
     finally:
         numba.set_num_threads(previous)
@@ -178,8 +172,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if self.device == "cuda":
             raise ValueError("device='cuda' is not available yet; use device='cpu'.")
         _check_option("device", self.device, _DEVICES)
-        if self.n_jobs is not None:
-            _check_int("n_jobs", abs(self.n_jobs) if isinstance(self.n_jobs, numbers.Integral) else self.n_jobs, 1)
+        if self.n_jobs is not None and (
+            not isinstance(self.n_jobs, numbers.Integral) or isinstance(self.n_jobs, bool) or self.n_jobs == 0
+        ):
+            raise ValueError(f"n_jobs must be None or a non-zero integer, got {self.n_jobs!r}.")
         self._check_model_params()
 
     def _validate_X(self, X, reset):
@@ -266,12 +262,14 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _map_chunks(self, func, n_rows):
         """``func(start, stop)`` on consecutive row chunks, concatenated.
 
-        Chunks run in ``n_jobs`` joblib threads (the kernels release the GIL),
-        each integrating its rows through every step with single-threaded BLAS;
-        leftover threads go to the Numba kernels inside each chunk.  One pool
-        of busy threads is much faster here than OpenBLAS and OpenMP pools
-        taking turns on the same cores.  Memory stays bounded by the chunk size
-        times the number of threads, for any number of rows.
+        Chunks run in ``n_jobs`` joblib threads (BLAS and the ``nogil``
+        kernels release the GIL), each integrating its rows through every step
+        with single-threaded BLAS; leftover threads go to the Numba kernels
+        inside each chunk.  Multi-threaded BLAS alternating with the Numba
+        kernels was several times slower: OpenBLAS and OpenMP workers both
+        spin-wait after each call and fought over the same cores.  Memory
+        stays bounded by the chunk size times the number of threads, for any
+        number of rows.
         """
         bounds = [(start, min(start + self._chunk_size, n_rows)) for start in range(0, n_rows, self._chunk_size)]
         n_threads = effective_n_threads(self.n_jobs)

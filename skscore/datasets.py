@@ -53,6 +53,7 @@ class GaussianMixtureLaw:
 
     @property
     def n_features(self):
+        """Dimension of the law."""
         return self.means.shape[1]
 
     def sample(self, n_samples, random_state=None):

@@ -229,14 +229,14 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     # ------------------------------------------------------------- features
     def _draw_features(self, n_dims, random_state):
         scales = np.atleast_1d(np.asarray(self.feature_scale, dtype=np.float64))
-        if self.features == "paper":
-            bound = scales.repeat(-(-self.n_features // scales.size))[: self.n_features] / np.sqrt(n_dims)
-            W = random_state.uniform(-1.0, 1.0, (n_dims, self.n_features)) * bound
+        sizes = [len(part) for part in np.array_split(np.arange(self.n_features), scales.size)]
+        column_scale = np.repeat(scales, sizes) / np.sqrt(n_dims)
+        if self.features == "paper":  # the authors' U(-1/sqrt(d), 1/sqrt(d)) draws
+            W = random_state.uniform(-1.0, 1.0, (n_dims, self.n_features)) * column_scale
             b = random_state.uniform(-1.0, 1.0, self.n_features) / np.sqrt(n_dims)
-            return W, b
-        per_column = np.concatenate([np.full(len(part), s) for s, part in zip(scales, np.array_split(np.arange(self.n_features), scales.size))])
-        W = random_state.standard_normal((n_dims, self.n_features)) * per_column / np.sqrt(n_dims)
-        b = random_state.uniform(-np.pi, np.pi, self.n_features)
+        else:
+            W = random_state.standard_normal((n_dims, self.n_features)) * column_scale
+            b = random_state.uniform(-np.pi, np.pi, self.n_features)
         return W, b
 
     def _features(self, z, gate):
@@ -254,7 +254,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         solution is eliminated exactly (Schur complement), leaving the
         residualized ``G - P Q^-1 P'`` and ``C - P Q^-1 R`` (``P = S'L``,
         ``Q = L'L``, ``R = L'E``); ``P``, ``Q^-1`` and ``R`` are kept to
-        recover the linear maps at the end.
+        recover the linear maps at the end.  ``G``, ``C`` and the residual
+        are multiplied by the level's weight (:meth:`_level_weights`).
         """
         n, d = Z.shape
         N, K = self.n_features, self.n_steps

@@ -12,8 +12,27 @@ from skscore.base import BaseDiffusionDensity
 
 
 class ExactMixtureScore(BaseDiffusionDensity):
-    def __init__(self, law=None, *, n_steps=50, schedule="cosine", sampler="heun", preprocessing="standard", random_state=None, n_jobs=None, device="cpu"):
-        super().__init__(n_steps=n_steps, schedule=schedule, sampler=sampler, preprocessing=preprocessing, random_state=random_state, n_jobs=n_jobs, device=device)
+    def __init__(
+        self,
+        law=None,
+        *,
+        n_steps=50,
+        schedule="cosine",
+        sampler="heun",
+        preprocessing="standard",
+        random_state=None,
+        n_jobs=None,
+        device="cpu",
+    ):
+        super().__init__(
+            n_steps=n_steps,
+            schedule=schedule,
+            sampler=sampler,
+            preprocessing=preprocessing,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            device=device,
+        )
         self.law = law
 
     def _fit_predictor(self, Z, random_state):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from _oracle import ExactMixtureScore
 
-from skscore.base import SAMPLERS, BaseDiffusionDensity
 from skscore._schedules import SCHEDULES, noise_angles
+from skscore.base import SAMPLERS, BaseDiffusionDensity
 from skscore.datasets import correlated_mixture_8d, mixture_2d
 from skscore.metrics import sliced_wasserstein
 

@@ -36,7 +36,7 @@ def fast_sin(x):
     return p * (1.0 - 4.0 * (half - np.floor(half)))  # (-1)^k
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def sine_features(proj, bias, gate):
     """In place: ``proj[i, j] <- sin(proj[i, j] + bias[j]) * gate[j]``."""
     n, m = proj.shape
@@ -45,7 +45,7 @@ def sine_features(proj, bias, gate):
             proj[i, j] = fast_sin(proj[i, j] + bias[j]) * gate[j]
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def sine_cosine_features(proj, bias, gate, cosines):
     """In place ``proj <- sin(proj + b) * gate``, and ``cosines <- cos(proj + b) * gate``.
 

@@ -8,7 +8,7 @@ level is described by its signal and noise coefficients ``a = cos(u)`` and
 from numba import njit, prange
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def velocity_euler(z_eval, eps, a, s, z_base, h, v_out, z_out):
     """``v = (eps - s z_eval) / a`` (the ODE's velocity), ``z_out = z_base + h v``."""
     n, d = z_eval.shape
@@ -19,7 +19,7 @@ def velocity_euler(z_eval, eps, a, s, z_base, h, v_out, z_out):
             z_out[i, j] = z_base[i, j] + h * v
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def velocity_heun(z_eval, eps, a, s, z_base, v_prev, h, z_out):
     """Heun corrector: ``z_out = z_base + h / 2 (v_prev + (eps - s z_eval) / a)``."""
     n, d = z_eval.shape
@@ -30,7 +30,7 @@ def velocity_heun(z_eval, eps, a, s, z_base, v_prev, h, z_out):
             z_out[i, j] = z_base[i, j] + half * (v_prev[i, j] + v)
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def ddim_step(z, eps, a_from, s_from, a_to, s_to, out):
     """Deterministic DDIM (eta = 0): ``a_to x0_hat + s_to eps``."""
     n, d = z.shape
@@ -40,7 +40,7 @@ def ddim_step(z, eps, a_from, s_from, a_to, s_to, out):
             out[i, j] = a_to * x0 + s_to * eps[i, j]
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def ancestral_step(z, eps, noise, a_from, s_from, a_to, s_to, out):
     """DDPM ancestral step: a draw from q(z_to | z_from, x0_hat).
 
@@ -63,7 +63,7 @@ def ancestral_step(z, eps, noise, a_from, s_from, a_to, s_to, out):
             out[i, j] = mean + std * noise[i, j]
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def euler_maruyama_step(z, eps, noise, a_from, s_from, a_to, out):
     """Euler-Maruyama step of the reverse VP SDE with ``beta = 1 - (a_from / a_to)^2``.
 
