@@ -115,7 +115,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     This class is not meant to be used directly: use one of its subclasses.
     """
 
-    _chunk_size = 2048
+    _chunk_size = 1024
 
     @abstractmethod
     def __init__(
