@@ -1,0 +1,232 @@
+"""Tests of the CSV layer of ``skscore generate`` (skscore._tabular)."""
+
+import os
+
+import numpy as np
+import pytest
+
+from skscore import DiffusionRandomFeatures, _tabular
+from skscore._tabular import Table, TableEncoder, read_csv, write_csv
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def mixed_csv(tmp_path):
+    """A float column, a Poisson count column and a 3-level text column."""
+    rng = np.random.default_rng(0)
+    n = 120
+    level = rng.integers(0, 3, n)
+    x = rng.normal(level * 2.0, 0.5)
+    count = rng.poisson(3.0 + level)
+    colors = np.array(["red", "green", "blue"])[level]
+    lines = ["x,count,color"] + [f"{float(a)!r},{c},{s}" for a, c, s in zip(x, count, colors)]
+    return _write(tmp_path / "data.csv", "\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------- round trip
+def test_round_trip_through_a_model(mixed_csv, tmp_path):
+    table = read_csv(mixed_csv)
+    assert table.names == ["x", "count", "color"]
+    assert table.kinds == ["float", "integer", "categorical"]
+
+    encoder = TableEncoder().fit(table)
+    assert encoder.feature_names_out_ == ["x", "count", "color=blue", "color=green", "color=red"]
+    X = encoder.transform(table, random_state=0)
+    dequantized = X[:, 1] - table.columns[1]
+    assert np.all((dequantized >= 0) & (dequantized < 1)) and dequantized.std() > 0.1
+
+    model = DiffusionRandomFeatures(n_features=32, n_steps=8, random_state=0).fit(X)
+    synthetic = encoder.inverse_transform(model.sample(200, random_state=0))
+    out = tmp_path / "synthetic.csv"
+    write_csv(synthetic, out)
+
+    back = read_csv(out)
+    assert back.names == table.names and back.kinds == table.kinds
+    assert back.n_rows == 200
+    x, count, color = back.columns
+    assert table.columns[0].min() <= x.min() and x.max() <= table.columns[0].max()
+    assert np.all(count == np.floor(count))
+    assert table.columns[1].min() <= count.min() and count.max() <= table.columns[1].max()
+    assert set(color) <= {"red", "green", "blue"} and len(set(color)) > 1
+    # the file holds exactly what was written
+    np.testing.assert_array_equal(x, synthetic.columns[0])
+    np.testing.assert_array_equal(count, synthetic.columns[1])
+    np.testing.assert_array_equal(color, synthetic.columns[2])
+
+
+def test_inverse_transform_types_clipping_and_argmax():
+    table = Table(
+        ["x", "n", "c"],
+        ["float", "integer", "categorical"],
+        [np.array([0.0, 1.0]), np.array([2.0, 5.0]), np.array(["b", "a"], dtype=object)],
+    )
+    encoder = TableEncoder().fit(table)
+    X = np.array([[-3.0, 1.2, 0.1, 0.7], [9.0, 5.999, 0.6, 0.2], [0.5, 3.5, -1.0, -2.0]])
+    decoded = encoder.inverse_transform(X)
+    assert decoded.names == ["x", "n", "c"] and decoded.kinds == table.kinds
+    np.testing.assert_array_equal(decoded.columns[0], [0.0, 1.0, 0.5])
+    assert decoded.columns[1].dtype == np.int64
+    np.testing.assert_array_equal(decoded.columns[1], [2, 5, 3])
+    assert decoded.columns[2].tolist() == ["b", "a", "a"]
+    # without noise the integers sit at the cell midpoints and decode exactly
+    X0 = encoder.transform(table)
+    np.testing.assert_array_equal(X0[:, 1], [2.5, 5.5])
+    np.testing.assert_array_equal(encoder.inverse_transform(X0).columns[1], [2, 5])
+    with pytest.raises(ValueError, match="4 columns"):
+        encoder.inverse_transform(X[:, :3])
+    with pytest.raises(ValueError, match="not seen during fit"):
+        encoder.transform(
+            Table(["x", "n", "c"], table.kinds, [np.zeros(1), np.zeros(1), np.array(["z"], dtype=object)])
+        )
+
+
+# ----------------------------------------------------------------- detection
+def test_detection_and_forcing_flags(tmp_path):
+    path = _write(
+        tmp_path / "kinds.csv",
+        "f,i,i2,code,t\n1.5,3,1e1,01,a\n2,4.0,2,02,b\n-0.25,-7,30,01,a\n",
+    )
+    table = read_csv(path)
+    assert table.kinds == ["float", "integer", "integer", "integer", "categorical"]
+    assert table.columns[0].dtype == np.float64
+    np.testing.assert_array_equal(table.columns[1], [3, 4, -7])
+    assert table.columns[4].dtype == object and table.columns[4].tolist() == ["a", "b", "a"]
+
+    forced = read_csv(path, categorical_columns=["code", "i"], integer_columns=["i2"])
+    assert forced.kinds == ["float", "categorical", "integer", "categorical", "categorical"]
+    assert forced.columns[3].tolist() == ["01", "02", "01"]  # text kept as written
+    assert forced.columns[1].tolist() == ["3", "4.0", "-7"]
+
+    with pytest.raises(ValueError, match=r"unknown columns 'nope', 'zip' in integer_columns"):
+        read_csv(path, integer_columns=["nope", "zip"])
+    with pytest.raises(ValueError, match=r"unknown column 'nope' in categorical_columns"):
+        read_csv(path, categorical_columns=["nope"])
+    with pytest.raises(ValueError, match="both as integer and as categorical"):
+        read_csv(path, integer_columns=["i"], categorical_columns=["i"])
+    with pytest.raises(ValueError, match=r"column 'f' is given as integer, but line 2 holds '1.5'"):
+        read_csv(path, integer_columns=["f"])
+    with pytest.raises(ValueError, match=r"column 't' is given as integer, but line 2 holds the text 'a'"):
+        read_csv(path, integer_columns=["t"])
+
+
+def test_quoting_whitespace_bom_and_blank_lines(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_bytes('\ufeffname , value\r\n"a, b", 1\r\n\r\n"c", 2.5 \r\n,\r\n'.encode("utf-8"))
+    table = read_csv(path)
+    assert table.names == ["name", "value"]
+    assert table.kinds == ["categorical", "float"]
+    assert table.columns[0].tolist() == ["a, b", "c"]
+    out = tmp_path / "out.csv"
+    write_csv(table, out)
+    assert out.read_text(encoding="utf-8") == 'name,value\n"a, b",1.0\nc,2.5\n'
+
+
+# -------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", r"has no data rows"),
+        ("a,b\n", r"has no data rows"),
+        ("a,b\n1,2\n", r"has a single data row; it needs at least 2 rows"),
+        ("a,b\n1,2\n3\n4,5\n", r"line 3: 1 field, the header has 2"),
+        ("a,b\n1,2\n3,4,5\n", r"line 3: 3 fields, the header has 2"),
+        ("a,b\n1,2\n3,\n", r"missing value in column 'b', line 3; fill or drop it first"),
+        ("a,b\n1,2\nNA,4\n", r"missing value in column 'a', line 3; fill or drop it first"),
+        ("a,b\n1,nan\n3,4\n", r"missing value in column 'b', line 2"),
+        ("a,b\n1,inf\n3,4\n", r"non-finite value 'inf' in column 'b', line 2"),
+        ("a,a\n1,2\n3,4\n", r"duplicate column name 'a'"),
+        ("a,,c\n1,2,3\n3,4,5\n", r"column 2 has an empty name"),
+    ],
+)
+def test_read_errors(tmp_path, text, message):
+    path = _write(tmp_path / "bad.csv", text)
+    with pytest.raises(ValueError, match=message):
+        read_csv(path)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(ValueError, match=r"no such file: .*nothere\.csv"):
+        read_csv(tmp_path / "nothere.csv")
+    with pytest.raises(ValueError, match="is a directory"):
+        read_csv(tmp_path)
+
+
+def test_too_many_categories(tmp_path):
+    path = _write(tmp_path / "ids.csv", "id,x\n" + "".join(f"user{i},{i}\n" for i in range(6)))
+    message = (
+        r"column 'id' has 6 distinct text values; it looks like an identifier or free text: "
+        r"drop it or raise --max-categories"
+    )
+    with pytest.raises(ValueError, match=message):
+        read_csv(path, max_categories=5)
+    assert read_csv(path, max_categories=6).kinds == ["categorical", "integer"]
+    with pytest.raises(ValueError, match="has 6 distinct text values"):
+        read_csv(path, categorical_columns=["x"], max_categories=5)
+    with pytest.raises(ValueError, match="max_categories must be a positive integer"):
+        read_csv(path, max_categories=0)
+
+
+def test_error_messages_are_one_line(tmp_path):
+    path = _write(tmp_path / "bad.csv", "a,b\n1,2\n3,\n")
+    with pytest.raises(ValueError) as info:
+        read_csv(path)
+    assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------- write
+def test_write_csv_number_formats(tmp_path):
+    table = Table(
+        ["x", "n", "c"],
+        ["float", "integer", "categorical"],
+        [
+            np.array([0.1, 1e-300, 1 / 3]),
+            np.array([3, -2, 10**12], dtype=np.int64),
+            np.array(["a", 'q"t', "b"], dtype=object),
+        ],
+    )
+    out = tmp_path / "f.csv"
+    write_csv(table, out)
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "x,n,c",
+        "0.1,3,a",
+        '1e-300,-2,"q""t"',
+        f"{1 / 3!r},1000000000000,b",
+    ]
+    back = read_csv(out)
+    np.testing.assert_array_equal(back.columns[0], table.columns[0])  # exact round trip
+    assert back.columns[2].tolist() == ["a", 'q"t', "b"]
+
+
+def test_write_csv_leaves_nothing_when_replace_fails(tmp_path, monkeypatch):
+    table = Table(["x", "y"], ["float", "integer"], [np.array([1.0, 2.0]), np.array([1, 2])])
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_tabular.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_csv(table, tmp_path / "out.csv")
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_csv_keeps_old_file_when_formatting_fails(tmp_path):
+    out = _write(tmp_path / "out.csv", "old\n")
+    table = Table(["x"], ["float"], [np.array([1.0, np.nan])])
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        write_csv(table, out)
+    assert os.listdir(tmp_path) == ["out.csv"] and out.read_text() == "old\n"
+
+
+def test_write_csv_replaces_and_uses_umask_permissions(tmp_path):
+    out = _write(tmp_path / "out.csv", "old\n")
+    write_csv(Table(["x"], ["integer"], [np.array([4.0, 5.0])]), out)
+    assert out.read_text() == "x\n4\n5\n"
+    assert os.listdir(tmp_path) == ["out.csv"]
+    if os.name == "posix":
+        umask = os.umask(0)
+        os.umask(umask)
+        assert os.stat(out).st_mode & 0o777 == 0o666 & ~umask
