@@ -1,27 +1,37 @@
-"""Command-line interface: ``python -m skscore benchmark``.
+"""Command-line interface: ``skscore generate`` and ``skscore benchmark``.
 
-The benchmark fits every requested skscore model and two scikit-learn
-baselines (``GaussianMixture`` with its number of components chosen by BIC,
+``generate`` fits a model to a CSV file and writes synthetic rows with the
+same columns and types (see :mod:`skscore._tabular`).  The benchmark fits every requested skscore model and the baselines
+(``GaussianMixture`` with its number of components chosen by BIC,
 ``KernelDensity`` with its bandwidth chosen by cross-validation on
-standardized data) on one train/test split of each dataset, and reports the
-held-out log-likelihood, the sliced Wasserstein distance between samples and
-the test set, and wall-clock times, as one Markdown table.
+standardized data, and ForestDiffusion when its package is installed) on one
+train/test split of each dataset. It reports, as one Markdown table, the
+held-out log-likelihood, four distances between ``n_test`` samples and the
+test set (sliced Wasserstein, exact W1 under ForestDiffusion's protocol, MMD,
+classifier two-sample AUC), the distance-to-closest-record ratio and
+wall-clock times. With ``--out DIR`` it also writes the table and, when
+matplotlib is installed, two figures per dataset.
 """
 
 import argparse
+import contextlib
+import io
+import math
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
+from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler
 
+from ._io import atomic_write
+from ._tabular import TableEncoder, read_csv, write_csv
 from .datasets import DATASETS, load_dataset
-from .metrics import sliced_wasserstein
+from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
 from .random_features import DiffusionRandomFeatures
 
 __all__ = ["MODELS", "main", "run_benchmark", "format_table"]
@@ -34,12 +44,42 @@ MODELS = {
 DEFAULT_DATASETS = ("iris", "wine", "breast_cancer")
 GMM_COMPONENTS = range(1, 11)
 KDE_BANDWIDTHS = np.logspace(-1.5, 0.5, 20)
-COLUMNS = ("dataset", "model", "test log-lik", "SW (std. units)", "fit s", "sample s", "score s")
+FD_PARAMS = {"n_t": 50, "duplicate_K": 100, "diffusion_type": "flow"}
+MAX_MARGINALS = 8  # columns shown in DIR/<dataset>_marginals.png
+
+# Table columns after dataset and model: (header, row key, format).
+_MEASURES = (
+    ("test log-lik", "test_loglik", ".3f"),
+    ("SW", "sw", ".4f"),
+    ("W1 (FD)", "w1", ".4f"),
+    ("MMD", "mmd", ".4f"),
+    ("C2ST AUC", "c2st_auc", ".3f"),
+    ("DCR ratio", "dcr_ratio", ".3f"),
+    ("fit s", "fit_s", ".3f"),
+    ("sample s", "sample_s", ".3f"),
+    ("score s", "score_s", ".3f"),
+)
+COLUMNS = ("dataset", "model") + tuple(header for header, _, _ in _MEASURES)
 NOTE = (
-    "Test log-lik: mean held-out log-density in the units of the data. "
+    "Each model draws as many samples as there are test rows. "
+    "Test log-lik: mean held-out log-density in the units of the data (higher is better; "
+    "n/a for a model without a density). "
+    "SW: sliced Wasserstein distance between samples and test set, both standardized with the "
+    "train statistics (lower is better). "
+    "W1 (FD): exact 1-Wasserstein distance under ForestDiffusion's protocol, min-max scaling by "
+    "the test set and L1 cost (lower is better). "
+    "MMD: unbiased squared maximum mean discrepancy, RBF kernel with median bandwidth, on "
+    "standardized data (lower is better; it can dip slightly below 0 when the laws agree). "
+    "C2ST AUC: cross-validated ROC AUC of a gradient-boosting classifier telling test rows from "
+    "samples (0.5 is best: indistinguishable; 1 means perfectly separable). "
+    "DCR ratio: median distance from a sample to its closest training row over the same for a "
+    "test row (about 1 is best; well below 1 means copied training rows, above 1 samples farther "
+    "from the data than real rows). "
     "Fit times of the baselines include their model selection "
     f"(GaussianMixture: BIC over {GMM_COMPONENTS.start}..{GMM_COMPONENTS.stop - 1} components; "
-    f"KernelDensity: 5-fold CV over {len(KDE_BANDWIDTHS)} bandwidths)."
+    f"KernelDensity: 5-fold CV over {len(KDE_BANDWIDTHS)} bandwidths). "
+    "ForestDiffusion (listed when its package is installed): flow matching, "
+    f"n_t={FD_PARAMS['n_t']}, duplicate_K={FD_PARAMS['duplicate_K']}."
 )
 
 
@@ -58,7 +98,7 @@ class _BICGaussianMixture:
 
     name = "GaussianMixture"
 
-    def __init__(self, random_state):
+    def __init__(self, random_state, n_jobs=None):
         self.random_state = random_state
 
     def fit(self, X):
@@ -85,7 +125,7 @@ class _StandardizedKDE:
 
     name = "KernelDensity"
 
-    def __init__(self, n_jobs):
+    def __init__(self, random_state=None, n_jobs=None):
         self.n_jobs = n_jobs
 
     def fit(self, X):
@@ -100,6 +140,61 @@ class _StandardizedKDE:
     def score_samples(self, X):
         log_jacobian = np.sum(np.log(self.scaler_.scale_))
         return self.model_.score_samples(self.scaler_.transform(X)) - log_jacobian
+
+
+@contextlib.contextmanager
+def _global_numpy_seed(seed):
+    """Seed NumPy's global generator (which ForestDiffusion uses), then restore it."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+class _ForestDiffusion:
+    """ForestFlow (Jolicoeur-Martineau et al., 2024), an optional baseline without a density.
+
+    API as in SamsungSAILMontreal/ForestDiffusion (README "For regular usage" and
+    Python-Package/base-ForestDiffusion/ForestDiffusion/diffusion_with_trees_class.py):
+    ``ForestDiffusionModel(X, n_t=50, model='xgboost', diffusion_type='flow', ...,
+    duplicate_K=100, ..., n_jobs=-1, n_batch=1, seed=666)`` trains in the constructor
+    (X must be a NumPy array; n_jobs=-1 means all CPUs), and ``generate(batch_size=None,
+    n_t=None, X_covs=None)`` returns ``batch_size`` rows in the units of the data, drawing
+    its noise from ``np.random``.
+    """
+
+    name = "ForestDiffusion"
+
+    def __init__(self, random_state, n_jobs=None):
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X):
+        from ForestDiffusion import ForestDiffusionModel
+
+        n_jobs = -1 if self.n_jobs is None else self.n_jobs
+        with _global_numpy_seed(self.random_state):
+            self.model_ = ForestDiffusionModel(
+                np.asarray(X, dtype=np.float64), **FD_PARAMS, n_jobs=n_jobs, seed=self.random_state
+            )
+        return self
+
+    def sample(self, n_samples, random_state):
+        with _global_numpy_seed(random_state):
+            return self.model_.generate(batch_size=n_samples)
+
+    def score_samples(self, X):
+        return np.full(len(X), np.nan)
+
+
+def _forest_diffusion_installed():
+    try:
+        import ForestDiffusion  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- benchmark
@@ -123,31 +218,66 @@ def _check_names(kind, names, known):
         raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; choose from {', '.join(known)}.")
 
 
+def _timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
 def _evaluate(model, X_train, X_test, scaler, seed):
-    """Fit, sample and score one model; returns the measurements."""
-    start = time.perf_counter()
-    model.fit(X_train)
-    fit_s = time.perf_counter() - start
+    """Fit, sample and score one model; returns the measurements and the samples."""
+    _, fit_s = _timed(model.fit, X_train)
+    samples, sample_s = _timed(model.sample, X_test.shape[0], random_state=seed)
+    log_density, score_s = _timed(model.score_samples, X_test)
+    if np.all(np.isnan(log_density)):  # no density: nothing was scored
+        score_s = math.nan
 
-    start = time.perf_counter()
-    samples = model.sample(X_test.shape[0], random_state=seed)
-    sample_s = time.perf_counter() - start
-
-    start = time.perf_counter()
-    log_density = model.score_samples(X_test)
-    score_s = time.perf_counter() - start
-
-    sw = sliced_wasserstein(scaler.transform(samples), scaler.transform(X_test))
-    return {
+    Z_samples, Z_test = scaler.transform(samples), scaler.transform(X_test)
+    privacy = dcr(X_train, samples, X_test)
+    row = {
         "test_loglik": float(np.mean(log_density)),
-        "sw": sw,
+        "sw": sliced_wasserstein(Z_samples, Z_test),
+        "w1": wasserstein1(samples, X_test, protocol="forestdiffusion"),
+        "mmd": mmd(Z_samples, Z_test),
+        "c2st_auc": c2st_auc(Z_test, Z_samples),
+        "dcr_ratio": privacy["ratio"],
+        "dcr_share_closer": privacy["share_closer"],
         "fit_s": fit_s,
         "sample_s": sample_s,
         "score_s": score_s,
     }
+    return row, samples
 
 
-def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None):
+def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress=False):
+    """Yield ``(dataset, X_train, X_test, rows, samples)`` dataset by dataset.
+
+    ``samples`` maps each model name to its ``n_test`` samples. With
+    ``progress``, one line per fitted model goes to stderr.
+    """
+    datasets, models = list(datasets), list(models)
+    _check_names("dataset", datasets, DATASETS)
+    _check_names("model", models, list(MODELS))
+    factories = [(name, MODELS[name]) for name in models]
+    factories += [(cls.name, cls) for cls in (_BICGaussianMixture, _StandardizedKDE)]
+    if _forest_diffusion_installed():
+        factories.append((_ForestDiffusion.name, _ForestDiffusion))
+    total, done = len(datasets) * len(factories), 0
+    for dataset in datasets:
+        X = load_dataset(dataset)
+        X_train, X_test = train_test_split(X, test_size=test_size, random_state=seed)
+        scaler = StandardScaler().fit(X_train)
+        rows, samples = [], {}
+        for name, factory in factories:
+            row, samples[name] = _evaluate(factory(random_state=seed, n_jobs=n_jobs), X_train, X_test, scaler, seed)
+            rows.append({"dataset": dataset, "model": name, **row})
+            done += 1
+            if progress:
+                print(f"[{done}/{total}] {dataset}: {name} fit {row['fit_s']:.1f} s", file=sys.stderr, flush=True)
+        yield dataset, X_train, X_test, rows, samples
+
+
+def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress=False):
     """Fit the models and the baselines on each dataset and measure them.
 
     Parameters
@@ -161,40 +291,36 @@ def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None):
     test_size : float or int, default=0.3
         Test part, as for :func:`sklearn.model_selection.train_test_split`.
     n_jobs : int or None, default=None
-        Passed to the skscore models and to the bandwidth search.
+        Passed to the skscore models, to the bandwidth search and to
+        ForestDiffusion (where None means all CPUs, its own default).
+    progress : bool, default=False
+        Print one line per fitted model on stderr.
 
     Returns
     -------
     rows : list of dict
         One dict per (dataset, model) with keys ``dataset``, ``model``,
-        ``test_loglik`` (mean held-out log-density, original units), ``sw``
-        (sliced Wasserstein distance between ``n_test`` samples and the test
-        set, both standardized with the train scaler), ``fit_s``,
-        ``sample_s`` and ``score_s`` (wall-clock seconds).
+        ``test_loglik`` (mean held-out log-density, original units; NaN for
+        ForestDiffusion, which has no density), the distances between
+        ``n_test`` samples and the test set ``sw`` (sliced Wasserstein, both
+        standardized with the train scaler), ``w1`` (exact W1 under
+        ForestDiffusion's protocol), ``mmd`` (squared MMD, standardized) and
+        ``c2st_auc`` (classifier two-sample AUC, standardized), the
+        memorization check ``dcr_ratio`` and ``dcr_share_closer`` (see
+        :func:`skscore.metrics.dcr`), and ``fit_s``, ``sample_s`` and
+        ``score_s`` (wall-clock seconds; ``score_s`` is NaN without a density).
 
     Raises
     ------
     ValueError
         For an unknown or empty list of names, or invalid arguments.
     """
-    datasets, models = list(datasets), list(models)
-    _check_names("dataset", datasets, DATASETS)
-    _check_names("model", models, list(MODELS))
-    rows = []
-    for dataset in datasets:
-        X = load_dataset(dataset)
-        X_train, X_test = train_test_split(X, test_size=test_size, random_state=seed)
-        scaler = StandardScaler().fit(X_train)
-        candidates = [(name, MODELS[name](random_state=seed, n_jobs=n_jobs)) for name in models]
-        candidates += [
-            (_BICGaussianMixture.name, _BICGaussianMixture(random_state=seed)),
-            (_StandardizedKDE.name, _StandardizedKDE(n_jobs=n_jobs)),
-        ]
-        for name, model in candidates:
-            row = {"dataset": dataset, "model": name}
-            row.update(_evaluate(model, X_train, X_test, scaler, seed))
-            rows.append(row)
-    return rows
+    results = _benchmark_datasets(datasets, models, seed, test_size, n_jobs, progress)
+    return [row for *_, rows, _ in results for row in rows]
+
+
+def _cell(value, spec):
+    return "n/a" if math.isnan(value) else format(value, spec)
 
 
 def format_table(rows):
@@ -210,32 +336,84 @@ def format_table(rows):
     table : str
         Markdown text ending with a newline.
     """
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 5) + "|"]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * len(_MEASURES)) + "|"]
     for row in rows:
-        cells = [
-            row["dataset"],
-            row["model"],
-            f"{row['test_loglik']:.3f}",
-            f"{row['sw']:.4f}",
-            f"{row['fit_s']:.3f}",
-            f"{row['sample_s']:.3f}",
-            f"{row['score_s']:.3f}",
-        ]
+        cells = [row["dataset"], row["model"]] + [_cell(row[key], spec) for _, key, spec in _MEASURES]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + NOTE + "\n"
 
 
-def _write_atomic(directory, filename, text):
+def _write_atomic(directory, filename, data):
+    """Write ``data`` (str or bytes) to ``directory/filename`` atomically."""
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".tmp", dir=directory)
+    atomic_write(os.path.join(directory, filename), data)
+
+
+# ------------------------------------------------------------------- figures
+def _have_matplotlib():
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, os.path.join(directory, filename))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _write_figure(directory, filename, fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    _write_atomic(directory, filename, buffer.getvalue())
+
+
+def _write_figures(directory, dataset, X_train, X_test, samples):
+    """``<dataset>_marginals.png`` and ``<dataset>_pairs.png``: test data vs each model's samples.
+
+    Uses matplotlib's Agg canvas directly, so pyplot's global state is left alone.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    real = {"color": "0.6", "label": "test data"}
+
+    # Per-column histograms, on bins shared by the data and all models.
+    n_cols = min(MAX_MARGINALS, X_test.shape[1])
+    grid = (math.ceil(n_cols / 4), min(n_cols, 4))
+    fig = Figure(figsize=(3.2 * grid[1], 2.6 * grid[0] + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(*grid, squeeze=False).ravel()
+    for j, ax in enumerate(axes[:n_cols]):
+        pooled = np.concatenate([X_test[:, j]] + [s[:, j] for s in samples.values()])
+        bins = np.histogram_bin_edges(pooled, bins=20, range=tuple(np.percentile(pooled, [0.5, 99.5])))
+        ax.hist(X_test[:, j], bins, density=True, alpha=0.5, **real)
+        for i, (name, s) in enumerate(samples.items()):
+            ax.hist(s[:, j], bins, density=True, histtype="step", linewidth=1.5, color=f"C{i}", label=name)
+        ax.set_title(f"column {j}", fontsize="medium")
+    for ax in axes[n_cols:]:
+        ax.set_visible(False)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(samples) + 1)
+    fig.suptitle(f"{dataset}: marginals of the first {n_cols} columns")
+    _write_figure(directory, f"{dataset}_marginals.png", fig)
+
+    # First two principal components of the standardized train data.
+    scaler = StandardScaler().fit(X_train)
+    pca = PCA(n_components=2, random_state=0).fit(scaler.transform(X_train))
+
+    def project(X):
+        return pca.transform(scaler.transform(X))
+
+    P_test = project(X_test)
+    fig = Figure(figsize=(3.2 * len(samples), 3.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(samples), sharex=True, sharey=True, squeeze=False)[0]
+    for i, (ax, (name, s)) in enumerate(zip(axes, samples.items())):
+        P = project(s)
+        ax.scatter(P_test[:, 0], P_test[:, 1], s=8, **real)
+        ax.scatter(P[:, 0], P[:, 1], s=8, alpha=0.7, color=f"C{i}", label="samples")
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel("PC 1")
+        ax.legend(fontsize="small")
+    axes[0].set_ylabel("PC 2")
+    fig.suptitle(f"{dataset}: first two principal components (standardized train data)")
+    _write_figure(directory, f"{dataset}_pairs.png", fig)
 
 
 # ---------------------------------------------------------------------- main
@@ -244,21 +422,115 @@ def _build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     bench = commands.add_parser(
         "benchmark",
-        help="compare skscore models with GaussianMixture and KernelDensity",
+        help="compare skscore models with GaussianMixture, KernelDensity (and ForestDiffusion)",
         description=(
-            "Fit the skscore models, GaussianMixture (components by BIC) and KernelDensity "
-            "(bandwidth by CV) on one train/test split of each dataset, and print the held-out "
-            "log-likelihood, the sliced Wasserstein distance of samples to the test set and "
-            "wall-clock times as a Markdown table."
+            "Fit the skscore models, GaussianMixture (components by BIC), KernelDensity "
+            "(bandwidth by CV) and, when installed, ForestDiffusion on one train/test split of "
+            "each dataset, and print as a Markdown table the held-out log-likelihood, distances "
+            "of samples to the test set (sliced Wasserstein, W1 under ForestDiffusion's protocol, "
+            "MMD, classifier two-sample AUC), the distance-to-closest-record ratio and wall-clock "
+            "times."
         ),
     )
-    bench.add_argument("--datasets", default=",".join(DEFAULT_DATASETS), help=f"comma-separated, from {', '.join(DATASETS)}")
+    bench.add_argument(
+        "--datasets", default=",".join(DEFAULT_DATASETS), help=f"comma-separated, from {', '.join(DATASETS)}"
+    )
     bench.add_argument("--models", default="random-features", help=f"comma-separated, from {', '.join(MODELS)}")
-    bench.add_argument("--out", metavar="DIR", help="also write the table to DIR/benchmark.md")
-    bench.add_argument("--n-jobs", type=int, default=None, metavar="N", help="threads of the skscore models and of the bandwidth search")
+    bench.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also write the table to DIR/benchmark.md and, with matplotlib, "
+        "DIR/<dataset>_marginals.png and DIR/<dataset>_pairs.png",
+    )
+    bench.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads of the skscore models and of the bandwidth search; processes of ForestDiffusion",
+    )
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--test-size", type=number, default=0.3, help="fraction (or number) of test rows")
+    bench.add_argument(
+        "--progress",
+        action="store_true",
+        help="print one line per fitted model on stderr (default: only when stderr is a terminal)",
+    )
+    gen = commands.add_parser(
+        "generate",
+        help="fit a model to a CSV file and write synthetic rows",
+        description=(
+            "Read a CSV file with a header (numeric, integer and categorical columns, detected "
+            "automatically or forced with --integer/--categorical), fit a model and write "
+            "synthetic rows with the same columns and types.  Integer columns are dequantized "
+            "for the fit and floored on output, categorical ones one-hot encoded and decoded by "
+            "the largest coordinate; every column stays within its training range."
+        ),
+    )
+    gen.add_argument("data", help="input CSV file with a header row")
+    gen.add_argument("-n", "--n-samples", type=int, required=True, metavar="N", help="number of rows to generate")
+    gen.add_argument("-o", "--output", required=True, metavar="FILE", help="output CSV file (written atomically)")
+    gen.add_argument("--model", default="random-features", help=f"one of {', '.join(MODELS)}")
+    gen.add_argument("--seed", type=int, default=None, help="seed of the fit and the samples (default: fresh)")
+    gen.add_argument("--integer", default="", metavar="COLS", help="comma-separated columns to treat as integers")
+    gen.add_argument("--categorical", default="", metavar="COLS", help="comma-separated columns to treat as categories")
+    gen.add_argument("--max-categories", type=int, default=50, metavar="K", help="most distinct values of a text column")
+    gen.add_argument("--n-jobs", type=int, default=None, metavar="N", help="threads of the model")
+    gen.add_argument("--progress", action="store_true", help="report fit and sampling times on stderr (default: on a terminal)")
     return parser
+
+
+def _generate_command(args):
+    """``generate``: fit on a CSV file, write synthetic rows; returns a summary line."""
+    _check_names("model", [args.model], list(MODELS))
+    if args.n_samples < 1:
+        raise ValueError(f"-n must be a positive number of rows, got {args.n_samples}.")
+    table = read_csv(
+        args.data,
+        integer_columns=_split_names(args.integer) or None,
+        categorical_columns=_split_names(args.categorical) or None,
+        max_categories=args.max_categories,
+    )
+    progress = args.progress or sys.stderr.isatty()
+    rng = np.random.RandomState(args.seed)
+    encoder = TableEncoder().fit(table)
+    X = encoder.transform(table, random_state=rng)
+    model = MODELS[args.model](random_state=args.seed, n_jobs=args.n_jobs)
+    if progress:
+        print(f"skscore: fitting {args.model} on {X.shape[0]} rows x {X.shape[1]} encoded columns ...", file=sys.stderr)
+    _, fit_s = _timed(model.fit, X)
+    if progress:
+        print(f"skscore: fitted in {fit_s:.1f} s; sampling {args.n_samples} rows ...", file=sys.stderr)
+    samples, sample_s = _timed(model.sample, args.n_samples, random_state=rng)
+    write_csv(encoder.inverse_transform(samples), args.output)
+    return f"wrote {args.n_samples} rows x {len(table.names)} columns to {args.output} (fit {fit_s:.1f} s, sample {sample_s:.1f} s)\n"
+
+
+def _benchmark_command(args):
+    """``benchmark``: returns the table; writes the files of ``--out``."""
+    figures = bool(args.out) and _have_matplotlib()
+    results = _benchmark_datasets(
+        _split_names(args.datasets),
+        _split_names(args.models),
+        seed=args.seed,
+        test_size=args.test_size,
+        n_jobs=args.n_jobs,
+        progress=args.progress or sys.stderr.isatty(),
+    )
+    rows = []
+    for dataset, X_train, X_test, dataset_rows, samples in results:
+        rows += dataset_rows
+        if figures:
+            _write_figures(args.out, dataset, X_train, X_test, samples)
+    table = format_table(rows)
+    if args.out:
+        _write_atomic(args.out, "benchmark.md", table)
+        if not figures:
+            print("skscore: note: matplotlib is not installed; wrote the table only, no figures.", file=sys.stderr)
+    return table
+
+
+_COMMANDS = {"benchmark": _benchmark_command, "generate": _generate_command}
 
 
 def main(argv=None):
@@ -276,20 +548,11 @@ def main(argv=None):
     """
     try:
         args = _build_parser().parse_args(argv)
-        rows = run_benchmark(
-            _split_names(args.datasets),
-            _split_names(args.models),
-            seed=args.seed,
-            test_size=args.test_size,
-            n_jobs=args.n_jobs,
-        )
-        table = format_table(rows)
-        if args.out:
-            _write_atomic(args.out, "benchmark.md", table)
+        output = _COMMANDS[args.command](args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except (_UsageError, ValueError, OSError) as exc:
         print("skscore: error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
-    sys.stdout.write(table)
+    sys.stdout.write(output)
     return 0
