@@ -13,12 +13,15 @@ from sklearn import datasets as _sk_datasets
 from sklearn.utils import check_random_state
 
 __all__ = [
-    "GaussianMixtureLaw",
-    "mixture_2d",
-    "correlated_mixture_8d",
-    "circle_mixture_2d",
-    "load_dataset",
     "DATASETS",
+    "GaussianMixtureLaw",
+    "circle_mixture_2d",
+    "correlated_mixture_8d",
+    "load_dataset",
+    "make_checkerboard",
+    "make_moons",
+    "make_rings",
+    "mixture_2d",
 ]
 
 
@@ -145,6 +148,91 @@ def circle_mixture_2d(n_components=8, radius=4.0, std=0.3):
     means = radius * np.column_stack([np.cos(angles), np.sin(angles)])
     covs = np.repeat((std**2 * np.eye(2))[None], n_components, axis=0)
     return GaussianMixtureLaw(np.full(n_components, 1.0 / n_components), means, covs)
+
+
+def make_rings(n_samples=1000, *, n_rings=2, noise=0.05, random_state=None):
+    """Concentric rings of radii 1, 2, ..., ``n_rings``, blurred by Gaussian noise.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of points; each ring gets the same share on average.
+    n_rings : int, default=2
+        Number of rings.
+    noise : float, default=0.05
+        Standard deviation of the Gaussian noise added to each point.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+
+    Examples
+    --------
+    >>> from skscore.datasets import make_rings
+    >>> make_rings(10, random_state=0).shape
+    (10, 2)
+    """
+    rng = check_random_state(random_state)
+    radius = 1.0 + rng.randint(0, n_rings, n_samples)
+    angle = rng.uniform(0.0, 2 * np.pi, n_samples)
+    X = radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    return X + noise * rng.standard_normal(X.shape)
+
+
+def make_moons(n_samples=1000, *, noise=0.1, random_state=None):
+    """Two interleaving half circles (scikit-learn's ``make_moons``), features only.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of points.
+    noise : float, default=0.1
+        Standard deviation of the Gaussian noise.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    """
+    X, _ = _sk_datasets.make_moons(n_samples, noise=noise, random_state=random_state)
+    return X.astype(np.float64)
+
+
+def make_checkerboard(n_samples=1000, *, n_squares=4, random_state=None):
+    """Points uniform on the dark squares of an ``n_squares`` x ``n_squares`` board on [-2, 2]^2.
+
+    A density with sharp edges and many modes, hard for smooth models.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of points.
+    n_squares : int, default=4
+        Squares per side.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skscore.datasets import make_checkerboard
+    >>> X = make_checkerboard(500, random_state=0)
+    >>> cells = np.floor((X + 2) / 4 * 4).astype(int)
+    >>> bool(np.all(cells.sum(axis=1) % 2 == 0))
+    True
+    """
+    rng = check_random_state(random_state)
+    dark = np.array([(i, j) for i in range(n_squares) for j in range(n_squares) if (i + j) % 2 == 0])
+    cells = dark[rng.randint(0, len(dark), n_samples)]
+    side = 4.0 / n_squares
+    return -2.0 + side * (cells + rng.uniform(0.0, 1.0, (n_samples, 2)))
 
 
 DATASETS = ("iris", "wine", "breast_cancer", "diabetes", "digits")
