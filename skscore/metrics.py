@@ -169,7 +169,10 @@ def mmd(X, Y, *, bandwidth="median"):
     ``MMD^2 = E k(x, x') + E k(y, y') - 2 E k(x, y)`` with the Gaussian kernel
     ``k(x, y) = exp(-||x - y||^2 / (2 h^2))``. The within-sample averages
     leave out the diagonal terms ``k(x_i, x_i) = 1``, which makes the
-    estimate unbiased (Gretton et al., 2012); it can therefore be slightly
+    estimate unbiased (Gretton et al., 2012); for samples of equal size the
+    cross average leaves out ``k(x_i, y_i)`` too (their ``MMD^2_u``, still
+    unbiased, as ``x_i`` and ``y_j`` are independent for ``i != j``), so a
+    sample against itself gives exactly 0.  The estimate can be slightly
     negative when the two laws are close. Memory and time are quadratic in
     the number of rows.
 
@@ -198,6 +201,8 @@ def mmd(X, Y, *, bandwidth="median"):
     True
     >>> abs(mmd(X, rng.standard_normal((200, 2)))) < 0.01
     True
+    >>> mmd(X, X)
+    0.0
     """
     X, Y = _check_pair(X, Y)
     n, m = X.shape[0], Y.shape[0]
@@ -222,7 +227,8 @@ def mmd(X, Y, *, bandwidth="median"):
     kxy = np.exp(-gamma * cdist(X, Y, "sqeuclidean"))
     xx = (kxx.sum() - np.trace(kxx)) / (n * (n - 1))
     yy = (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-    return float(xx + yy - 2.0 * kxy.mean())
+    xy = (kxy.sum() - np.trace(kxy)) / (n * (n - 1)) if n == m else kxy.mean()
+    return float(xx + yy - 2.0 * xy)
 
 
 def energy_distance(X, Y):

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
-from skscore.metrics import sliced_wasserstein
+from skscore.metrics import c2st_auc, dcr, energy_distance, mmd, sliced_wasserstein, wasserstein1
 
 
 def test_shift_in_one_dimension_is_the_shift():
@@ -27,11 +29,6 @@ def test_column_mismatch_is_refused():
 
 # --- wasserstein1, mmd, energy_distance, c2st_auc, dcr -----------------------
 
-from scipy.spatial.distance import cdist  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from skscore.metrics import c2st_auc, dcr, energy_distance, mmd, wasserstein1  # noqa: E402
 
 
 def test_wasserstein1_of_a_shift_is_the_shift():
@@ -65,19 +62,18 @@ def test_wasserstein1_refuses_bad_input():
         wasserstein1(np.zeros((3, 2)), np.zeros((3, 2)), protocol="other")
 
 
-def test_mmd_of_a_sample_with_itself_is_slightly_negative():
-    # For Y = X the unbiased statistic is not 0: the within-sample terms drop the
-    # diagonal (k = 1) but the cross term keeps it, which gives exactly
-    # (2 / n) * (mean off-diagonal kernel - 1), a small negative number of order 1/n
-    # (here about -0.0042 for n = 200). Check that closed form, and |value| < 1e-2.
+def test_mmd_of_a_sample_with_itself_is_zero():
+    # equal sizes: the cross term also leaves out i = j, so every pair cancels
     x = np.random.default_rng(0).standard_normal((200, 2))
-    value = mmd(x, x)
-    d = cdist(x, x)
-    h = np.median(d[np.triu_indices(200, k=1)])
-    k = np.exp(-(d**2) / (2 * h * h))
-    off_diagonal_mean = (k.sum() - 200) / (200 * 199)
-    assert value == pytest.approx(2 / 200 * (off_diagonal_mean - 1), rel=1e-9)
-    assert -1e-2 < value < 0
+    assert mmd(x, x) == pytest.approx(0.0, abs=1e-12)
+    assert mmd(x, x, bandwidth=0.3) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_mmd_of_unequal_samples_is_unbiased_on_average():
+    # two independent draws of one law: the estimates average to ~0
+    rng = np.random.default_rng(1)
+    values = [mmd(rng.standard_normal((60, 2)), rng.standard_normal((90, 2)), bandwidth=1.0) for _ in range(200)]
+    assert abs(np.mean(values)) < 3 * np.std(values) / np.sqrt(len(values))
 
 
 def test_mmd_grows_with_a_mean_shift():
