@@ -46,12 +46,10 @@ def _check_int(name, value, minimum):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
-def _check_float(name, value, minimum=0.0, inclusive=True):
+def _check_float(name, value, minimum=0.0):
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (value >= minimum if inclusive else value > minimum)
-    if not ok:
-        sign = ">=" if inclusive else ">"
-        raise ValueError(f"{name} must be a finite number {sign} {minimum}, got {value!r}.")
+    if not (ok and value >= minimum):
+        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}.")
 
 
 def _check_option(name, value, options):

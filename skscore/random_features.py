@@ -12,7 +12,7 @@ _FEATURES = ("multiscale", "paper")
 _MAX_PAIRS_PER_LEVEL = 16384
 
 
-def _largest_eigenvalue(matrix, n_iter=30):
+def _largest_eigenvalue(matrix, n_iter=15):
     """Power iteration for a symmetric positive semi-definite matrix."""
     v = np.ones(matrix.shape[0]) / np.sqrt(matrix.shape[0])
     value = 0.0
@@ -327,7 +327,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         for k, (G, C) in enumerate(zip(gram, cross)):
             H = G * outer
             q = np.sum(C * theta2, axis=1)
-            step = 1.0 / (1.2 * _largest_eigenvalue(H, n_iter=15) + 1e-300)
+            step = 1.0 / (1.2 * _largest_eigenvalue(H) + 1e-300)
             g = y = gates[k]
             t = 1.0
             f_old = g @ (H @ g) * 0.5 - q @ g  # steps that increase it are refused
