@@ -14,6 +14,13 @@ A model only supplies its noise predictor through three hooks:
 Everything else is here: validation, internal standardization (and its
 Jacobian), the forward process (:mod:`skscore._schedules`), the samplers, the
 log-density along the probability-flow ODE and the random-state handling.
+
+The public methods are thin: they validate, map rows between the units of the
+data and the model's space (``_fit_preprocessing``, ``_transform`` with its
+log-Jacobian, ``_inverse_transform``) and call four model-space steps,
+``_fit_density``, ``_log_density``, ``_sample`` and ``_score``.  The engine
+implements them for a single diffusion; a model built from several (one per
+mixture component, say) overrides those four and keeps everything else.
 """
 
 import numbers
@@ -207,6 +214,25 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             eps = random_state.standard_normal((n_pairs, d))
             yield k, a * Z[idx] + s * eps, eps
 
+    # ------------------------------------------------------------ preprocessing
+    def _fit_preprocessing(self, X):
+        """Learn the map from the units of ``X`` to the model's space; return ``Z``."""
+        if self.preprocessing == "standard":
+            scale = X.std(axis=0)
+            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(X).max(axis=0))] = 1.0
+            self.shift_, self.scale_ = X.mean(axis=0), scale
+        else:
+            self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        return self._standardize(X)
+
+    def _transform(self, X):
+        """``Z`` for rows ``X``, and the log-Jacobian of the map per row."""
+        return self._standardize(X), np.full(X.shape[0], -np.log(self.scale_).sum())
+
+    def _inverse_transform(self, Z):
+        """Rows in the units of the training data for model-space rows ``Z``."""
+        return self.shift_ + self.scale_ * Z
+
     # --------------------------------------------------------------------- fit
     def fit(self, X, y=None):
         """Fit the diffusion model to the data.
@@ -226,24 +252,24 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         X = self._validate_X(X, reset=True)
         self._check_params()
         random_state = check_random_state(self.random_state)
-        if self.preprocessing == "standard":
-            scale = X.std(axis=0)
-            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(X).max(axis=0))] = 1.0
-            self.shift_, self.scale_ = X.mean(axis=0), scale
-        else:
-            self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        Z = self._standardize(X)
-        self.noise_angles_ = noise_angles(self.schedule, self.n_steps)
+        Z = self._fit_preprocessing(X)
+        with limit_threads(self.n_jobs):
+            self._fit_density(Z, y, random_state)
+        self._sample_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
+        return self
 
+    def _fit_density(self, Z, y, random_state):
+        """Fit the density of the model-space rows ``Z`` (``y`` is ignored here).
+
+        The diffusion engine: the level grid, the Gaussian base distribution
+        (exact to second moments at ``u_K``) and the model's noise predictor.
+        """
+        self.noise_angles_ = noise_angles(self.schedule, self.n_steps)
         a_last, s_last = np.cos(self.noise_angles_[-1]), np.sin(self.noise_angles_[-1])
         cov = np.atleast_2d(np.cov(Z, rowvar=False, bias=True))
         self.prior_mean_ = a_last * Z.mean(axis=0)
         self.prior_covariance_ = a_last**2 * cov + s_last**2 * np.eye(Z.shape[1])
-
-        with limit_threads(self.n_jobs):
-            self._fit_predictor(Z, random_state)
-        self._sample_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
-        return self
+        self._fit_predictor(Z, random_state)
 
     # ------------------------------------------------------------ base density
     def _prior_log_density(self, z):
@@ -336,12 +362,15 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        Z = self._standardize(X)
-        out = self._map_chunks(lambda start, stop: self._log_density_chunk(np.ascontiguousarray(Z[start:stop])), len(Z))
-        out -= np.log(self.scale_).sum()
+        Z, log_jacobian = self._transform(X)
+        out = self._log_density(Z) + log_jacobian
         return np.nan_to_num(out, nan=LOG_DENSITY_FLOOR, neginf=LOG_DENSITY_FLOOR, posinf=LOG_DENSITY_FLOOR).clip(
             LOG_DENSITY_FLOOR
         )
+
+    def _log_density(self, Z):
+        """Log-density of model-space rows ``Z``, in row chunks."""
+        return self._map_chunks(lambda start, stop: self._log_density_chunk(np.ascontiguousarray(Z[start:stop])), len(Z))
 
     def score(self, X, y=None):
         """Mean log-likelihood of the data under the model.
@@ -423,6 +452,13 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         _check_int("n_samples", n_samples, 1)
         rng = self._sample_random_state if random_state is None else check_random_state(random_state)
+        out = self._sample(n_samples, rng)
+        if not np.all(np.isfinite(out)):  # pragma: no cover - defensive
+            raise FloatingPointError("The reverse process diverged; try more n_steps or a stronger regularization.")
+        return self._inverse_transform(out)
+
+    def _sample(self, n_samples, rng):
+        """Model-space samples: base draws integrated back through every level."""
         z = self._prior_sample(n_samples, rng)
         # one generator per chunk, seeded up front: draws do not depend on threads
         seeds = rng.randint(np.iinfo(np.int32).max, size=-(-n_samples // self._chunk_size))
@@ -431,10 +467,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             chunk_rng = np.random.RandomState(seeds[start // self._chunk_size])
             return self._sample_chunk(np.ascontiguousarray(z[start:stop]), chunk_rng)
 
-        out = self._map_chunks(sample_chunk, n_samples)
-        if not np.all(np.isfinite(out)):  # pragma: no cover - defensive
-            raise FloatingPointError("The reverse process diverged; try more n_steps or a stronger alpha.")
-        return self.shift_ + self.scale_ * out
+        return self._map_chunks(sample_chunk, n_samples)
 
     # ------------------------------------------------------------------ score
     def score_function(self, X, t=None):
@@ -475,5 +508,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             level = int(round(t * (len(self.noise_angles_) - 1)))
         Z = np.ascontiguousarray(self._standardize(X))
         with limit_threads(self.n_jobs):
-            eps = self._predict_noise(Z, level)
-        return -eps / np.sin(self.noise_angles_[level]) / self.scale_
+            score = self._score(Z, level)
+        return score / self.scale_
+
+    def _score(self, Z, level):
+        """Score of the noised model-space law at ``level``."""
+        return -self._predict_noise(Z, level) / np.sin(self.noise_angles_[level])
