@@ -218,9 +218,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _fit_preprocessing(self, X):
         """Learn the map from the units of ``X`` to the model's space; return ``Z``."""
         if self.preprocessing == "standard":
-            scale = X.std(axis=0)
-            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(X).max(axis=0))] = 1.0
-            self.shift_, self.scale_ = X.mean(axis=0), scale
+            # NaN-aware, for models that accept missing entries
+            scale = np.nanstd(X, axis=0)
+            scale[~(scale >= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.nanmax(np.abs(X), axis=0)))] = 1.0
+            self.shift_, self.scale_ = np.nan_to_num(np.nanmean(X, axis=0)), scale
         else:
             self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         return self._standardize(X)
