@@ -85,6 +85,11 @@ class GaussianMixtureLaw:
         log_terms, _ = self._component_terms(X)
         return logsumexp(log_terms, axis=1)
 
+    def responsibilities(self, X):
+        """Posterior probability of each component given each row, shape (n, n_components)."""
+        log_terms, _ = self._component_terms(X)
+        return np.exp(log_terms - logsumexp(log_terms, axis=1, keepdims=True))
+
     def score(self, X):
         """Exact score ``grad log p`` of each row."""
         log_terms, grads = self._component_terms(X)
