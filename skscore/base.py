@@ -32,11 +32,12 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy import linalg
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from . import _kernels
+from ._columns import ColumnTypes, check_column_params, frame_schema
 from ._schedules import SCHEDULES, noise_angles
 
 SAMPLERS = ("heun", "ddim", "ddpm", "euler_maruyama")
@@ -117,6 +118,14 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     the O(h^2) error of the integrator.  On ``[0, u_1]`` the velocity is
     interpolated linearly to its exact value 0 at ``u = 0``.
 
+    Typed columns (``integer_features``, ``categorical_features``,
+    ``bounds``, ``point_masses``; all None by default, the plain continuous
+    model) are mapped to continuous coordinates before the standardization
+    and back after sampling, with their Jacobian and discrete probabilities in
+    ``score_samples`` (:mod:`skscore._columns`, the :ref:`column types
+    <column_types>` guide).  A model fitted on a pandas DataFrame samples
+    DataFrames with the same columns and dtypes.
+
     This class is not meant to be used directly: use one of its subclasses.
     """
 
@@ -133,6 +142,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         random_state,
         n_jobs,
         device,
+        integer_features=None,
+        categorical_features=None,
+        bounds=None,
+        point_masses=None,
     ):
         self.n_steps = n_steps
         self.schedule = schedule
@@ -141,18 +154,24 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.integer_features = integer_features
+        self.categorical_features = categorical_features
+        self.bounds = bounds
+        self.point_masses = point_masses
 
     # ------------------------------------------------------------------ hooks
     def _check_model_params(self):
         """Validate the model's own hyperparameters (raise ValueError)."""
 
-    @abstractmethod
+    # the engine's own steps need these two; a composite model that overrides
+    # the model-space steps need not provide them
     def _fit_predictor(self, Z, random_state):
         """Fit the noise predictor on standardized data ``Z``."""
+        raise NotImplementedError
 
-    @abstractmethod
     def _predict_noise(self, z, level):
         """Predicted noise at ``level`` for rows ``z`` (n, d)."""
+        raise NotImplementedError
 
     def _predict_noise_divergence(self, z, level):
         """Prediction and its divergence, by central finite differences."""
@@ -181,11 +200,24 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             not isinstance(self.n_jobs, numbers.Integral) or isinstance(self.n_jobs, bool) or self.n_jobs == 0
         ):
             raise ValueError(f"n_jobs must be None or a non-zero integer, got {self.n_jobs!r}.")
+        check_column_params(self.integer_features, self.categorical_features, self.bounds, self.point_masses)
         self._check_model_params()
 
     def _validate_X(self, X, reset):
+        # a DataFrame's label columns (categorical, object, string dtypes)
+        # enter as codes; its dtypes are kept to restore them on output
+        if reset:
+            self._frame_schema = frame_schema(X)
+        schema = getattr(self, "_frame_schema", None)
+        if schema is not None:
+            X = schema.encode(X)
         return validate_data(
-            self, X, dtype=np.float64, ensure_min_samples=2 if reset else 1, reset=reset
+            self,
+            X,
+            dtype=np.float64,
+            ensure_min_samples=2 if reset else 1,
+            reset=reset,
+            ensure_all_finite="allow-nan" if get_tags(self).input_tags.allow_nan else True,
         )
 
     def _standardize(self, X):
@@ -215,24 +247,50 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             yield k, a * Z[idx] + s * eps, eps
 
     # ------------------------------------------------------------ preprocessing
-    def _fit_preprocessing(self, X):
-        """Learn the map from the units of ``X`` to the model's space; return ``Z``."""
+    def _fit_preprocessing(self, X, random_state):
+        """Learn the map from the units of ``X`` to the model's space; return ``Z``.
+
+        First the column types (dequantization and filler noise drawn from
+        ``random_state``, column after column, only when some column is
+        discrete or has point masses), then the standardization of the
+        resulting coordinates.
+        """
+        self.column_types_ = ColumnTypes(
+            integer_features=self.integer_features,
+            categorical_features=self.categorical_features,
+            bounds=self.bounds,
+            point_masses=self.point_masses,
+        ).fit(X, feature_names=getattr(self, "feature_names_in_", None), schema=self._frame_schema)
+        Y, _ = self.column_types_.transform(X, random_state)
         if self.preprocessing == "standard":
             # NaN-aware, for models that accept missing entries
-            scale = np.nanstd(X, axis=0)
-            scale[~(scale >= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.nanmax(np.abs(X), axis=0)))] = 1.0
-            self.shift_, self.scale_ = np.nan_to_num(np.nanmean(X, axis=0)), scale
+            scale = np.nanstd(Y, axis=0)
+            scale[~(scale >= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.nanmax(np.abs(Y), axis=0)))] = 1.0
+            self.shift_, self.scale_ = np.nan_to_num(np.nanmean(Y, axis=0)), scale
         else:
-            self.shift_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        return self._standardize(X)
+            self.shift_, self.scale_ = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
+        return self._standardize(Y)
 
     def _transform(self, X):
-        """``Z`` for rows ``X``, and the log-Jacobian of the map per row."""
-        return self._standardize(X), np.full(X.shape[0], -np.log(self.scale_).sum())
+        """``Z`` for rows ``X``, and the log-Jacobian of the map per row.
+
+        With typed columns the second term also holds the discrete
+        log-probability corrections of :meth:`ColumnTypes.transform`
+        (deterministic: cell centres), ``-inf`` for impossible rows.
+        """
+        Y, log_term = self.column_types_.quadrature(X)
+        return self._standardize(Y), log_term - np.log(self.scale_).sum()
 
     def _inverse_transform(self, Z):
-        """Rows in the units of the training data for model-space rows ``Z``."""
-        return self.shift_ + self.scale_ * Z
+        """Rows in the units of the training data for model-space rows ``Z``.
+
+        Typed columns are decoded (integers floored, levels and point masses
+        restored); a model fitted on a DataFrame returns a DataFrame.
+        """
+        X = self.column_types_.inverse_transform(self.shift_ + self.scale_ * Z)
+        if self._frame_schema is not None:
+            return self._frame_schema.decode(X, self.column_types_.kinds_)
+        return X
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, y=None):
@@ -240,8 +298,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; at least two rows, no NaN or infinity.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data; at least two rows, no NaN or infinity.  A pandas
+            DataFrame may hold label columns (categorical, object or string
+            dtype), which must be declared categorical.
         y : None
             Ignored; present for API consistency.
 
@@ -253,7 +313,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         X = self._validate_X(X, reset=True)
         self._check_params()
         random_state = check_random_state(self.random_state)
-        Z = self._fit_preprocessing(X)
+        # draw order: column dequantization (typed columns only), the model's
+        # own draws, then the seed of the sampling generator
+        Z = self._fit_preprocessing(X, random_state)
         with limit_threads(self.n_jobs):
             self._fit_density(Z, y, random_state)
         self._sample_random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
@@ -350,21 +412,29 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         The exact change of variables along the probability-flow ODE (see the
         class notes), in the units of ``X``: the Jacobian of the internal
         standardization is included, so the density integrates to one.
+        With typed columns it is the density with respect to Lebesgue
+        measure on the continuous values and counting measure on the
+        discrete ones (integers, categories, point masses), the discrete
+        probabilities being the midpoint rule of their dequantization cells
+        (see the :ref:`column types <column_types>` guide).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features)
             Points at which to evaluate the density.
 
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            Log-density of each row, finite (floored at ``-1e300``).
+            Log-density of each row, finite (floored at ``-1e300``, which is
+            also the value of rows the model gives probability zero: an
+            unseen category, a value outside the bounds).
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         Z, log_jacobian = self._transform(X)
-        out = self._log_density(Z) + log_jacobian
+        # typed columns: integrate over the quadrature points of each row's cell
+        out = self.column_types_.integrate(self._log_density(Z) + log_jacobian)
         return np.nan_to_num(out, nan=LOG_DENSITY_FLOOR, neginf=LOG_DENSITY_FLOOR, posinf=LOG_DENSITY_FLOOR).clip(
             LOG_DENSITY_FLOOR
         )
@@ -447,8 +517,11 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-            Samples in the units of the training data.
+        X : ndarray or DataFrame of shape (n_samples, n_features)
+            Samples in the units of the training data, typed columns decoded
+            (integers, categories, point masses, within the bounds); a
+            DataFrame with the training columns and dtypes when the model was
+            fitted on one.
         """
         check_is_fitted(self)
         _check_int("n_samples", n_samples, 1)
@@ -499,6 +572,11 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         smallest level).
         """
         check_is_fitted(self)
+        if not self.column_types_.is_identity_:
+            raise ValueError(
+                "score_function needs continuous, unbounded columns: discrete columns have no score, and "
+                "declared bounds or point masses make the model's space differ from the data's."
+            )
         X = self._validate_X(X, reset=False)
         if t is None:
             level = 0

@@ -19,6 +19,7 @@ __all__ = [
     "correlated_mixture_8d",
     "load_dataset",
     "make_checkerboard",
+    "make_mixed_table",
     "make_moons",
     "make_rings",
     "mixture_2d",
@@ -238,6 +239,81 @@ def make_checkerboard(n_samples=1000, *, n_squares=4, random_state=None):
     cells = dark[rng.randint(0, len(dark), n_samples)]
     side = 4.0 / n_squares
     return -2.0 + side * (cells + rng.uniform(0.0, 1.0, (n_samples, 2)))
+
+
+MIXED_TABLE_COLUMNS = ("visits", "plan", "spend", "discount", "score")
+_PLANS = ("basic", "plus", "pro", "team")
+_PLAN_SHARES = (0.45, 0.30, 0.15, 0.10)
+# chance of no spend per plan: 30 % of the rows overall
+_PLAN_ZERO_SPEND = (0.40, 0.30, 0.14, 0.09)
+
+
+def make_mixed_table(n_samples=1000, *, as_frame=False, random_state=None):
+    """A synthetic customer table with the column types of real data.
+
+    Five dependent columns, driven by a Gaussian latent ``g`` and the plan:
+
+    - ``visits``: a count, ``Poisson(exp(0.5 + 0.4 g + 0.25 plan))``;
+    - ``plan``: categorical, four levels with shares 45, 30, 15 and 10 %;
+    - ``spend``: positive and right-skewed, exactly zero for 30 % of the rows
+      (40, 30, 14 and 9 % by plan), else
+      ``exp(1 + 0.5 g + 0.3 plan + 0.6 e)``;
+    - ``discount``: a share in ``[0, 1]``, ``Beta(2, 5)`` with a Gaussian
+      copula on ``0.6 g + 0.8 e'``;
+    - ``score``: Gaussian, ``g + 0.4 plan + 0.5 e''``.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of rows.
+    as_frame : bool, default=False
+        Return a pandas DataFrame (pandas must be installed) whose dtypes
+        declare the types: ``visits`` int64, ``plan`` categorical with the
+        levels 'basic', 'plus', 'pro', 'team', the others float64.
+    random_state : int, RandomState instance or None, default=None
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 5) or DataFrame
+        Columns in the order of ``MIXED_TABLE_COLUMNS``; in the array, the
+        plan is coded 0 to 3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skscore.datasets import make_mixed_table
+    >>> X = make_mixed_table(2000, random_state=0)
+    >>> bool(np.all(X[:, 0] == np.floor(X[:, 0]))), sorted(np.unique(X[:, 1]).tolist())
+    (True, [0.0, 1.0, 2.0, 3.0])
+    >>> round(float(np.mean(X[:, 2] == 0)), 2), bool(np.all((X[:, 3] > 0) & (X[:, 3] < 1)))
+    (0.3, True)
+    """
+    from scipy import stats
+
+    rng = check_random_state(random_state)
+    plan = rng.choice(len(_PLAN_SHARES), size=n_samples, p=_PLAN_SHARES)
+    g = rng.standard_normal(n_samples)
+    visits = rng.poisson(np.exp(0.5 + 0.4 * g + 0.25 * plan)).astype(np.float64)
+    zero = rng.random_sample(n_samples) < np.asarray(_PLAN_ZERO_SPEND)[plan]
+    spend = np.where(zero, 0.0, np.exp(1.0 + 0.5 * g + 0.3 * plan + 0.6 * rng.standard_normal(n_samples)))
+    copula = stats.norm.cdf(0.6 * g + 0.8 * rng.standard_normal(n_samples))
+    discount = np.clip(stats.beta.ppf(copula, 2.0, 5.0), 1e-12, 1.0 - 1e-12)
+    score = g + 0.4 * plan + 0.5 * rng.standard_normal(n_samples)
+    X = np.column_stack([visits, plan.astype(np.float64), spend, discount, score])
+    if not as_frame:
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "visits": visits.astype(np.int64),
+            "plan": pd.Categorical.from_codes(plan, categories=list(_PLANS)),
+            "spend": spend,
+            "discount": discount,
+            "score": score,
+        }
+    )
 
 
 DATASETS = ("iris", "wine", "breast_cancer", "diabetes", "digits")

@@ -189,6 +189,10 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         random_state=None,
         n_jobs=None,
         device="cpu",
+        integer_features=None,
+        categorical_features=None,
+        bounds=None,
+        point_masses=None,
     ):
         super().__init__(
             n_steps=n_steps,
@@ -198,6 +202,10 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             random_state=random_state,
             n_jobs=n_jobs,
             device=device,
+            integer_features=integer_features,
+            categorical_features=categorical_features,
+            bounds=bounds,
+            point_masses=point_masses,
         )
         self.n_features = n_features
         self.alpha = alpha

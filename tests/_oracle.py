@@ -23,6 +23,10 @@ class ExactMixtureScore(BaseDiffusionDensity):
         random_state=None,
         n_jobs=None,
         device="cpu",
+        integer_features=None,
+        categorical_features=None,
+        bounds=None,
+        point_masses=None,
     ):
         super().__init__(
             n_steps=n_steps,
@@ -32,6 +36,10 @@ class ExactMixtureScore(BaseDiffusionDensity):
             random_state=random_state,
             n_jobs=n_jobs,
             device=device,
+            integer_features=integer_features,
+            categorical_features=categorical_features,
+            bounds=bounds,
+            point_masses=point_masses,
         )
         self.law = law
 

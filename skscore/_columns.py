@@ -1,0 +1,804 @@
+"""Typed tabular columns for every model: integers, categories, bounds and point masses.
+
+Real tables are not continuous clouds: counts are integers, many columns are
+categorical, amounts are positive and often exactly zero, shares live in
+``[0, 1]``.  :class:`ColumnTypes` is the small fitted map that every skscore
+estimator applies before its standardization (see
+:class:`skscore.base.BaseDiffusionDensity`), so that the diffusion itself only
+ever sees a continuous cloud in ``R^D``:
+
+- a continuous column ``x``, bounded or not, becomes ``t(x)`` with ``t`` the
+  identity, ``log(x - low)``, ``-log(high - x)`` or
+  ``log(x - low) - log(high - x)``; samples are ``t^-1`` of the model's
+  values, so they never leave the bounds;
+- an integer column is dequantized, ``y = x + u`` with ``u ~ U(0, 1)`` on fit,
+  then mapped like a continuous column on ``(low, high + 1)``; samples are
+  ``floor(t^-1(z))``;
+- a categorical column with ``K`` levels becomes ``K`` one-hot coordinates,
+  dequantized inside disjoint boxes (the observed level's coordinate in
+  ``[1, 1 + w)``, the others in ``[0, w)``, ``w = 1/2``); samples take the
+  level of the largest coordinate;
+- a continuous column with point masses (values taken by a large share of
+  the rows, such as exact zeros) gets a *state* coordinate block, a categorical
+  over ``{continuous, atom_1, ...}`` encoded as above, next to its continuous
+  coordinate; on the rows of an atom the continuous coordinate is filled with
+  a draw from a fixed Gaussian ``q`` (the mean and standard deviation of the
+  continuous part), so the joint law stays continuous; samples take the atom
+  whenever the state says so.
+
+``transform`` returns, with the model-space rows, the per-row term that turns
+the model's density of those rows into the log-probability (or log-density)
+of the original row; see :meth:`ColumnTypes.transform` for what it is exactly.
+
+The module also converts pandas DataFrames (:class:`FrameSchema`): columns
+of non-numeric or categorical dtype are coded as numbers on input and decoded
+to their labels and dtypes on output.  pandas is optional; without it, every
+input is an array and categorical columns are given as numeric codes.
+"""
+
+import numbers
+import sys
+
+import numpy as np
+from scipy.special import betaincinv, betaln, expit, logsumexp, ndtri
+from scipy.stats import qmc
+
+__all__ = ["AUTO_POINT_MASS_SHARE", "KINDS", "ColumnTypes", "FrameSchema", "check_column_params", "frame_schema"]
+
+KINDS = ("continuous", "integer", "categorical")
+
+# 'auto' point masses: a value of a continuous column taken by at least this
+# share of the training rows.  Under a continuous law a value repeats with
+# probability zero, so any such share is an atom; 5 % keeps rounding
+# coincidences out while catching the usual spikes (zeros, caps, defaults).
+AUTO_POINT_MASS_SHARE = 0.05
+MAX_AUTO_POINT_MASSES = 5
+
+# Side of the dequantization box of a one-hot coordinate: the observed level's
+# coordinate is uniform on [1, 1 + w), the others on [0, w).  Boxes narrower
+# than the unit gap between them keep the levels apart for a smooth model.
+ONE_HOT_WIDTH = 0.5
+_ENCODING = "onehot"
+N_QUADRATURE_POINTS = 16
+
+# exp() overflows beyond this; samples this far out sit on their bound anyway
+_MAX_EXP = 700.0
+
+
+# ------------------------------------------------------------- parameters
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
+
+
+def _check_feature_list(name, value):
+    if value is None or _is_auto(value):
+        return
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name} must be None, 'auto' or a list of columns (indices, names or a boolean mask), got {value!r}.")
+    for item in value:
+        if not isinstance(item, (numbers.Integral, str, np.bool_, bool)):
+            raise ValueError(f"{name} must list column indices, names or booleans, got {item!r}.")
+
+
+def _check_number(name, key, value):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not (ok and np.isfinite(value)):
+        raise ValueError(f"{name}[{key!r}] must hold finite numbers, got {value!r}.")
+
+
+def _check_bounds(value):
+    if value is None or _is_auto(value):
+        return
+    if not isinstance(value, dict):
+        raise ValueError(f"bounds must be None, 'auto' or a dict {{column: (low, high)}}, got {value!r}.")
+    for key, pair in value.items():
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise ValueError(f"bounds[{key!r}] must be a pair (low, high), with None for an open side; got {pair!r}.")
+        low, high = pair
+        for side in (low, high):
+            if side is not None:
+                _check_number("bounds", key, side)
+        if low is None and high is None:
+            raise ValueError(f"bounds[{key!r}] is (None, None): leave the column out instead.")
+        if low is not None and high is not None and not low < high:
+            raise ValueError(f"bounds[{key!r}] must have low < high, got {pair!r}.")
+
+
+def _check_point_masses(value):
+    if value is None or _is_auto(value):
+        return
+    if not isinstance(value, dict):
+        raise ValueError(f"point_masses must be None, 'auto' or a dict {{column: value or values}}, got {value!r}.")
+    for key, atoms in value.items():
+        for atom in np.atleast_1d(np.asarray(atoms, dtype=object)):
+            _check_number("point_masses", key, atom)
+
+
+def check_column_params(integer_features, categorical_features, bounds, point_masses):
+    """Validate the format of the column-type parameters (before seeing data).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the offending entry.
+    """
+    _check_feature_list("integer_features", integer_features)
+    _check_feature_list("categorical_features", categorical_features)
+    _check_bounds(bounds)
+    _check_point_masses(point_masses)
+
+
+def _position(name, key, n_features, feature_names):
+    """Column position of ``key`` (an index, or a name of ``feature_names``)."""
+    if isinstance(key, str):
+        if feature_names is None:
+            raise ValueError(f"{name} names the column {key!r}, but the data have no column names; use indices.")
+        where = np.flatnonzero(np.asarray(feature_names, dtype=object) == key)
+        if where.size == 0:
+            raise ValueError(f"{name} names the unknown column {key!r}; the columns are {list(feature_names)}.")
+        return int(where[0])
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral) or not 0 <= key < n_features:
+        raise ValueError(f"{name} refers to column {key!r}, not an index in [0, {n_features}).")
+    return int(key)
+
+
+def _positions(name, spec, n_features, feature_names):
+    """Set of positions of a list spec (indices, names or a boolean mask)."""
+    items = list(spec)
+    if items and all(isinstance(item, (bool, np.bool_)) for item in items):
+        if len(items) != n_features:
+            raise ValueError(f"{name} as a boolean mask needs {n_features} entries, got {len(items)}.")
+        return {j for j, flag in enumerate(items) if flag}
+    return {_position(name, item, n_features, feature_names) for item in items}
+
+
+def _column_name(j, feature_names):
+    return repr(feature_names[j]) if feature_names is not None else str(j)
+
+
+# ------------------------------------------------------------- bound maps
+class _BoundMap:
+    """Monotone map of the open interval ``(low, high)`` onto the real line.
+
+    ``forward`` also returns ``log |dz/dy|``, which ``score_samples`` adds to
+    the model's log-density of ``z``.
+    """
+
+    def __init__(self, low=-np.inf, high=np.inf):
+        self.low, self.high = float(low), float(high)
+
+    @property
+    def is_identity(self):
+        return self.low == -np.inf and self.high == np.inf
+
+    def inside(self, y):
+        return (y > self.low) & (y < self.high)
+
+    def forward(self, y):
+        """``z`` and ``log |dz/dy|`` for ``y`` strictly inside the bounds."""
+        low, high = self.low, self.high
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if low == -np.inf and high == np.inf:
+                return y.copy(), np.zeros_like(y)
+            if high == np.inf:
+                z = np.log(y - low)
+                return z, -z
+            if low == -np.inf:
+                z = -np.log(high - y)
+                return z, z
+            log_below, log_above = np.log(y - low), np.log(high - y)
+            return log_below - log_above, np.log(high - low) - log_below - log_above
+
+    def inverse(self, z):
+        low, high = self.low, self.high
+        if low == -np.inf and high == np.inf:
+            return z.copy()
+        if high == np.inf:
+            return low + np.exp(np.minimum(z, _MAX_EXP))
+        if low == -np.inf:
+            return high - np.exp(np.minimum(-z, _MAX_EXP))
+        return np.clip(low + (high - low) * expit(z), low, high)
+
+
+# ---------------------------------------------------------------- levels
+class _Levels:
+    """Dequantized one-hot code of a categorical variable with ``n_levels`` levels.
+
+    Level ``k`` is the box ``[0, w)^K`` with its ``k``-th side moved to
+    ``[1, 1 + w)``; the boxes are disjoint and each lies inside the region
+    where coordinate ``k`` is the largest, which ``decode`` assigns to level
+    ``k``.  A single level needs no coordinate.
+    """
+
+    def __init__(self, n_levels, width=None):
+        self.n_levels = int(n_levels)
+        self.box = float(ONE_HOT_WIDTH if width is None else width)
+        self.ordinal = _ENCODING == "ordinal"
+
+    @property
+    def width(self):
+        if self.ordinal:
+            return 1 if self.n_levels > 1 else 0
+        return self.n_levels if self.n_levels > 1 else 0
+
+    n_uniforms = width
+
+    def encode(self, codes, U):
+        """Coordinates for integer ``codes`` and the log-volume of their box.
+
+        ``U`` (n, width) places each row in its box (uniforms in [0, 1)).
+        """
+        n, K = len(codes), self.width
+        if K == 0:
+            return np.empty((n, 0)), 0.0
+        if self.ordinal:
+            u, log_q = _dequantize(U[:, 0])
+            return (codes + u)[:, None], -log_q
+        block = self.box * U
+        block[np.arange(n), codes] += 1.0
+        return block, K * np.log(self.box)
+
+    def decode(self, block):
+        if self.width == 0:
+            return np.zeros(block.shape[0], dtype=np.intp)
+        if self.ordinal:
+            return np.clip(np.floor(block[:, 0]), 0, self.n_levels - 1).astype(np.intp)
+        return np.argmax(block, axis=1)
+
+
+# ---------------------------------------------------------------- columns
+class _Categorical:
+    kind = "categorical"
+
+    def __init__(self, levels):
+        self.levels = np.asarray(levels, dtype=np.float64)
+        self.code = _Levels(len(self.levels))
+
+    @property
+    def width(self):
+        return self.code.width
+
+    n_uniforms = width
+
+    def encode(self, x, U):
+        missing = np.isnan(x)
+        index = np.clip(np.searchsorted(self.levels, x), 0, len(self.levels) - 1)
+        known = self.levels[index] == x
+        block, log_volume = self.code.encode(np.where(known, index, 0), U)
+        log_term = np.where(known, log_volume, -np.inf)
+        block[missing] = np.nan
+        log_term[missing] = 0.0
+        return block, log_term
+
+    def decode(self, block):
+        return self.levels[self.code.decode(block)]
+
+
+class _Integer:
+    kind = "integer"
+
+    def __init__(self, low, high):
+        # an integer column's bounds are integers
+        self.low, self.high = float(np.ceil(low)), float(np.floor(high))
+        # the dequantized value x + u lies in (low, high + 1)
+        self.map = _BoundMap(self.low, self.high + 1.0)
+
+    width = n_uniforms = 1
+
+    def encode(self, x, U):
+        u, log_q = _dequantize(U[:, 0])
+        ok = (x == np.floor(x)) & (x >= self.low) & (x <= self.high)
+        y = np.where(ok, x, max(self.low, min(0.0, self.high))) + u
+        z, log_term = self.map.forward(y)
+        log_term = np.where(ok, log_term - log_q, -np.inf)
+        z[~ok] = 0.0
+        missing = np.isnan(x)
+        z[missing], log_term[missing] = np.nan, 0.0
+        return z[:, None], log_term
+
+    def decode(self, block):
+        return np.clip(np.floor(self.map.inverse(block[:, 0])), self.low, self.high)
+
+
+class _Continuous:
+    """A continuous column, bounded or not, with point masses or not."""
+
+    kind = "continuous"
+
+    def __init__(self, values, low, high, atoms):
+        self.map = _BoundMap(low, high)
+        self.atoms = np.asarray(sorted(set(atoms)), dtype=np.float64)
+        values = values[~np.isnan(values)]
+        rest = values[~np.isin(values, self.atoms)]
+        self.has_continuous = rest.size > 0 or self.atoms.size == 0
+        # the state: level 0 is the continuous part (when present), then the atoms
+        self.state = _Levels(len(self.atoms) + self.has_continuous) if self.atoms.size else None
+        z, _ = self.map.forward(rest) if rest.size else (np.zeros(1), None)
+        # the filler law q of the continuous coordinate on atom rows
+        self.fill_mean = float(np.mean(z))
+        spread = float(np.std(z))
+        self.fill_std = spread if spread > 1e-6 * max(1.0, abs(self.fill_mean)) else 1.0
+
+    @property
+    def width(self):
+        return (self.state.width if self.state is not None else 0) + self.has_continuous
+
+    @property
+    def n_uniforms(self):
+        # the state's box, then the filler of the continuous coordinate
+        return 0 if self.state is None else self.state.width + self.has_continuous
+
+    def _fill_log_density(self, c):
+        r = (c - self.fill_mean) / self.fill_std
+        return -0.5 * r * r - np.log(self.fill_std) - 0.5 * np.log(2 * np.pi)
+
+    def encode(self, x, U):
+        n = len(x)
+        missing = np.isnan(x)
+        atom = np.full(n, -1)
+        for i, value in enumerate(self.atoms):
+            atom[x == value] = i
+        inside = self.map.inside(x) & (atom < 0) & self.has_continuous
+        c, log_term = self.map.forward(np.where(inside, x, np.nan))
+        c, log_term = np.where(inside, c, 0.0), np.where(inside, log_term, -np.inf)
+        blocks = []
+        if self.state is not None:
+            is_atom = atom >= 0
+            if self.has_continuous:
+                u = np.clip(U[is_atom, -1], 1e-12, 1.0 - 1e-12)
+                c[is_atom] = self.fill_mean + self.fill_std * ndtri(u)
+                # the model's density includes q(c) on atom rows: divide it out
+                log_term[is_atom] = -self._fill_log_density(c[is_atom])
+            else:
+                log_term[is_atom] = 0.0
+            codes = np.where(is_atom, atom + self.has_continuous, 0)
+            state, log_volume = self.state.encode(codes, U[:, : self.state.width])
+            log_term += log_volume
+            blocks.append(state)
+        if self.has_continuous:
+            blocks.append(c[:, None])
+        block = np.hstack(blocks) if blocks else np.empty((n, 0))
+        block[missing] = np.nan
+        log_term[missing] = 0.0
+        return block, log_term
+
+    def decode(self, block):
+        n = block.shape[0]
+        if self.state is None:
+            return self.map.inverse(block[:, 0])
+        codes = self.state.decode(block[:, : self.state.width])
+        values = self.map.inverse(block[:, -1]) if self.has_continuous else np.zeros(n)
+        atom = codes - self.has_continuous
+        is_atom = atom >= 0
+        values[is_atom] = self.atoms[atom[is_atom]]
+        return values
+
+
+# ------------------------------------------------------------ the fitted map
+class ColumnTypes:
+    """Fitted map between typed table columns and continuous model coordinates.
+
+    Parameters
+    ----------
+    integer_features, categorical_features : None, 'auto' or list of columns
+        Columns by index, name or boolean mask; see the estimators.
+    bounds : None, 'auto' or dict
+        ``{column: (low, high)}``, None for an open side.
+    point_masses : None, 'auto' or dict
+        ``{column: value or list of values}``.
+
+    Attributes
+    ----------
+    kinds_ : list of str
+        Kind of each input column: 'continuous', 'integer' or 'categorical'.
+    bounds_ : list of (float, float)
+        ``(low, high)`` of each input column (infinite when open; for a
+        categorical column, its smallest and largest level).
+    point_masses_ : list of ndarray
+        Point masses of each continuous column (empty otherwise).
+    categories_ : dict of int to ndarray
+        Levels (numeric codes) of each categorical column.
+    is_identity_ : bool
+        True when every column is continuous, unbounded and without point
+        masses: the map is the identity.
+    n_features_out_ : int
+        Number of model-space coordinates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 2.0, 0.3], [1.0, 0.0, 0.0], [2.0, 1.0, 0.7], [1.0, 0.0, 0.0]])
+    >>> types = ColumnTypes(integer_features=[0], categorical_features=[1], bounds={2: (0, 1)}).fit(X)
+    >>> types.kinds_
+    ['integer', 'categorical', 'continuous']
+    >>> Y, log_term = types.transform(X, np.random.RandomState(0))  # dequantized
+    >>> Y.shape  # 1 integer + 3 one-hot + (2 states + 1 continuous) for the zeros of column 2
+    (4, 7)
+    >>> bool(np.allclose(types.inverse_transform(Y), X))
+    True
+    """
+
+    def __init__(self, integer_features=None, categorical_features=None, bounds=None, point_masses=None):
+        self.integer_features = integer_features
+        self.categorical_features = categorical_features
+        self.bounds = bounds
+        self.point_masses = point_masses
+
+    # ------------------------------------------------------------ kinds
+    def _categorical_positions(self, X, feature_names, schema):
+        n_features = X.shape[1]
+        labels = set(schema.labels) if schema is not None else set()
+        if self.categorical_features is None:
+            chosen = set()
+        elif _is_auto(self.categorical_features):
+            # the dtype declares them; numeric codes of a plain array do not
+            chosen = labels | (set(schema.booleans) if schema is not None else set())
+        else:
+            chosen = _positions("categorical_features", self.categorical_features, n_features, feature_names)
+        undeclared = sorted(labels - chosen)
+        if undeclared:
+            j = undeclared[0]
+            raise ValueError(
+                f"column {_column_name(j, feature_names)} holds non-numeric values (dtype {schema.dtypes[j]}); "
+                "declare it in categorical_features (or use categorical_features='auto')."
+            )
+        return chosen
+
+    def _integer_positions(self, X, categorical, feature_names):
+        n_features = X.shape[1]
+        if self.integer_features is None:
+            return set()
+        if _is_auto(self.integer_features):
+            return {j for j in range(n_features) if j not in categorical and _integral(X[:, j])}
+        chosen = _positions("integer_features", self.integer_features, n_features, feature_names)
+        both = sorted(chosen & categorical)
+        if both:
+            raise ValueError(f"column {_column_name(both[0], feature_names)} is declared both integer and categorical.")
+        for j in sorted(chosen):
+            if not _integral(X[:, j]):
+                raise ValueError(
+                    f"column {_column_name(j, feature_names)} is declared integer but holds non-integral values."
+                )
+        return chosen
+
+    def _column_bounds(self, X, kinds, feature_names):
+        n_features = X.shape[1]
+        bounds = [(-np.inf, np.inf)] * n_features
+        if self.bounds is None:
+            return bounds
+        if _is_auto(self.bounds):
+            for j in range(n_features):
+                values = X[:, j][~np.isnan(X[:, j])]
+                if kinds[j] != "categorical" and values.size and values.min() >= 0.0:
+                    bounds[j] = (0.0, 1.0 if values.max() <= 1.0 else np.inf)
+            return bounds
+        for key, (low, high) in self.bounds.items():
+            j = _position("bounds", key, n_features, feature_names)
+            name = _column_name(j, feature_names)
+            if kinds[j] == "categorical":
+                raise ValueError(f"column {name} is categorical: it takes no bounds.")
+            low = -np.inf if low is None else float(low)
+            high = np.inf if high is None else float(high)
+            values = X[:, j][~np.isnan(X[:, j])]
+            if values.size and (values.min() < low or values.max() > high):
+                raise ValueError(
+                    f"column {name} has training values in [{values.min():g}, {values.max():g}], "
+                    f"outside its bounds ({low:g}, {high:g})."
+                )
+            bounds[j] = (low, high)
+        return bounds
+
+    def _column_point_masses(self, X, kinds, bounds, feature_names):
+        n_features = X.shape[1]
+        atoms = [set() for _ in range(n_features)]
+        if _is_auto(self.point_masses):
+            for j in range(n_features):
+                if kinds[j] == "continuous":
+                    atoms[j] |= _frequent_values(X[:, j])
+        elif self.point_masses is not None:
+            for key, values in self.point_masses.items():
+                j = _position("point_masses", key, n_features, feature_names)
+                if kinds[j] != "continuous":
+                    raise ValueError(
+                        f"column {_column_name(j, feature_names)} is {kinds[j]}: its values are point masses already."
+                    )
+                atoms[j] |= {float(v) for v in np.atleast_1d(np.asarray(values, dtype=np.float64))}
+        for j, (low, high) in enumerate(bounds):
+            # a continuous map of (low, high) cannot reach its ends: values
+            # seen on a bound are point masses, whatever their share
+            if kinds[j] == "continuous":
+                atoms[j] |= {float(v) for v in np.unique(X[:, j]) if v == low or v == high}
+        return [np.array(sorted(a), dtype=np.float64) for a in atoms]
+
+    # ------------------------------------------------------------- fit
+    def fit(self, X, *, feature_names=None, schema=None):
+        """Learn each column's kind, levels, bounds, point masses and filler law.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training rows, numeric (categorical labels as codes); NaN marks a
+            missing entry and is left out of every statistic.
+        feature_names : ndarray of str, default=None
+            Column names, to resolve names in the parameters.
+        schema : FrameSchema, default=None
+            The dtypes of a training DataFrame ('auto' uses them).
+
+        Returns
+        -------
+        self : ColumnTypes
+        """
+        check_column_params(self.integer_features, self.categorical_features, self.bounds, self.point_masses)
+        X = np.asarray(X, dtype=np.float64)
+        n_features = X.shape[1]
+        categorical = self._categorical_positions(X, feature_names, schema)
+        integer = self._integer_positions(X, categorical, feature_names)
+        kinds = ["categorical" if j in categorical else "integer" if j in integer else "continuous" for j in range(n_features)]
+        bounds = self._column_bounds(X, kinds, feature_names)
+        atoms = self._column_point_masses(X, kinds, bounds, feature_names)
+
+        self.columns_ = []
+        self.categories_ = {}
+        for j, kind in enumerate(kinds):
+            values = X[:, j]
+            if kind == "categorical":
+                levels = np.unique(values[~np.isnan(values)])
+                if schema is not None and j in schema.labels:
+                    # every label of the dtype, used in training or not
+                    levels = np.arange(len(schema.labels[j]), dtype=np.float64)
+                if levels.size == 0:
+                    raise ValueError(f"categorical column {_column_name(j, feature_names)} has no values.")
+                self.categories_[j] = levels
+                self.columns_.append(_Categorical(levels))
+                bounds[j] = (float(levels[0]), float(levels[-1]))
+            elif kind == "integer":
+                self.columns_.append(_Integer(*bounds[j]))
+            else:
+                self.columns_.append(_Continuous(values, *bounds[j], atoms[j]))
+        self.kinds_ = kinds
+        self.bounds_ = bounds
+        self.point_masses_ = [a if kind == "continuous" else np.empty(0) for a, kind in zip(atoms, kinds)]
+        self.is_identity_ = all(
+            isinstance(c, _Continuous) and c.map.is_identity and c.state is None for c in self.columns_
+        )
+        self.n_features_out_ = sum(c.width for c in self.columns_)
+        self.n_uniforms_ = sum(c.n_uniforms for c in self.columns_)
+        if self.n_uniforms_:
+            sobol = qmc.Sobol(self.n_uniforms_, scramble=True, seed=0)
+            self.points_ = sobol.random(N_QUADRATURE_POINTS)
+        else:
+            self.points_ = np.empty((1, 0))
+        if self.n_features_out_ == 0:
+            raise ValueError("every column takes a single value: there is no distribution to learn.")
+        return self
+
+    # ------------------------------------------------------------ maps
+    def transform(self, X, random_state):
+        """Model-space rows for fitting: dequantization and fillers drawn at random.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Rows in the units of the training data (NaN for missing entries,
+            which stay NaN).
+        random_state : RandomState instance
+            Source of one uniform per dequantized coordinate and row,
+            ``random_sample((n_samples, n_uniforms_))``, used column after
+            column (nothing is drawn when no column needs it).
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, n_features_out_)
+        log_term : ndarray of shape (n_samples,)
+            As in :meth:`quadrature`, at the drawn points.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if self.n_uniforms_ == 0:
+            return self._encode(X, np.empty((X.shape[0], 0)))
+        return self._encode(X, random_state.random_sample((X.shape[0], self.n_uniforms_)))
+
+    def quadrature(self, X):
+        """Model-space rows at fixed quadrature points of every row's cell.
+
+        The cell of a row is the set of model-space points that decode to it:
+        the dequantization boxes of its discrete values and, on the rows of a
+        point mass, the whole line of the filler coordinate.  Each row is
+        encoded at the same ``n_points_`` scrambled Sobol points (fixed seed:
+        the result is deterministic); :meth:`integrate` combines them.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y : ndarray of shape (n_points_ * n_samples, n_features_out_)
+            Point after point, each block holding every row.
+        log_term : ndarray of shape (n_points_ * n_samples,)
+            With ``p`` the model's density of ``Y``, ``p(Y) exp(log_term)``
+            is the integrand of the row's probability (or density on its
+            continuous columns): the log-Jacobian of the bound maps, plus the
+            log-volume of the dequantization box, minus the filler
+            log-density on point-mass rows.  ``-inf`` for rows the model
+            cannot produce (an unseen category, a non-integral or
+            out-of-range integer, a value outside the bounds).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if self.is_identity_:
+            return X, np.zeros(X.shape[0])
+        n = X.shape[0]
+        parts = [self._encode(X, np.broadcast_to(point, (n, self.n_uniforms_))) for point in self.points_]
+        return np.vstack([Y for Y, _ in parts]), np.concatenate([term for _, term in parts])
+
+    def integrate(self, log_values):
+        """Per-row log cell integral from the log-integrands at the quadrature points.
+
+        ``log(mean_i exp(v_i))``: the quasi-Monte Carlo estimate of the
+        log-probability of each row's cell, which converges to the exact
+        value of the model as the points grow.
+        """
+        log_values = np.asarray(log_values, dtype=np.float64).reshape(len(self.points_), -1)
+        if len(self.points_) == 1:
+            return log_values[0]
+        return logsumexp(log_values, axis=0) - np.log(len(self.points_))
+
+    def _encode(self, X, U):
+        blocks, log_term, start = [], np.zeros(X.shape[0]), 0
+        for j, column in enumerate(self.columns_):
+            block, term = column.encode(X[:, j], U[:, start : start + column.n_uniforms])
+            start += column.n_uniforms
+            blocks.append(block)
+            log_term += term
+        return np.hstack(blocks), log_term
+
+    def inverse_transform(self, Y):
+        """Typed rows (integers floored, levels decoded, atoms restored) for model-space rows.
+
+        Parameters
+        ----------
+        Y : ndarray of shape (n_samples, n_features_out_)
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
+        Y = np.asarray(Y, dtype=np.float64)
+        if self.is_identity_:
+            return Y
+        out, start = np.empty((Y.shape[0], len(self.columns_))), 0
+        for j, column in enumerate(self.columns_):
+            out[:, j] = column.decode(Y[:, start : start + column.width])
+            start += column.width
+        return out
+
+
+DEQUANTIZATION_SHAPE = 1.0
+
+
+def _dequantize(U):
+    """Offsets in the unit cell for uniforms ``U``, and their log-density ``log q``.
+
+    ``q`` is Beta(a, a); a = 1 is the uniform.
+    """
+    a = DEQUANTIZATION_SHAPE
+    U = np.clip(U, 1e-12, 1.0 - 1e-12)  # an offset of exactly 0 would sit on a bound
+    if a == 1.0:
+        return U, np.zeros_like(U)
+    u = np.clip(betaincinv(a, a, U), 1e-12, 1.0 - 1e-12)
+    return u, (a - 1.0) * (np.log(u) + np.log1p(-u)) - betaln(a, a)
+
+
+def _integral(values):
+    values = values[~np.isnan(values)]
+    return bool(values.size) and bool(np.all(np.isfinite(values) & (values == np.floor(values))))
+
+
+def _frequent_values(values):
+    """Values taken by at least ``AUTO_POINT_MASS_SHARE`` of the (non-missing) rows."""
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return set()
+    unique, counts = np.unique(values, return_counts=True)
+    keep = np.flatnonzero((counts >= AUTO_POINT_MASS_SHARE * values.size) & (counts >= 2))
+    keep = keep[np.argsort(-counts[keep], kind="stable")][:MAX_AUTO_POINT_MASSES]
+    return {float(unique[i]) for i in keep}
+
+
+# ------------------------------------------------------------- DataFrames
+def _pandas_of(X):
+    """The pandas module when ``X`` is a DataFrame (pandas is optional)."""
+    pd = sys.modules.get("pandas")
+    return pd if pd is not None and isinstance(X, pd.DataFrame) else None
+
+
+def frame_schema(X):
+    """A :class:`FrameSchema` for a DataFrame ``X``, None for anything else."""
+    pd = _pandas_of(X)
+    return None if pd is None else FrameSchema(X, pd)
+
+
+def _sorted_labels(values):
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: a stable order all the same
+        return sorted(values, key=lambda v: (type(v).__name__, repr(v)))
+
+
+class FrameSchema:
+    """Columns and dtypes of a training DataFrame.
+
+    Columns of categorical dtype, or of any non-numeric dtype (object, string,
+    ...), are *label* columns: they enter the model as the codes
+    ``0, 1, ...`` of their labels (the dtype's categories, else the sorted
+    distinct values) and leave it as labels of the same dtype.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Training data.
+    pd : module
+        pandas.
+    """
+
+    def __init__(self, frame, pd):
+        self.columns = frame.columns
+        self.dtypes = list(frame.dtypes)
+        self.labels, self.booleans = {}, []
+        for j, dtype in enumerate(self.dtypes):
+            column = frame.iloc[:, j]
+            if isinstance(dtype, pd.CategoricalDtype):
+                self.labels[j] = np.asarray(dtype.categories, dtype=object)
+            elif pd.api.types.is_bool_dtype(dtype):
+                self.booleans.append(j)
+            elif not pd.api.types.is_numeric_dtype(dtype):
+                self.labels[j] = np.asarray(_sorted_labels(pd.unique(column.dropna())), dtype=object)
+
+    def encode(self, frame):
+        """The frame with its label columns replaced by float codes.
+
+        A label not seen during fit gets the code -1 (a level the model
+        gives probability zero); a missing one NaN.
+        """
+        pd = _pandas_of(frame)
+        if pd is None or not self.labels:
+            return frame
+        if frame.shape[1] != len(self.dtypes):
+            return frame  # validate_data reports the mismatch
+        out = frame.copy(deep=False)
+        for j, labels in self.labels.items():
+            column = frame.iloc[:, j]
+            codes = pd.Index(labels).get_indexer(column.astype(object)).astype(np.float64)
+            codes[column.isna().to_numpy()] = np.nan
+            out.isetitem(j, codes)
+        return out
+
+    def decode(self, X, kinds):
+        """A DataFrame of rows ``X`` with the training columns and dtypes.
+
+        A column gets its training dtype back when its kind guarantees values
+        of that dtype: label columns always, integer dtypes for integer and
+        categorical columns, bool for categorical columns, float dtypes
+        always; other columns come back as float64.
+        """
+        import pandas as pd
+
+        data = {}
+        for j, (dtype, kind) in enumerate(zip(self.dtypes, kinds)):
+            values = X[:, j]
+            if j in self.labels:
+                codes = values.astype(np.intp)
+                if isinstance(dtype, pd.CategoricalDtype):
+                    data[j] = pd.Categorical.from_codes(codes, dtype=dtype)
+                else:
+                    data[j] = pd.array(self.labels[j][codes], dtype=dtype)
+            elif pd.api.types.is_bool_dtype(dtype):
+                data[j] = values.astype(dtype) if kind == "categorical" else values
+            elif pd.api.types.is_integer_dtype(dtype):
+                data[j] = values.astype(dtype) if kind != "continuous" else values
+            elif pd.api.types.is_float_dtype(dtype):
+                data[j] = values.astype(dtype)
+            else:
+                data[j] = values
+        frame = pd.DataFrame(data)
+        frame.columns = self.columns
+        return frame
