@@ -15,7 +15,7 @@ standard-normal data, so Heun steps on it stay accurate all the way to noise.
 
 import numpy as np
 
-SCHEDULES = ("cosine", "linear", "vp", "ve")
+SCHEDULES = ("cosine", "linear", "vp", "ve", "flow")
 
 # Signal coefficient left at the last level.  The base distribution accounts
 # for it exactly up to second moments (see BaseDiffusionDensity), so the grid
@@ -35,7 +35,7 @@ def noise_angles(schedule, n_steps):
 
     Parameters
     ----------
-    schedule : {'cosine', 'linear', 'vp', 've'}
+    schedule : {'cosine', 'linear', 'vp', 've', 'flow'}
         - 'cosine': discrete DDPM with the cosine schedule of Nichol &
           Dhariwal, stopped where the signal coefficient is 0.01;
         - 'linear': discrete DDPM with betas from 0.1 / K to 20 / K (the
@@ -45,7 +45,14 @@ def noise_angles(schedule, n_steps):
         - 'vp': the continuous VP SDE, beta(t) = 0.1 + 19.9 t, on a uniform
           time grid t in [1e-3, 1];
         - 've': the continuous VE SDE, sigma(t) = 0.01 * 1e4 ** t (sigma from
-          0.01 to 100 on standardized data), uniform time grid.
+          0.01 to 100 on standardized data), uniform time grid;
+        - 'flow': the straight path of flow matching (rectified flow),
+          ``x_t = (1 - t) x_0 + t eps``, on the uniform grid
+          ``t_k = k t_end / K`` with ``t_end`` where the signal coefficient
+          is 0.01.  Since ``x_t / sqrt((1 - t)^2 + t^2)`` is ``z`` at the
+          angle ``u = arctan(t / (1 - t))``, it is a grid of angles like the
+          others; DDIM steps between its levels are exactly Euler steps of
+          the flow ODE ``dx/dt = E[eps - x_0 | x_t]`` in ``t``.
     n_steps : int
         Number of noise levels K.
 
@@ -66,6 +73,11 @@ def noise_angles(schedule, n_steps):
     elif schedule == "vp":
         t = np.linspace(1e-3, 1.0, n_steps)
         abar = np.exp(-(0.1 * t + 0.5 * (20.0 - 0.1) * t**2))
+    elif schedule == "flow":
+        # (1 - t) / sqrt((1 - t)^2 + t^2) = _FINAL_SIGNAL at t = t_end
+        ratio = _FINAL_SIGNAL / np.sqrt(1.0 - _FINAL_SIGNAL**2)
+        t = k / n_steps / (1.0 + ratio)
+        return np.arctan2(t, 1.0 - t)
     elif schedule == "ve":
         t = np.linspace(0.0, 1.0, n_steps)
         sigma = 0.01 * (1e4) ** t

@@ -13,6 +13,7 @@ from .integrators import (
     velocity_euler,
     velocity_heun,
 )
+from .trees import fit_boosted_trees, predict_boosted_trees
 
 __all__ = [
     "sine_features",
@@ -22,4 +23,9 @@ __all__ = [
     "euler_maruyama_step",
     "velocity_euler",
     "velocity_heun",
+    "fit_boosted_trees",
+    "predict_boosted_trees",
 ]
+from .relu import cone_subgradients, cone_prox, relu_features, relu_features_slopes
+
+__all__ += ["relu_features", "relu_features_slopes", "cone_prox", "cone_subgradients"]

@@ -1,0 +1,816 @@
+"""GradientBoostedScore: gradient-boosted trees as the noise model (ForestDiffusion)."""
+
+import numbers
+
+import numba
+import numpy as np
+from joblib import Parallel, delayed
+from scipy import linalg
+from scipy.optimize import minimize_scalar
+from scipy.special import logsumexp
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from threadpoolctl import threadpool_limits
+
+from . import _kernels
+from ._schedules import noise_angles
+from .base import (
+    LOG_DENSITY_FLOOR,
+    BaseDiffusionDensity,
+    _check_float,
+    _check_int,
+    _check_option,
+    effective_n_threads,
+)
+
+_DIFFUSION_TYPES = ("flow", "vp")
+# the engine's level grid and sampler for each diffusion type
+_SCHEDULE = {"flow": "flow", "vp": "vp"}
+_SAMPLER = {"flow": "ddim", "vp": "euler_maruyama"}
+# 'auto' duplication: copies of each row up to this many noised rows per level
+_AUTO_ROWS_PER_LEVEL = 65536
+_MAX_AUTO_COPIES = 100
+_BIN_SUBSAMPLE = 200_000
+_KDE_CHUNK = 512
+
+
+# ------------------------------------------------------------------ binning
+def _bin_features(X, max_bins, random_state):
+    """Quantile bins of every column (NaN gets the code ``max_bins``).
+
+    Returns the codes (feature-major, uint8), the number of non-missing bins
+    of each feature and the bin edges, as the tree kernels expect them.
+    """
+    n, n_features = X.shape
+    codes = np.empty((n_features, n), dtype=np.uint8)
+    thresholds = np.full((n_features, max_bins), np.inf)
+    n_bins = np.empty(n_features, dtype=np.int64)
+    sub = random_state.choice(n, _BIN_SUBSAMPLE, replace=False) if n > _BIN_SUBSAMPLE else slice(None)
+    for f in range(n_features):
+        column = X[:, f]
+        observed = column[sub]
+        observed = observed[~np.isnan(observed)]
+        distinct = np.unique(observed)
+        if len(distinct) <= max_bins:
+            edges = 0.5 * (distinct[:-1] + distinct[1:])
+        else:
+            edges = np.unique(np.quantile(observed, np.linspace(0.0, 1.0, max_bins + 1)[1:-1]))
+        n_bins[f] = len(edges) + 1
+        thresholds[f, : len(edges)] = edges
+        code = np.searchsorted(edges, column, side="left")
+        code[np.isnan(column)] = max_bins
+        codes[f] = code
+    return codes, n_bins, thresholds
+
+
+# -------------------------------------------------------------- one level
+class _LevelModel:
+    """The predictor of one noise level: a linear map plus boosted trees."""
+
+    def __init__(self, coef, trees):
+        self.coef = coef
+        self.trees = trees
+
+    def predict(self, z):
+        out = z @ self.coef[:-1] + self.coef[-1]
+        if self.trees[0].shape[0]:
+            _kernels.predict_boosted_trees(z, *self.trees, out)
+        return out
+
+
+def _linear_fit(inputs, targets, weight):
+    """Least-squares linear map of the targets on ``[inputs, 1]``.
+
+    Fitted on the rows where everything is observed; with fewer of them than
+    columns, on all rows with missing inputs read as 0 (the mean of the
+    standardized data) and missing targets left out output by output.
+    """
+    n, d = inputs.shape
+    design = np.hstack([inputs, np.ones((n, 1))])
+    complete = ~np.isnan(design).any(axis=1)
+    if weight is not None:
+        complete &= weight.all(axis=1)
+    ridge = 1e-8 * n * np.eye(d + 1)
+    if complete.sum() > 2 * (d + 1):
+        A, T = design[complete], targets[complete]
+        return linalg.solve(A.T @ A + ridge, A.T @ T, assume_a="pos")
+    design = np.nan_to_num(design)
+    coef = np.empty((d + 1, targets.shape[1]))
+    for j in range(targets.shape[1]):
+        rows = slice(None) if weight is None else weight[:, j] > 0
+        A = design[rows]
+        coef[:, j] = linalg.solve(A.T @ A + ridge + 1e-8 * np.eye(d + 1), A.T @ np.nan_to_num(targets[rows, j]), assume_a="pos")
+    return coef
+
+
+def _fit_level(Z, n_copies, angle, target, params, seed, n_threads):
+    """Fit the predictor of one level (and class) on ``Z`` noised ``n_copies`` times.
+
+    Run by joblib workers (threads, processes or dask): everything it needs
+    comes in its arguments and its threads are capped to ``n_threads``.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        with threadpool_limits(limits=n_threads):
+            return _fit_level_capped(Z, n_copies, angle, target, params, seed)
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _fit_level_capped(Z, n_copies, angle, target, params, seed):
+    rng = np.random.RandomState(seed)
+    a, s = np.cos(angle), np.sin(angle)
+    z0 = np.tile(Z, (n_copies, 1))
+    eps = rng.standard_normal(z0.shape)
+    z = a * z0 + s * eps
+    y = eps - z0 if target == "velocity" else eps
+    missing = np.isnan(z0)
+    weight = (~missing).astype(np.float64) if missing.any() else None
+    if params["linear_term"]:
+        coef = _linear_fit(z, y, weight)
+    else:
+        coef = np.zeros((Z.shape[1] + 1, Z.shape[1]))
+    # residual of the linear map; a missing input counts as 0 there, and
+    # a missing target (the row's own noise is then unknowable) is left out
+    residual = np.ascontiguousarray(y - np.nan_to_num(z) @ coef[:-1] - coef[-1])
+    residual[missing] = 0.0
+    trees = _fit_trees(z, residual, weight, params, rng)
+    return _LevelModel(coef, trees)
+
+
+def _fit_trees(z, residual, weight, params, rng):
+    n_trees = params["max_iter"]
+    n_leaves = params["max_leaf_nodes"]
+    n_outputs = residual.shape[1]
+    n_nodes = 2 * n_leaves - 1
+    trees = (
+        np.zeros((n_trees, n_nodes), dtype=np.int32),  # feature
+        np.zeros((n_trees, n_nodes)),  # threshold
+        np.zeros((n_trees, n_nodes), dtype=np.bool_),  # missing_left
+        np.full((n_trees, n_nodes), -1, dtype=np.int32),  # left
+        np.full((n_trees, n_nodes), -1, dtype=np.int32),  # right
+        np.zeros((n_trees, n_nodes), dtype=np.int32),  # leaf_slot
+        np.zeros((n_trees, n_leaves, n_outputs)),  # leaf_values
+    )
+    if n_trees == 0:
+        return trees
+    codes, n_bins, thresholds = _bin_features(z, params["max_bins"], rng)
+    k = params["sketch_size"]
+    if k is not None and k < n_outputs:
+        sketches = rng.standard_normal((n_trees, n_outputs, k)) / np.sqrt(k)
+    else:
+        sketches = np.empty((0, 0, 0))
+    _kernels.fit_boosted_trees(
+        codes,
+        n_bins,
+        thresholds,
+        residual,
+        np.empty((0, 0)) if weight is None else weight,
+        sketches,
+        float(params["learning_rate"]),
+        float(params["l2_regularization"]),
+        params["max_depth"],
+        params["min_samples_leaf"],
+        *trees,
+    )
+    return trees
+
+
+# ---------------------------------------------------- one class's diffusion
+class _TreeDiffusion(BaseDiffusionDensity):
+    """The diffusion of one class: levels, base distribution and predictors.
+
+    A fitted part of :class:`GradientBoostedScore`, built by it rather than
+    by ``fit``; it borrows the engine's base distribution and samplers.
+    """
+
+    def __init__(self, sampler="ddim", n_jobs=None):
+        super().__init__(
+            n_steps=2,
+            schedule="cosine",
+            sampler=sampler,
+            preprocessing=None,
+            random_state=None,
+            n_jobs=n_jobs,
+            device="cpu",
+        )
+
+    def _predict_noise(self, z, level):
+        pred = self.levels_[level].predict(z)
+        if self.target_ == "noise":
+            return pred
+        # z = a z0 + s eps and v = eps - z0 give eps = (z + a v) / (a + s)
+        a, s = np.cos(self.noise_angles_[level]), np.sin(self.noise_angles_[level])
+        pred *= a
+        pred += z
+        pred /= a + s
+        return pred
+
+
+def _nan_moments(Z):
+    """Mean and covariance of rows with missing entries (pairwise available)."""
+    mean = np.nanmean(Z, axis=0)
+    filled = np.where(np.isnan(Z), mean, Z) - mean
+    observed = (~np.isnan(Z)).astype(np.float64)
+    counts = np.maximum(observed.T @ observed, 1.0)
+    return mean, filled.T @ filled / counts
+
+
+class GradientBoostedScore(BaseDiffusionDensity):
+    """Diffusion or flow-matching density estimator with gradient-boosted trees.
+
+    The tabular generator of ForestDiffusion (Jolicoeur-Martineau, Fatras &
+    Kachman, AISTATS 2024) as a scikit-learn estimator, on the shared engine.
+    The training rows are copied ``duplicate_K`` times with fresh noise; at
+    each of ``n_noise_levels`` levels a regressor learns, from the noised
+    rows, the noise (``diffusion_type='vp'``) or the velocity ``eps - x_0`` of
+    the straight flow-matching path ``x_t = (1 - t) x_0 + t eps``
+    (``'flow'``, the default).  New rows are drawn by integrating back from
+    noise through the engine: Euler steps of the flow ODE (the engine's DDIM
+    step, which is exactly Euler in ``t`` on the flow grid) or
+    Euler-Maruyama steps of the reverse VP SDE, ending with the Tweedie step.
+
+    The regressor of a level is a linear map, fitted by least squares, plus
+    ``max_iter`` gradient-boosted regression trees fitted to what it leaves.
+    The trees are multi-output: one tree structure predicts every column,
+    with splits chosen on a random ``sketch_size``-dimensional projection of
+    the residuals (SketchBoost) and exact per-column leaf values, so a level
+    costs about as much as a single-output booster whatever the number of
+    columns.  The linear map carries the Gaussian part of the answer, which
+    trees can only approximate by staircases.
+
+    Missing values (NaN) are accepted by ``fit``: trees send them down their
+    own branch, and a missing entry's own noise is left out of the loss.
+    :meth:`impute` fills them by conditional sampling (RePaint).  With class
+    labels, ``fit(X, y)`` trains one diffusion per class, ``sample`` draws
+    labelled rows and ``sample(n, y=labels)`` rows of given classes.
+
+    Trees are piecewise constant, so the divergence of the flow is zero
+    almost everywhere and the change of variables along the ODE does not
+    give a density.  :meth:`score_samples` is instead a Gaussian kernel
+    density estimate of the model itself: ``n_density_samples`` rows drawn
+    from the fitted model at fit time, whitened by their covariance, with
+    the bandwidth that maximizes the likelihood of fresh model draws.  It is
+    exactly normalized; its distance to the model's true density is the
+    smoothing error of a kernel estimate on that many rows (see the
+    :ref:`User Guide <boosted>` for measured costs and errors).
+
+    Read more in the :ref:`User Guide <boosted>`.
+
+    Parameters
+    ----------
+    n_noise_levels : int, default=50
+        Number of noise levels, each with its own regressor (ForestDiffusion's
+        ``n_t``); sampling makes one prediction per level and row.
+    duplicate_K : int or 'auto', default='auto'
+        Noised copies of each training row per level.  'auto' uses 100
+        copies (ForestDiffusion's default) up to 65,536 noised rows per level
+        and class, fewer copies beyond (at least one), so that the cost of a
+        level stops growing with the number of rows.
+    diffusion_type : {'flow', 'vp'}, default='flow'
+        'flow': flow matching on the straight path, velocity target, Euler
+        sampler.  'vp': the variance-preserving diffusion (the engine's 'vp'
+        schedule, beta from 0.1 to 20), noise target, Euler-Maruyama sampler.
+    max_iter : int, default=100
+        Boosted trees per level (and class).  0 keeps only the linear maps:
+        a Gaussian model.
+    learning_rate : float, default=0.3
+        Shrinkage of each tree's values (ForestDiffusion's ``eta``).
+    max_leaf_nodes : int, default=31
+        Largest number of leaves of a tree (trees grow best-first).
+    max_depth : int or None, default=None
+        Deepest level of a tree; None for no limit besides ``max_leaf_nodes``.
+    min_samples_leaf : int, default=20
+        Fewest noised rows in a leaf.
+    l2_regularization : float, default=0.0
+        Ridge penalty on the leaf values, in rows.
+    max_bins : int, default=255
+        Quantile bins per column for the split search (at most 255; missing
+        values get a bin of their own).
+    sketch_size : int or None, default=4
+        Dimension of the random projection of the residuals on which splits
+        are chosen; None (or a number not below the number of columns)
+        chooses them on all columns.
+    linear_term : bool, default=True
+        Fit the per-level linear map before the trees.  False gives
+        ForestDiffusion's pure-tree regressor.
+    n_density_samples : int, default=10000
+        Model draws behind the kernel density estimate of
+        :meth:`score_samples` (plus a fifth as many to choose its bandwidth).
+    repaint_r : int, default=5
+        Resamplings in :meth:`impute` (RePaint's ``r``; 1 for none).
+    repaint_j : float, default=0.1
+        Fraction of the levels each resampling goes back (RePaint's jump
+        length ``j``, as in ForestDiffusion).
+    preprocessing : {'standard', None}, default='standard'
+        Internal standardization of the columns (NaN-aware).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the training noise, the random sketches, the density draws
+        and the default sampling generator.
+    n_jobs : int or None, default=None
+        Workers: levels (and classes) are fitted in parallel with joblib,
+        each worker's threads capped so that the total stays at ``n_jobs``;
+        sampling runs row chunks in parallel.  None uses every core, -1 too.
+        Under ``joblib.parallel_backend`` (dask, for a cluster) the levels
+        go to that backend's workers.
+    device : {'cpu'}, default='cpu'
+        Where the kernels run.
+    integer_features, categorical_features, bounds, point_masses : default=None
+        Typed columns, handled by the engine (see the :ref:`column types
+        <column_types>` guide).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,) or None
+        Class labels seen by ``fit`` (None when fitted without ``y``).
+    class_prior_ : ndarray of shape (n_classes,)
+        Share of each class in the training rows (``[1.0]`` without ``y``).
+    duplicate_K_ : ndarray of shape (n_classes,)
+        Noised copies of each row used for each class.
+    noise_angles_ : ndarray of shape (n_noise_levels,)
+        Noise angle ``u_k`` of each level (see :mod:`skscore._schedules`).
+    bandwidth_ : float
+        Bandwidth of the kernel density estimate, in whitened units.
+    shift_ : ndarray of shape (`n_features_in_`,)
+        Column means removed by the internal standardization.
+    scale_ : ndarray of shape (`n_features_in_`,)
+        Column scales divided out by the internal standardization.
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    DiffusionRandomFeatures : Diffusion with a random-feature noise model.
+    sklearn.ensemble.HistGradientBoostingRegressor : Gradient-boosted trees.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skscore import GradientBoostedScore
+    >>> X = np.random.default_rng(0).standard_normal((100, 2))
+    >>> model = GradientBoostedScore(n_noise_levels=10, max_iter=10, duplicate_K=10,
+    ...                              n_density_samples=500, random_state=0).fit(X)
+    >>> model.sample(3, random_state=0).shape
+    (3, 2)
+    >>> model.score_samples(X[:2]).shape
+    (2,)
+    >>> X_missing = X.copy()
+    >>> X_missing[0, 1] = np.nan
+    >>> bool(np.isnan(model.impute(X_missing, random_state=0)).any())
+    False
+    """
+
+    def __init__(
+        self,
+        n_noise_levels=50,
+        *,
+        duplicate_K="auto",
+        diffusion_type="flow",
+        max_iter=100,
+        learning_rate=0.3,
+        max_leaf_nodes=31,
+        max_depth=None,
+        min_samples_leaf=20,
+        l2_regularization=0.0,
+        max_bins=255,
+        sketch_size=4,
+        linear_term=True,
+        n_density_samples=10000,
+        repaint_r=5,
+        repaint_j=0.1,
+        preprocessing="standard",
+        random_state=None,
+        n_jobs=None,
+        device="cpu",
+        integer_features=None,
+        categorical_features=None,
+        bounds=None,
+        point_masses=None,
+    ):
+        # the engine's n_steps, schedule and sampler follow from
+        # n_noise_levels and diffusion_type (read-only properties below)
+        self.n_noise_levels = n_noise_levels
+        self.duplicate_K = duplicate_K
+        self.diffusion_type = diffusion_type
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.max_bins = max_bins
+        self.sketch_size = sketch_size
+        self.linear_term = linear_term
+        self.n_density_samples = n_density_samples
+        self.repaint_r = repaint_r
+        self.repaint_j = repaint_j
+        self.preprocessing = preprocessing
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+        self.integer_features = integer_features
+        self.categorical_features = categorical_features
+        self.bounds = bounds
+        self.point_masses = point_masses
+
+    # the engine's names for what this model calls otherwise
+    @property
+    def n_steps(self):
+        return self.n_noise_levels
+
+    @property
+    def schedule(self):
+        return _SCHEDULE.get(self.diffusion_type, self.diffusion_type)
+
+    @property
+    def sampler(self):
+        return _SAMPLER.get(self.diffusion_type, self.diffusion_type)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # ------------------------------------------------------------ validation
+    def _check_params(self):
+        # this model's names first, so that errors name them
+        _check_int("n_noise_levels", self.n_noise_levels, 2)
+        _check_option("diffusion_type", self.diffusion_type, _DIFFUSION_TYPES)
+        super()._check_params()
+
+    def _check_model_params(self):
+        if not (isinstance(self.duplicate_K, str) and self.duplicate_K == "auto"):
+            _check_int("duplicate_K", self.duplicate_K, 1)
+        _check_int("max_iter", self.max_iter, 0)
+        _check_float("learning_rate", self.learning_rate)
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+        _check_int("max_leaf_nodes", self.max_leaf_nodes, 2)
+        if self.max_depth is not None:
+            _check_int("max_depth", self.max_depth, 1)
+        _check_int("min_samples_leaf", self.min_samples_leaf, 1)
+        _check_float("l2_regularization", self.l2_regularization)
+        _check_int("max_bins", self.max_bins, 2)
+        if self.max_bins > 255:
+            raise ValueError(f"max_bins must be at most 255, got {self.max_bins!r}.")
+        if self.sketch_size is not None:
+            _check_int("sketch_size", self.sketch_size, 1)
+        _check_option("linear_term", self.linear_term, (True, False))
+        _check_int("n_density_samples", self.n_density_samples, 10)
+        _check_int("repaint_r", self.repaint_r, 1)
+        _check_float("repaint_j", self.repaint_j)
+        if not 0 < self.repaint_j <= 1:
+            raise ValueError(f"repaint_j must lie in (0, 1], got {self.repaint_j!r}.")
+
+    def _check_labels(self, y, n_rows):
+        y = column_or_1d(y, warn=True)
+        if len(y) != n_rows:
+            raise ValueError(f"y has {len(y)} labels but X has {n_rows} rows.")
+        check_classification_targets(y)
+        return y
+
+    def _label_codes(self, y, n_samples):
+        """Class indices of the labels ``y`` (a scalar is repeated)."""
+        if np.ndim(y) == 0:
+            y = np.full(n_samples, y, dtype=np.asarray(y).dtype)
+        y = column_or_1d(y)
+        if len(y) != n_samples:
+            raise ValueError(f"y must hold one label per row: {n_samples} rows, got {len(y)} labels.")
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.clip(codes, 0, len(self.classes_) - 1)
+        unknown = self.classes_[codes] != y
+        if np.any(unknown):
+            raise ValueError(f"y holds labels not seen in fit: {np.unique(y[unknown])!r}; classes are {self.classes_!r}.")
+        return codes
+
+    # ----------------------------------------------------------------- fit
+    def _fit_density(self, Z, y, random_state):
+        """Fit one diffusion per class (one in all without labels), then the density."""
+        if y is None:
+            self.classes_ = None
+            codes = np.zeros(len(Z), dtype=np.int64)
+            n_classes = 1
+        else:
+            y = self._check_labels(y, len(Z))
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            n_classes = len(self.classes_)
+        empty = np.isnan(Z).all(axis=0)
+        if np.any(empty):
+            raise ValueError(f"Columns {np.flatnonzero(empty).tolist()} of X have no observed value.")
+        counts = np.bincount(codes, minlength=n_classes)
+        self.class_prior_ = counts / counts.sum()
+        if isinstance(self.duplicate_K, str):  # 'auto'
+            copies = np.clip(-(-_AUTO_ROWS_PER_LEVEL // counts), 1, _MAX_AUTO_COPIES)
+        else:
+            copies = np.full(n_classes, self.duplicate_K)
+        self.duplicate_K_ = copies
+        self.noise_angles_ = noise_angles(self.schedule, self.n_noise_levels)
+
+        groups = [np.ascontiguousarray(Z[codes == c]) for c in range(n_classes)]
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=(n_classes, self.n_noise_levels))
+        levels = self._fit_levels(groups, copies, seeds)
+        self._diffusions = []
+        for c, Zc in enumerate(groups):
+            diffusion = _TreeDiffusion(sampler=self.sampler, n_jobs=self.n_jobs)
+            diffusion.noise_angles_ = self.noise_angles_
+            diffusion.target_ = "velocity" if self.diffusion_type == "flow" else "noise"
+            diffusion.levels_ = levels[c]
+            a, s = np.cos(self.noise_angles_[-1]), np.sin(self.noise_angles_[-1])
+            mean, cov = _nan_moments(Zc) if len(Zc) > 1 else (np.nan_to_num(Zc[0]), np.zeros((Z.shape[1],) * 2))
+            diffusion.prior_mean_ = a * np.nan_to_num(mean)
+            diffusion.prior_covariance_ = a**2 * np.nan_to_num(cov) + s**2 * np.eye(Z.shape[1])
+            self._diffusions.append(diffusion)
+        self._fit_kde(random_state)
+
+    def _fit_levels(self, groups, copies, seeds):
+        """Every (class, level) regressor, in parallel joblib workers."""
+        params = {
+            "max_iter": self.max_iter,
+            "learning_rate": self.learning_rate,
+            "max_leaf_nodes": self.max_leaf_nodes,
+            "max_depth": np.iinfo(np.int32).max if self.max_depth is None else self.max_depth,
+            "min_samples_leaf": self.min_samples_leaf,
+            "l2_regularization": self.l2_regularization,
+            "max_bins": self.max_bins,
+            "sketch_size": self.sketch_size,
+            "linear_term": self.linear_term,
+        }
+        target = "velocity" if self.diffusion_type == "flow" else "noise"
+        tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
+        n_threads = effective_n_threads(self.n_jobs)
+        n_workers = min(n_threads, len(tasks))
+        inner = max(1, n_threads // n_workers)
+        # prefer threads (the kernels release the GIL), but a backend set by
+        # joblib.parallel_backend (processes, dask) takes over unchanged
+        # (the workers cap their threads too, for process and dask backends;
+        # capping here first keeps thread workers from undoing each other)
+        with threadpool_limits(limits=inner):
+            fitted = Parallel(n_jobs=n_workers, prefer="threads")(
+                delayed(_fit_level)(groups[c], int(copies[c]), self.noise_angles_[k], target, params, seeds[c, k], inner)
+                for c, k in tasks
+            )
+        levels = [[None] * self.n_noise_levels for _ in groups]
+        for (c, k), model in zip(tasks, fitted):
+            levels[c][k] = model
+        return levels
+
+    # --------------------------------------------------------------- sample
+    def _sample_codes(self, codes, rng):
+        """Model-space rows of the given classes (one diffusion per class)."""
+        Z = np.empty((len(codes), self.n_features_in_))
+        for c, diffusion in enumerate(self._diffusions):
+            rows = np.flatnonzero(codes == c)
+            if len(rows):
+                diffusion.n_jobs = self.n_jobs
+                Z[rows] = diffusion._sample(len(rows), rng)
+        return Z
+
+    def _sample(self, n_samples, rng):
+        if len(self._diffusions) == 1:
+            codes = np.zeros(n_samples, dtype=np.int64)
+        else:
+            codes = rng.choice(len(self._diffusions), size=n_samples, p=self.class_prior_)
+        return self._sample_codes(codes, rng)
+
+    def sample(self, n_samples=1, *, y=None, random_state=None):
+        """Generate samples from the fitted model.
+
+        Draws from each class's base distribution and integrates back through
+        every level: Euler steps of the flow ODE (``diffusion_type='flow'``)
+        or Euler-Maruyama steps of the reverse SDE (``'vp'``).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to generate.
+        y : array-like of shape (n_samples,), label or None, default=None
+            Classes of the rows to draw, for a model fitted with labels (a
+            single label is used for every row).  None draws the classes
+            from their training frequencies.
+        random_state : int, RandomState instance or None, default=None
+            Seed for this call.  When None, a generator seeded at ``fit`` and
+            advanced by every call is used: repeated calls give fresh draws,
+            and a cloned and refitted (or pickled) model repeats them.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples in the units of the training data.
+        y : ndarray of shape (n_samples,)
+            Their classes; returned (as ``(X, y)``, the convention of
+            :meth:`sklearn.mixture.GaussianMixture.sample`) only by a model
+            fitted with labels and called with ``y=None``.
+        """
+        check_is_fitted(self)
+        _check_int("n_samples", n_samples, 1)
+        if self.classes_ is None:
+            if y is not None:
+                raise ValueError("This model was fitted without labels: sample(n_samples) takes no y.")
+            return super().sample(n_samples, random_state=random_state)
+        rng = self._sample_random_state if random_state is None else check_random_state(random_state)
+        if y is None:
+            codes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
+        else:
+            codes = self._label_codes(y, n_samples)
+        with np.errstate(all="ignore"):
+            Z = self._sample_codes(codes, rng)
+        if not np.all(np.isfinite(Z)):  # pragma: no cover - defensive
+            raise FloatingPointError("The reverse process diverged.")
+        X = self._inverse_transform(Z)
+        return (X, self.classes_[codes]) if y is None else X
+
+    # -------------------------------------------------------------- density
+    def _fit_kde(self, random_state):
+        """Kernel density estimate of the fitted model, from its own draws."""
+        n_fit = self.n_density_samples
+        n_val = max(n_fit // 5, 2)
+        rng = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
+        with np.errstate(all="ignore"):
+            draws = self._sample(n_fit + n_val, rng)
+        points, held_out = draws[:n_fit], draws[n_fit:]
+        d = points.shape[1]
+        self._kde_mean = points.mean(axis=0)
+        cov = np.atleast_2d(np.cov(points, rowvar=False))
+        cov += 1e-10 * max(np.trace(cov) / d, 1.0) * np.eye(d)
+        self._kde_chol = linalg.cholesky(cov, lower=True)
+        self._kde_points = self._whiten(points)
+        self._kde_sq_norms = np.sum(self._kde_points**2, axis=1)
+        held_out = self._whiten(held_out)
+        # the sq. distances of the held-out draws do not depend on the bandwidth
+        sq_dist = np.empty((n_val, n_fit), dtype=np.float32)
+        for lo in range(0, n_val, _KDE_CHUNK):
+            sq_dist[lo : lo + _KDE_CHUNK] = self._sq_distances(held_out[lo : lo + _KDE_CHUNK])
+        scott = n_fit ** (-1.0 / (d + 4))
+
+        def neg_loglik(log_h):
+            return -np.mean(self._kde_logsumexp(sq_dist, np.exp(log_h)))
+
+        result = minimize_scalar(
+            neg_loglik, bounds=(np.log(scott / 30.0), np.log(2.0 * scott)), method="bounded", options={"xatol": 0.02}
+        )
+        self.bandwidth_ = float(np.exp(result.x))
+
+    def _whiten(self, z):
+        return linalg.solve_triangular(self._kde_chol, (z - self._kde_mean).T, lower=True).T
+
+    def _sq_distances(self, w):
+        sq = np.sum(w**2, axis=1)[:, None] + self._kde_sq_norms[None, :] - 2.0 * (w @ self._kde_points.T)
+        return np.maximum(sq, 0.0)
+
+    def _kde_logsumexp(self, sq_dist, bandwidth):
+        """Whitened-space log-density for precomputed squared distances."""
+        d = self._kde_points.shape[1]
+        log_norm = np.log(len(self._kde_points)) + d * np.log(bandwidth) + 0.5 * d * np.log(2 * np.pi)
+        return logsumexp(-0.5 * sq_dist / bandwidth**2, axis=1) - log_norm
+
+    def _log_density(self, Z):
+        if np.isnan(Z).any():
+            raise ValueError(
+                "score_samples does not accept missing values (NaN): the density of partly observed rows "
+                "is not computed; impute them first with impute(X)."
+            )
+        log_det = np.log(np.diag(self._kde_chol)).sum()
+
+        def chunk(start, stop):
+            out = np.empty(stop - start)
+            for lo in range(start, stop, _KDE_CHUNK):
+                hi = min(lo + _KDE_CHUNK, stop)
+                w = self._whiten(Z[lo:hi])
+                out[lo - start : hi - start] = self._kde_logsumexp(self._sq_distances(w), self.bandwidth_)
+            return out - log_det
+
+        return self._map_chunks(chunk, len(Z))
+
+    # ---------------------------------------------------------------- score
+    def _score(self, Z, level):
+        if self.classes_ is not None:
+            raise ValueError(
+                "score_function is not available for a model fitted with labels: the score of the "
+                "mixture of its classes needs their noised densities."
+            )
+        if np.isnan(Z).any():
+            raise ValueError("score_function does not accept missing values (NaN).")
+        return self._diffusions[0]._score(Z, level)
+
+    # --------------------------------------------------------------- impute
+    def impute(self, X, *, y=None, random_state=None):
+        """Fill the missing entries (NaN) of ``X`` by conditional sampling.
+
+        Each row's missing entries are drawn from the model given its
+        observed ones, with RePaint (Lugmayr et al., 2022) as in
+        ForestDiffusion: the reverse process runs on the whole row while the
+        observed entries are replaced, at every level, by a fresh forward
+        noising of their true values; every ``ceil(repaint_j n_noise_levels)``
+        levels the rows are noised back up as many levels and the stretch is
+        run again, ``repaint_r`` times in all, so that the missing entries
+        settle into agreement with the observed ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows with missing entries as NaN.
+        y : array-like of shape (n_samples,) or None, default=None
+            Classes of the rows; required by a model fitted with labels.
+        random_state : int, RandomState instance or None, default=None
+            Seed for this call; None uses the model's sampling generator (as
+            :meth:`sample` does).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            ``X`` with every NaN replaced; observed entries are unchanged.
+        """
+        check_is_fitted(self)
+        if not self.column_types_.is_identity_:
+            raise ValueError("impute needs continuous, unbounded columns; this model declares typed columns.")
+        X = self._validate_X(X, reset=False)
+        if self.classes_ is None:
+            if y is not None:
+                raise ValueError("This model was fitted without labels: impute(X) takes no y.")
+            codes = np.zeros(len(X), dtype=np.int64)
+        else:
+            if y is None:
+                raise ValueError("This model was fitted with labels: pass the rows' classes, impute(X, y=y).")
+            codes = self._label_codes(y, len(X))
+        rng = self._sample_random_state if random_state is None else check_random_state(random_state)
+        missing = np.isnan(X)
+        out = X.copy()
+        rows = np.flatnonzero(missing.any(axis=1))
+        if len(rows) == 0:
+            return out
+        Z = self._standardize(X[rows])
+        filled = np.empty_like(Z)
+        for c, diffusion in enumerate(self._diffusions):
+            mine = np.flatnonzero(codes[rows] == c)
+            if len(mine):
+                filled[mine] = self._repaint(diffusion, Z[mine], rng)
+        values = self.shift_ + self.scale_ * filled
+        out[rows] = np.where(missing[rows], values, X[rows])
+        return out
+
+    def _repaint_schedule(self):
+        """Levels visited by the reverse process, with RePaint's jumps back."""
+        n_levels = self.n_noise_levels
+        jump = max(1, int(np.ceil(self.repaint_j * n_levels)))
+        path, k, passes = [n_levels - 1], n_levels - 1, 0
+        while k > 0:
+            k -= 1
+            path.append(k)
+            if (n_levels - 1 - k) % jump == 0 and k > 0:
+                if passes < self.repaint_r - 1:
+                    passes += 1
+                    k += jump
+                    path.append(k)
+                else:
+                    passes = 0
+        return path
+
+    def _repaint(self, diffusion, Z, rng):
+        """Conditional draws of the NaN entries of model-space rows ``Z``."""
+        missing = np.isnan(Z)
+        observed = np.nan_to_num(Z)
+        path = self._repaint_schedule()
+        diffusion.n_jobs = self.n_jobs
+        seeds = rng.randint(np.iinfo(np.int32).max, size=-(-len(Z) // diffusion._chunk_size))
+        start_z = diffusion._prior_sample(len(Z), rng)
+        cos_u, sin_u = np.cos(self.noise_angles_), np.sin(self.noise_angles_)
+
+        def chunk(start, stop):
+            chunk_rng = np.random.RandomState(seeds[start // diffusion._chunk_size])
+            z = np.ascontiguousarray(start_z[start:stop])
+            known, miss = observed[start:stop], missing[start:stop]
+            z_next = np.empty_like(z)
+            for k, k_next in zip(path[:-1], path[1:]):
+                if k_next > k:  # RePaint: noise back up from level k to k_next
+                    r = cos_u[k_next] / cos_u[k]
+                    extra = np.sqrt(max(sin_u[k_next] ** 2 - (r * sin_u[k]) ** 2, 0.0))
+                    z = r * z + extra * chunk_rng.standard_normal(z.shape)
+                    continue
+                noised = cos_u[k] * known + sin_u[k] * chunk_rng.standard_normal(z.shape)
+                z = np.where(miss, z, noised)
+                z_next = self._reverse_step(diffusion, z, k, k_next, chunk_rng)
+                z = z_next
+            # the last step: from level 0 to the data
+            noised = cos_u[0] * known + sin_u[0] * chunk_rng.standard_normal(z.shape)
+            z = np.ascontiguousarray(np.where(miss, z, noised))
+            z = self._reverse_step(diffusion, z, 0, -1, chunk_rng)
+            return np.where(miss, z, known)
+
+        return diffusion._map_chunks(chunk, len(Z))
+
+    def _reverse_step(self, diffusion, z, k, k_next, rng):
+        """One step of the model's sampler from level ``k`` to ``k_next`` (-1: data)."""
+        a, s = np.cos(self.noise_angles_[k]), np.sin(self.noise_angles_[k])
+        a_to, s_to = (np.cos(self.noise_angles_[k_next]), np.sin(self.noise_angles_[k_next])) if k_next >= 0 else (1.0, 0.0)
+        z = np.ascontiguousarray(z)
+        eps = diffusion._predict_noise(z, k)
+        out = np.empty_like(z)
+        if self.sampler == "ddim" or k_next < 0:
+            _kernels.ddim_step(z, eps, a, s, a_to, s_to, out)
+        else:
+            _kernels.euler_maruyama_step(z, eps, rng.standard_normal(z.shape), a, s, a_to, out)
+        return out

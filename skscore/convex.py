@@ -1,0 +1,531 @@
+"""ConvexTwoLayerScore: a two-layer ReLU score model trained by convex programs."""
+
+import warnings
+
+import numba
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from . import _convex_solver as solver
+from . import _kernels
+from .base import (
+    BaseDiffusionDensity,
+    _check_float,
+    _check_int,
+    _check_option,
+    _threadsafe_kernels,
+    effective_n_threads,
+    limit_threads,
+)
+
+_CONDITIONINGS = ("per_level", "input")
+_OBJECTIVES = ("dsm", "sm")
+_MIN_PAIRS, _MAX_PAIRS = 1024, 4096
+
+
+def _score_matching_threshold(x, trace_weight):
+    """Smallest ``beta`` for which 1-D exact score matching stays bounded below.
+
+    Exact score matching rewards the slope of the network at the data points
+    (the divergence term) while its penalty charges ``sqrt(1 + t^2)`` per unit
+    slope change at a kink ``t``.  Two constructions, one per data point
+    ``x_i``, keep the network zero on every data point and the slope counted
+    at ``x_i``: a single neuron with its kink at an extreme point, counted
+    there only (cost ``sqrt(1 + x_i^2)`` per unit slope), and, at any point,
+    the same neuron assigned to two patterns that differ in ``x_i`` alone
+    (cost ``2 sqrt(1 + x_i^2)``).  Scaling either up lowers the objective
+    without bound when ``beta`` times its cost is below ``trace_weight / m``.
+    """
+    m = x.size
+    weight = np.sqrt(1.0 + x**2)
+    interior = 1.0 / (2.0 * weight.min())
+    extreme = 1.0 / weight[[np.argmin(x), np.argmax(x)]].min()
+    return trace_weight * max(interior, extreme) / m
+
+
+class ConvexTwoLayerScore(BaseDiffusionDensity):
+    """Score-based diffusion density estimator with a convexly trained two-layer network.
+
+    The noise predictor at each noise level is a two-layer ReLU (or
+    absolute-value) network plus a linear term::
+
+        eps_hat(z, k) = sum_i act([z, 1] . u_i) alpha_i e_{j_i} + z A_k + c_k
+
+    (every hidden unit feeds one output coordinate ``j_i``), trained by
+    denoising score matching with weight decay ``beta``.  Zhang & Pilanci
+    (arXiv 2402.01965) show that this training problem is a convex program
+    over the hyperplane arrangement of the training inputs; it is solved here
+    to its global optimum, with an optimality certificate, and the solution
+    is turned back into the network (``u = v / sqrt(||v||)``, ``alpha =
+    sqrt(||v||)``).  The divergence of the network is closed form, so
+    :meth:`score_samples` is the exact change of variables along the
+    probability-flow ODE up to the integrator's error.
+
+    Read more in the :ref:`User Guide <convex>`.
+
+    Parameters
+    ----------
+    n_gates : int, default=32
+        Random gates drawn per program; their activation patterns on the
+        training inputs, deduplicated, are the arrangement patterns
+        ``D_k`` (at most ``n_gates``).  Each pattern can host one neuron per
+        output coordinate and sign, so the width of the network is at most
+        ``2 n_gates d`` per level.  The cost of a program grows as
+        ``(n_gates d)^2 d``.
+    beta : float, default=1e-3
+        Weight decay, against half the mean squared noise error: the program
+        minimizes ``1/(2m) sum ||eps_hat - eps||^2 + beta sum_i ||v_i||`` over
+        ``m`` training pairs (the convention of
+        :class:`~sklearn.linear_model.Lasso`).  Larger values switch neurons
+        off; with all of them off the model is the Gaussian fit (see Notes).
+    formulation : {'relu', 'gated_relu'}, default='relu'
+        'relu': the exact program, with the cone constraints that make each
+        neuron keep its arrangement pattern on the training rows; its
+        solution is a ReLU network with the same training objective.
+        'gated_relu': the unconstrained relaxation (a group lasso); each
+        solution is reproduced on the training rows by two ReLU neurons per
+        gated unit, whose transition between rows is steep (see the User
+        Guide), which makes it the weaker choice for densities.
+    activation : {'relu', 'abs'}, default='relu'
+        Hidden activation: ReLU, or the absolute value.
+    noise_levels : int or None, default=None
+        Number of noise levels that get a convex program, spread evenly over
+        the ``n_steps`` levels of the engine (the first and the last
+        included); the predictor at a level in between interpolates its two
+        neighbours linearly in the noise angle.  None trains every level.
+    conditioning : {'per_level', 'input'}, default='per_level'
+        'per_level': one network, and one convex program, per noise level
+        (solved in parallel).  'input': one network shared by all levels,
+        with the noise angle as an extra input column, and the linear term
+        per level; one larger program.
+    objective : {'dsm', 'sm'}, default='dsm'
+        'dsm': denoising score matching (targets: the noise).  'sm': exact
+        score matching of the noised rows at each level, for 1-D data and
+        ``formulation='relu'`` only, as in the paper; its objective is
+        unbounded below when ``beta`` is under a data-dependent threshold,
+        and ``fit`` then raises a ValueError.
+    tol : float, default=1e-4
+        Relative KKT residual at which a program stops: the norm of the
+        minimum-norm subgradient of its objective over that at zero (0 at the
+        optimum).  A ConvergenceWarning is raised for programs that reach
+        ``max_iter`` first.
+    max_iter : int, default=5000
+        Iterations of the accelerated proximal gradient method per program.
+    n_steps : int, default=30
+        Number of noise levels K of the engine (sampling and likelihood).
+    schedule : {'cosine', 'linear', 'vp', 've'}, default='cosine'
+        Forward process (see the :ref:`engine <engine>` guide).
+    sampler : {'heun', 'ddim', 'ddpm', 'euler_maruyama'}, default='heun'
+        Reverse-time integrator used by :meth:`sample`; the paper's Langevin
+        sampler is :meth:`sample_langevin`.
+    preprocessing : {'standard', None}, default='standard'
+        Internal standardization of the columns, or none.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the gates, the training noise and the default sampling
+        generator.
+    n_jobs : int or None, default=None
+        Programs solved in parallel (threads), and threads of the kernels
+        and BLAS for prediction; None uses every core.
+    device : {'cpu'}, default='cpu'
+        Where the kernels run.
+
+    Attributes
+    ----------
+    trained_levels_ : ndarray of shape (n_trained,)
+        Engine levels (indices into ``noise_angles_``) with a convex program.
+    hidden_weights_ : list of ndarray of shape (`n_features_in_`, n_neurons)
+        Per trained level, the input weights of the hidden units.
+    hidden_bias_ : list of ndarray of shape (n_neurons,)
+        Per trained level, the biases of the hidden units.
+    output_weights_ : list of ndarray of shape (n_neurons, `n_features_in_`)
+        Per trained level, the output weights (one non-zero per row).
+    linear_coef_ : ndarray of shape (n_trained, `n_features_in_`, `n_features_in_`)
+        Per trained level, the linear map ``A_k``.
+    linear_intercept_ : ndarray of shape (n_trained, `n_features_in_`)
+        Per trained level, the intercept ``c_k``.
+    objective_ : ndarray of shape (n_programs,)
+        Final objective of each convex program.
+    kkt_residual_ : ndarray of shape (n_programs,)
+        Optimality certificate of each program: the relative minimum-norm
+        subgradient at the returned solution (below ``tol`` unless a
+        ConvergenceWarning was raised).
+    n_iter_ : ndarray of shape (n_programs,)
+        Iterations run per program.
+    n_patterns_ : ndarray of shape (n_programs,)
+        Arrangement patterns per program after deduplication.
+    noise_angles_ : ndarray of shape (n_steps,)
+        Noise angle ``u_k`` of each engine level.
+    shift_ : ndarray of shape (`n_features_in_`,)
+        Column means removed by the internal standardization.
+    scale_ : ndarray of shape (`n_features_in_`,)
+        Column scales divided out by the internal standardization.
+    prior_mean_ : ndarray of shape (`n_features_in_`,)
+        Mean of the Gaussian base distribution at the last level.
+    prior_covariance_ : ndarray of shape (`n_features_in_`, `n_features_in_`)
+        Covariance of the Gaussian base distribution at the last level.
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names seen during fit, when ``X`` has string column names.
+
+    Notes
+    -----
+    Each program is trained on ``min(max(n_samples, 1024), 4096)`` noised
+    rows (``'input'``: that many in all, shared by the levels), drawn as
+    antithetic pairs ``cos(u) z0 +- sin(u) eps``: the pair cancels the
+    noise of the cross term between data and noise, which dominates the
+    error of denoising score matching at small noise.
+
+    With ``beta`` above the largest correlation of a pattern with the
+    residual every neuron is off, and the predictor is the linear term: the
+    least-squares regression of the noise on ``[z, 1]``, which for Gaussian
+    data is ``sin(u) Sigma^-1 (z - m)`` with ``m`` and ``Sigma`` the mean and
+    covariance of the noised rows, the Gaussian score of the paper's closed
+    form (exactly so for ``objective='sm'``).
+
+    See Also
+    --------
+    DiffusionRandomFeatures : Random-feature noise model on the same engine.
+    sklearn.mixture.GaussianMixture : Gaussian mixture density.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skscore import ConvexTwoLayerScore
+    >>> X = np.random.default_rng(0).standard_normal((200, 2))
+    >>> model = ConvexTwoLayerScore(n_gates=8, n_steps=10, random_state=0).fit(X)
+    >>> model.sample(3, random_state=0).shape
+    (3, 2)
+    >>> bool(np.all(model.kkt_residual_ <= model.tol))
+    True
+    """
+
+    def __init__(
+        self,
+        n_gates=32,
+        *,
+        beta=1e-3,
+        formulation="relu",
+        activation="relu",
+        noise_levels=None,
+        conditioning="per_level",
+        objective="dsm",
+        tol=1e-4,
+        max_iter=5000,
+        n_steps=30,
+        schedule="cosine",
+        sampler="heun",
+        preprocessing="standard",
+        random_state=None,
+        n_jobs=None,
+        device="cpu",
+    ):
+        super().__init__(
+            n_steps=n_steps,
+            schedule=schedule,
+            sampler=sampler,
+            preprocessing=preprocessing,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            device=device,
+        )
+        self.n_gates = n_gates
+        self.beta = beta
+        self.formulation = formulation
+        self.activation = activation
+        self.noise_levels = noise_levels
+        self.conditioning = conditioning
+        self.objective = objective
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _check_model_params(self):
+        _check_int("n_gates", self.n_gates, 1)
+        _check_float("beta", self.beta)
+        _check_option("formulation", self.formulation, solver.FORMULATIONS)
+        _check_option("activation", self.activation, solver.ACTIVATIONS)
+        if self.noise_levels is not None:
+            _check_int("noise_levels", self.noise_levels, 2)
+            if self.noise_levels > self.n_steps:
+                raise ValueError(f"noise_levels must be at most n_steps={self.n_steps}, got {self.noise_levels!r}.")
+        _check_option("conditioning", self.conditioning, _CONDITIONINGS)
+        _check_option("objective", self.objective, _OBJECTIVES)
+        _check_float("tol", self.tol)
+        if self.tol == 0:
+            raise ValueError("tol must be positive, got 0.")
+        _check_int("max_iter", self.max_iter, 1)
+        if self.objective == "sm":
+            if self.formulation != "relu":
+                raise ValueError(
+                    "objective='sm' needs formulation='relu': gated units can be zero on every data point "
+                    "with any slope there, so exact score matching is unbounded for any usable beta."
+                )
+            if self.conditioning != "per_level":
+                raise ValueError("objective='sm' needs conditioning='per_level'.")
+
+    # ------------------------------------------------------------------ fit
+    def _trained_levels(self):
+        n = self.n_steps if self.noise_levels is None else self.noise_levels
+        return np.unique(np.round(np.linspace(0, self.n_steps - 1, n)).astype(int))
+
+    def _noised_rows(self, Z, levels, n_pairs, random_state):
+        """Antithetic training pairs ``(z, eps)`` at the ``levels``."""
+        pairs = {}
+        sin_u = np.sin(self.noise_angles_)
+        for k, z, eps in self._training_pairs(Z, (n_pairs + 1) // 2, random_state):
+            if k in levels:
+                z_mirror = z - 2.0 * sin_u[k] * eps
+                pairs[k] = (np.vstack([z, z_mirror])[:n_pairs], np.vstack([eps, -eps])[:n_pairs])
+        return [pairs[k] for k in levels]
+
+    def _programs(self, Z, random_state):
+        """The convex programs to solve, as ``(X, Y, signs, gates, linear_inputs, trace_weight)``."""
+        n, d = Z.shape
+        levels = self.trained_levels_
+        n_pairs = min(max(n, _MIN_PAIRS), _MAX_PAIRS)
+        sin_u = np.sin(self.noise_angles_)
+        if self.conditioning == "input":
+            per_level = max(n_pairs // len(levels), 2)
+            pairs = self._noised_rows(Z, levels, per_level, random_state)
+            tau = self._level_input(levels)
+            X = np.vstack([np.column_stack([z, np.full(len(z), t), np.ones(len(z))]) for (z, _), t in zip(pairs, tau)])
+            Y = np.vstack([eps for _, eps in pairs])
+            linear = np.zeros((len(X), len(levels) * (d + 1)))
+            for i, (z, _) in enumerate(pairs):
+                rows = slice(i * per_level, (i + 1) * per_level)
+                linear[rows, i * (d + 1) : (i + 1) * (d + 1)] = np.column_stack([z, np.ones(len(z))])
+            gates = solver.draw_gates(d + 2, self.n_gates, random_state)
+            return [(X, Y, gates, linear, 0.0)]
+        programs = []
+        for k, (z, eps) in zip(levels, self._noised_rows(Z, levels, n_pairs, random_state)):
+            X = np.column_stack([z, np.ones(len(z))])
+            gates = solver.draw_gates(d + 1, self.n_gates, random_state)
+            if self.objective == "sm":
+                programs.append((X, np.zeros_like(eps), gates, None, sin_u[k]))
+            else:
+                programs.append((X, eps, gates, None, 0.0))
+        return programs
+
+    def _level_input(self, levels):
+        """The level column of ``conditioning='input'``: the angle, standardized over the levels."""
+        u = self.noise_angles_[levels]
+        return (u - u.mean()) / max(u.std(), 1e-12)
+
+    def _solve(self, X, Y, gates, linear, trace_weight):
+        signs, gates = solver.arrangement_patterns(X, gates, self.activation)
+        if trace_weight:
+            threshold = _score_matching_threshold(X[:, 0], trace_weight)
+            if self.beta <= threshold:
+                raise ValueError(
+                    f"objective='sm' is unbounded below for beta <= {threshold:.3g} on these data (a steep "
+                    f"neuron with its kink at a data point lowers it without limit); got beta={self.beta!r}. "
+                    "Increase beta above the threshold, or use objective='dsm'."
+                )
+        program = solver.ConvexProgram(X, Y, signs, self.beta, self.activation, linear, trace_weight)
+        result = solver.solve(program, self.formulation, gates, tol=self.tol, max_iter=self.max_iter)
+        net = result["V"] if result["W"] is None else result["V"] - result["W"]
+        neurons = _network(result["V"], result["W"], gates, signs, X, self.formulation)
+        return {
+            "neurons": neurons,
+            "linear": program.linear_term(net),
+            "objective": result["objective"],
+            "residual": result["residual"],
+            "n_iter": result["n_iter"],
+            "n_patterns": signs.shape[1],
+        }
+
+    def _solve_all(self, programs):
+        """Solve the programs, in ``n_jobs`` threads with single-threaded BLAS and kernels."""
+        n_workers = min(effective_n_threads(self.n_jobs), len(programs)) if _threadsafe_kernels() else 1
+
+        def run(program):
+            numba.set_num_threads(1)
+            return self._solve(*program)
+
+        previous = numba.get_num_threads()
+        try:
+            with threadpool_limits(limits=1, user_api="blas"):
+                if n_workers == 1:
+                    return [run(program) for program in programs]
+                return Parallel(n_jobs=n_workers, backend="threading")(delayed(run)(p) for p in programs)
+        finally:
+            numba.set_num_threads(previous)
+
+    def _fit_predictor(self, Z, random_state):
+        n, d = Z.shape
+        if self.objective == "sm" and d != 1:
+            raise ValueError(f"objective='sm' is implemented for 1-D data only (as in the paper); got {d} columns.")
+        self.trained_levels_ = self._trained_levels()
+        results = self._solve_all(self._programs(Z, random_state))
+        self.objective_ = np.array([r["objective"] for r in results])
+        self.kkt_residual_ = np.array([r["residual"] for r in results])
+        self.n_iter_ = np.array([r["n_iter"] for r in results])
+        self.n_patterns_ = np.array([r["n_patterns"] for r in results])
+        if np.any(self.kkt_residual_ > self.tol):
+            warnings.warn(
+                f"{int(np.sum(self.kkt_residual_ > self.tol))} of {len(results)} convex programs stopped at "
+                f"max_iter={self.max_iter} with a relative KKT residual up to {self.kkt_residual_.max():.2g} > "
+                f"tol={self.tol}; increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        self._set_networks(results, d)
+
+    def _set_networks(self, results, d):
+        """Per trained level: the network's weights and the linear term."""
+        levels = self.trained_levels_
+        self.hidden_weights_, self.hidden_bias_, self.output_weights_ = [], [], []
+        self.linear_coef_ = np.zeros((len(levels), d, d))
+        self.linear_intercept_ = np.zeros((len(levels), d))
+        if self.conditioning == "input":
+            U, alpha = results[0]["neurons"]
+            tau = self._level_input(levels)
+            for i, t in enumerate(tau):
+                self.hidden_weights_.append(np.ascontiguousarray(U[:d]))
+                self.hidden_bias_.append(U[d + 1] + t * U[d])
+                self.output_weights_.append(alpha)
+                block = results[0]["linear"][i * (d + 1) : (i + 1) * (d + 1)]
+                self.linear_coef_[i], self.linear_intercept_[i] = block[:d], block[d]
+            return
+        for i, r in enumerate(results):
+            U, alpha = r["neurons"]
+            self.hidden_weights_.append(np.ascontiguousarray(U[:d]))
+            self.hidden_bias_.append(U[d].copy())
+            self.output_weights_.append(alpha)
+            self.linear_coef_[i], self.linear_intercept_[i] = r["linear"][:d], r["linear"][d]
+
+    # ------------------------------------------------------------ predictor
+    def _neighbours(self, level):
+        """Trained levels around engine ``level`` and the interpolation weight of the upper one."""
+        levels = self.trained_levels_
+        hi = int(np.searchsorted(levels, level))
+        if levels[hi] == level:
+            return hi, hi, 0.0
+        u = self.noise_angles_
+        lo = hi - 1
+        return lo, hi, (u[level] - u[levels[lo]]) / (u[levels[hi]] - u[levels[lo]])
+
+    def _network_output(self, z, i, with_divergence):
+        U, b, alpha = self.hidden_weights_[i], self.hidden_bias_[i], self.output_weights_[i]
+        absolute = self.activation == "abs"
+        proj = z @ U
+        eps = z @ self.linear_coef_[i] + self.linear_intercept_[i]
+        if not with_divergence:
+            _kernels.relu_features(proj, b, absolute)
+            eps += proj @ alpha
+            return eps, None
+        slopes = np.empty_like(proj)
+        _kernels.relu_features_slopes(proj, b, absolute, slopes)
+        eps += proj @ alpha
+        # d eps_j / d z_j = sum_i slope_i U[j, i] alpha[i, j] + A[j, j]
+        div = slopes @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef_[i])
+        return eps, div
+
+    def _predict(self, z, level, with_divergence):
+        lo, hi, w = self._neighbours(level)
+        eps, div = self._network_output(z, lo, with_divergence)
+        if hi != lo:
+            eps_hi, div_hi = self._network_output(z, hi, with_divergence)
+            eps = (1.0 - w) * eps + w * eps_hi
+            div = None if div is None else (1.0 - w) * div + w * div_hi
+        return eps, div
+
+    def _predict_noise(self, z, level):
+        return self._predict(z, level, False)[0]
+
+    def _predict_noise_divergence(self, z, level):
+        return self._predict(z, level, True)
+
+    # --------------------------------------------------------------- Langevin
+    def sample_langevin(self, n_samples=1, *, n_iter=1000, step_size=0.01, random_state=None):
+        """Samples by the paper's unadjusted Langevin dynamics.
+
+        ``z <- z + step_size / 2 * s(z) + sqrt(step_size) * xi`` with the
+        learned score ``s`` at the smallest noise level, started from the
+        Gaussian fit of the data, in standardized units.  Plain Langevin
+        mixes slowly between separated modes; :meth:`sample` (the engine's
+        samplers) is the default.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        n_iter : int, default=1000
+            Langevin steps.
+        step_size : float, default=0.01
+            Step size, in squared standardized units.
+        random_state : int, RandomState instance or None, default=None
+            Seed; None uses the generator that :meth:`sample` uses.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples in the units of the training data.
+        """
+        check_is_fitted(self)
+        _check_int("n_samples", n_samples, 1)
+        _check_int("n_iter", n_iter, 0)
+        _check_float("step_size", step_size)
+        if step_size == 0:
+            raise ValueError("step_size must be positive, got 0.")
+        rng = self._sample_random_state if random_state is None else check_random_state(random_state)
+        a, s = np.cos(self.noise_angles_[0]), np.sin(self.noise_angles_[0])
+        # the Gaussian fit of the data: the base law with its noise removed
+        mean = self.prior_mean_ / np.cos(self.noise_angles_[-1])
+        cov = (self.prior_covariance_ - np.sin(self.noise_angles_[-1]) ** 2 * np.eye(len(mean))) / np.cos(
+            self.noise_angles_[-1]
+        ) ** 2
+        chol = np.linalg.cholesky(cov + 1e-9 * np.eye(len(mean)))
+        z = a * (mean + rng.standard_normal((n_samples, len(mean))) @ chol.T)
+        with limit_threads(self.n_jobs):
+            for _ in range(n_iter):
+                score = -self._predict_noise(z, 0) / s
+                z = z + 0.5 * step_size * score + np.sqrt(step_size) * rng.standard_normal(z.shape)
+        if not np.all(np.isfinite(z)):
+            raise FloatingPointError("Langevin dynamics diverged; use a smaller step_size.")
+        return self.shift_ + self.scale_ * z / a
+
+
+def _network(V, W, gates, signs, X, formulation):
+    """Hidden units ``(U, alpha)`` from a convex solution.
+
+    ``U`` has shape ``(p, n_units)`` (input weights, then the bias) and
+    ``alpha`` shape ``(n_units, c)``.  Each non-zero column ``v`` of the ReLU
+    program gives ``u = v / sqrt(||v||)`` and output weight ``sqrt(||v||)``
+    (negated for the ``W`` part), so that ``act(x u) alpha = D x v`` on the
+    training rows and the weight decay equals ``beta ||v||``.  A gated unit
+    ``D x v`` is not a ReLU of anything; it is reproduced on the training
+    rows by ``relu(x (v + t g)) - relu(x t g)`` with its gate ``g`` and the
+    smallest ``t`` that puts ``v + t g`` in the pattern's cone.
+    """
+    P, p, c = V.shape
+    columns, outputs = [], []
+
+    def add(v, sign, j):
+        norm = np.linalg.norm(v)
+        columns.append(v / np.sqrt(norm))
+        out = np.zeros(c)
+        out[j] = sign * np.sqrt(norm)
+        outputs.append(out)
+
+    cone = 2.0 * signs - 1.0 if signs.min() >= 0 else signs
+    for k, j in zip(*np.nonzero(np.linalg.norm(V, axis=1))):
+        v = V[k, :, j]
+        if formulation == "relu":
+            add(v, 1.0, j)
+            continue
+        margin = cone[:, k] * (X @ gates[:, k])
+        shortfall = np.maximum(-cone[:, k] * (X @ v), 0.0)
+        t = float(np.max(shortfall / np.maximum(margin, 1e-300))) if shortfall.any() else 0.0
+        add(v + t * gates[:, k], 1.0, j)
+        if t > 0:
+            add(t * gates[:, k], -1.0, j)
+    if W is not None:
+        for k, j in zip(*np.nonzero(np.linalg.norm(W, axis=1))):
+            add(W[k, :, j], -1.0, j)
+    if not columns:
+        return np.zeros((p, 0)), np.zeros((0, c))
+    return np.array(columns).T, np.array(outputs)

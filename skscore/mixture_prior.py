@@ -1,0 +1,419 @@
+"""GaussianMixturePriorDiffusion: diffusion with a Gaussian-mixture prior (Jia et al.)."""
+
+import numbers
+
+import numpy as np
+from scipy import linalg
+from scipy.special import logsumexp
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+from ._schedules import noise_angles
+from .base import BaseDiffusionDensity, _check_float, _check_option
+from .datasets import GaussianMixtureLaw
+from .random_features import DiffusionRandomFeatures
+
+_COVARIANCES = ("full", "diag", "identity")
+_INITS = ("gmm", "kmeans")
+_DISPATCHERS = ("posterior", "nearest")
+_MAX_AUTO_COMPONENTS = 10
+_REG_COVAR = 1e-6  # GaussianMixture's default, on standardized columns
+# a component whose Gaussian term is this many nats below a row's best one
+# holds less than exp(-50) of that row's density: its flow is not integrated
+_NEGLIGIBLE_LOG_TERM = 50.0
+
+
+def _gaussian_parameters(Z, resp, prior_covariance):
+    """Weights, means and covariances of a mixture from responsibilities."""
+    counts = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
+    means = resp.T @ Z / counts[:, None]
+    d = Z.shape[1]
+    covs = np.empty((len(counts), d, d))
+    for j, (m, c) in enumerate(zip(means, counts)):
+        r = Z - m
+        covs[j] = (resp[:, j, None] * r).T @ r / c
+        if prior_covariance == "diag":
+            covs[j] = np.diag(np.diag(covs[j]))
+        covs[j] += _REG_COVAR * np.eye(d)
+    return counts / counts.sum(), means, covs
+
+
+class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
+    """Score-based diffusion whose prior is a Gaussian mixture fitted to the data.
+
+    The structured diffusion of Jia, Zhu, Liu & Zheng (arXiv 2410.19149):
+    instead of diffusing every row to ``N(0, I)``, a dispatcher assigns each
+    row ``x_0`` to a component ``j`` of a Gaussian mixture
+    ``sum_j p_j N(c_j, S_j)`` fitted to the data, and the forward process
+    (mixDDPM) diffuses it towards that component::
+
+        x_k = c_j + cos(u_k) (x_0 - c_j) + sin(u_k) L_j eps,   S_j = L_j L_j'
+
+    so the reverse process only has to carry each row from its own component
+    to the data ("reverse effort", ``reverse_effort_``).  In the whitened
+    coordinates ``y = L_j^{-1} (x - c_j)`` of a component this is the
+    standard forward process, so each component's reverse process is an
+    ordinary diffusion of the package (the ``predictor``), fitted on the rows
+    dispatched to it, and the model's density is exactly the mixture
+
+    .. math:: p(x) = \\sum_j p_j \\, |L_j|^{-1} q_j(L_j^{-1}(x - c_j)),
+
+    where ``q_j`` is the density of component ``j``'s diffusion, computed by
+    the engine's probability-flow likelihood: normalized, with no bound
+    involved.  Sampling draws ``j ~ Cat(p)``, runs component ``j``'s reverse
+    process from its base distribution and maps back with ``c_j + L_j y``.
+
+    When the mixture is right, the rows of each component are standard normal
+    in its whitened coordinates, the optimal noise predictor is linear and
+    the velocity of the probability-flow ODE is zero: the default predictor
+    (:class:`DiffusionRandomFeatures`, whose exactly fitted linear term
+    represents Gaussians, with ridge-penalized nonlinear features) then
+    reproduces the fitted mixture, and regularization shrinks the learned
+    correction towards it.
+
+    Read more in the :ref:`User Guide <mixture_prior>`.
+
+    Parameters
+    ----------
+    n_components : int or 'auto', default='auto'
+        Number of mixture components.  'auto' picks, among 1 to 10 (and at
+        most half the number of rows), the number with the lowest BIC of a
+        :class:`~sklearn.mixture.GaussianMixture` of the same covariance type.
+    prior_covariance : {'full', 'diag', 'identity'}, default='full'
+        Covariance ``S_j`` of each prior component, in standardized units:
+        taken from the fitted mixture ('full', 'diag'), or the identity (the
+        paper's choice).
+    prior_init : {'gmm', 'kmeans'}, default='gmm'
+        How the mixture is fitted: a :class:`~sklearn.mixture.GaussianMixture`
+        (for 'identity', a spherical one gives the centres), or
+        :class:`~sklearn.cluster.KMeans` clusters with their own means and
+        covariances.
+    dispatcher : {'posterior', 'nearest'}, default='posterior'
+        How training rows are assigned to components: drawn from the
+        mixture's posterior responsibilities, or the nearest centre (the
+        paper's l2 rule).  With 'posterior', the rows of a component follow
+        exactly that Gaussian when the data are the mixture, so a zero
+        correction reproduces it; 'nearest' cuts the data along Voronoi cells,
+        whose sharp edges the component diffusions then have to learn.  The
+        weights ``p_j`` are the dispatcher's shares (mean responsibilities,
+        or cluster fractions).
+    predictor : estimator or None, default=None
+        The diffusion model run in each component's whitened coordinates: an
+        unfitted skscore estimator, cloned for each component, whose
+        ``n_steps``, ``schedule``, ``sampler``, ``random_state``, ``n_jobs``
+        and ``device`` are replaced by this estimator's (and
+        ``preprocessing`` by None).  None means
+        ``DiffusionRandomFeatures(n_features=256)``.
+    shared_predictor : bool, default=False
+        Fit one predictor on the whitened rows of all components (the
+        paper's network that is not told the component) instead of one per
+        component (told the component).
+    min_component_rows : int, default=20
+        Components with fewer dispatched rows are not given a diffusion: they
+        keep their Gaussian (with ``shared_predictor=True``, the shared
+        predictor serves every component).
+    n_steps : int, default=30
+        Number of noise levels of each component's diffusion.
+    schedule : {'cosine', 'linear', 'vp', 've'}, default='cosine'
+        Forward process of each component's diffusion.
+    sampler : {'heun', 'ddim', 'ddpm', 'euler_maruyama'}, default='heun'
+        Reverse-time integrator used by :meth:`sample`.
+    preprocessing : {'standard', None}, default='standard'
+        Internal standardization of the columns, before the mixture is fitted.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the mixture fit, the dispatcher, the component diffusions and
+        the default sampling generator.
+    n_jobs : int or None, default=None
+        Threads for the Numba kernels and BLAS; None uses every core.
+    device : {'cpu'}, default='cpu'
+        Where the kernels run.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Number of components kept (a component to which no row is dispatched
+        is dropped).
+    weights_ : ndarray of shape (n_components_,)
+        Mixture weights ``p_j``.
+    means_ : ndarray of shape (n_components_, `n_features_in_`)
+        Prior centres ``c_j``, in the units of ``X``.
+    covariances_ : ndarray of shape (n_components_, `n_features_in_`, `n_features_in_`)
+        Prior covariances ``S_j``, in the units of ``X``.
+    component_models_ : list of estimators or None
+        The fitted diffusion of each component (None for a component that
+        keeps its Gaussian; the same object for every component when
+        ``shared_predictor=True``).
+    component_counts_ : ndarray of shape (n_components_,)
+        Number of training rows dispatched to each component.
+    reverse_effort_ : float
+        The paper's reverse effort ``E ||X_K - X_0||^2`` of the fitted forward
+        process (training rows, standardized units).
+    reverse_effort_standard_ : float
+        The same figure for the standard ``N(0, I)`` prior.
+    noise_angles_ : ndarray of shape (n_steps,)
+        Noise angle of each level.
+    shift_ : ndarray of shape (`n_features_in_`,)
+        Column means removed by the internal standardization.
+    scale_ : ndarray of shape (`n_features_in_`,)
+        Column scales divided out by the internal standardization.
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names seen during fit, when ``X`` has string column names.
+
+    Notes
+    -----
+    ``score_samples`` integrates the probability flow of every component
+    whose Gaussian term is within 50 nats of the row's largest one, so it
+    costs up to ``n_components_`` times the likelihood of one diffusion.
+    ``score_function`` combines the components' scores with the mixture's
+    posterior responsibilities, exact at the smallest level with the
+    'posterior' dispatcher when the component diffusions are right.
+
+    See Also
+    --------
+    DiffusionRandomFeatures : The standard-prior model.
+    sklearn.mixture.GaussianMixture : The mixture alone.
+
+    Examples
+    --------
+    >>> from skscore import GaussianMixturePriorDiffusion
+    >>> from skscore.datasets import circle_mixture_2d
+    >>> X = circle_mixture_2d().sample(400, random_state=0)
+    >>> model = GaussianMixturePriorDiffusion(n_components=8, n_steps=10, random_state=0).fit(X)
+    >>> model.sample(3, random_state=0).shape
+    (3, 2)
+    >>> bool(model.reverse_effort_ < model.reverse_effort_standard_)
+    True
+    """
+
+    def __init__(
+        self,
+        n_components="auto",
+        *,
+        prior_covariance="full",
+        prior_init="gmm",
+        dispatcher="posterior",
+        predictor=None,
+        shared_predictor=False,
+        min_component_rows=20,
+        validation_fraction=0.2,
+        n_steps=30,
+        schedule="cosine",
+        sampler="heun",
+        preprocessing="standard",
+        random_state=None,
+        n_jobs=None,
+        device="cpu",
+    ):
+        super().__init__(
+            n_steps=n_steps,
+            schedule=schedule,
+            sampler=sampler,
+            preprocessing=preprocessing,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            device=device,
+        )
+        self.n_components = n_components
+        self.prior_covariance = prior_covariance
+        self.prior_init = prior_init
+        self.dispatcher = dispatcher
+        self.predictor = predictor
+        self.shared_predictor = shared_predictor
+        self.min_component_rows = min_component_rows
+        self.validation_fraction = validation_fraction
+
+    def _check_model_params(self):
+        if not (
+            isinstance(self.n_components, str)
+            and self.n_components == "auto"
+            or isinstance(self.n_components, numbers.Integral)
+            and not isinstance(self.n_components, bool)
+            and self.n_components >= 1
+        ):
+            raise ValueError(f"n_components must be 'auto' or an integer >= 1, got {self.n_components!r}.")
+        _check_option("prior_covariance", self.prior_covariance, _COVARIANCES)
+        _check_option("prior_init", self.prior_init, _INITS)
+        _check_option("dispatcher", self.dispatcher, _DISPATCHERS)
+        _check_option("shared_predictor", self.shared_predictor, (True, False))
+        if not (
+            isinstance(self.min_component_rows, numbers.Integral)
+            and not isinstance(self.min_component_rows, bool)
+            and self.min_component_rows >= 2
+        ):
+            raise ValueError(f"min_component_rows must be an integer >= 2, got {self.min_component_rows!r}.")
+        if self.validation_fraction is not None:
+            _check_float("validation_fraction", self.validation_fraction)
+            if not 0 < self.validation_fraction < 1:
+                raise ValueError(f"validation_fraction must lie in (0, 1) or be None, got {self.validation_fraction!r}.")
+        if self.predictor is not None and not isinstance(self.predictor, BaseDiffusionDensity):
+            raise ValueError(f"predictor must be None or an skscore estimator, got {self.predictor!r}.")
+
+    # ---------------------------------------------------------------- prior
+    def _gmm(self, n_components, random_state):
+        covariance_type = "spherical" if self.prior_covariance == "identity" else self.prior_covariance
+        return GaussianMixture(
+            n_components, covariance_type=covariance_type, reg_covar=_REG_COVAR, random_state=random_state
+        )
+
+    def _choose_n_components(self, Z, random_state):
+        if self.n_components != "auto":
+            if self.n_components > len(Z):
+                raise ValueError(f"n_components={self.n_components} exceeds the number of rows ({len(Z)}).")
+            return self.n_components
+        seed = random_state.randint(np.iinfo(np.int32).max)
+        candidates = range(1, min(_MAX_AUTO_COMPONENTS, len(Z) // 2) + 1)
+        bics = [self._gmm(k, seed).fit(Z).bic(Z) for k in candidates]
+        return candidates[int(np.argmin(bics))]
+
+    def _fit_mixture(self, Z, n_components, random_state):
+        """Weights, centres and covariances of the prior, and responsibilities."""
+        if n_components == 1:  # closed form: no randomness consumed
+            resp = np.ones((len(Z), 1))
+        elif self.prior_init == "gmm":
+            resp = self._gmm(n_components, random_state.randint(np.iinfo(np.int32).max)).fit(Z).predict_proba(Z)
+        else:
+            labels = (
+                KMeans(n_components, n_init=3, random_state=random_state.randint(np.iinfo(np.int32).max))
+                .fit(Z)
+                .labels_
+            )
+            resp = np.eye(n_components)[labels]
+        weights, means, covs = _gaussian_parameters(Z, resp, self.prior_covariance)
+        if self.prior_covariance == "identity":
+            covs = np.repeat(np.eye(Z.shape[1])[None], n_components, axis=0)
+        return GaussianMixtureLaw(weights, means, covs)
+
+    def _dispatch(self, Z, law, random_state):
+        """Component of each training row."""
+        if len(law.weights) == 1:
+            return np.zeros(len(Z), dtype=np.intp)
+        if self.dispatcher == "nearest":
+            return np.argmin(((Z[:, None, :] - law.means[None]) ** 2).sum(axis=2), axis=1)
+        cumulative = np.cumsum(law.responsibilities(Z), axis=1)
+        draws = random_state.random_sample(len(Z))[:, None]
+        return np.minimum((cumulative < draws * cumulative[:, -1:]).sum(axis=1), len(law.weights) - 1)
+
+    def _whiten(self, Z, j):
+        return linalg.solve_triangular(self._chol_z[j], (Z - self._centres_z[j]).T, lower=True, check_finite=False).T
+
+    def _component_model(self, random_state):
+        template = DiffusionRandomFeatures(n_features=256) if self.predictor is None else self.predictor
+        return clone(template).set_params(
+            n_steps=self.n_steps,
+            schedule=self.schedule,
+            sampler=self.sampler,
+            preprocessing=None,
+            random_state=random_state,
+            n_jobs=self.n_jobs,
+            device=self.device,
+        )
+
+    def _fit_correction(self, Y, random_state):
+        """A diffusion for whitened rows ``Y``, or None where the Gaussian is better.
+
+        With ``validation_fraction``, the diffusion and a Gaussian are first
+        fitted on the other rows, and the diffusion is kept only if it gives
+        the held-out rows a higher mean log-likelihood; it is then refitted
+        on every row.  Every fit draws from the same
+        generator in turn, so that without validation one component with the
+        identity covariance is exactly ``predictor`` with the same seed.
+        """
+        gain = np.nan
+        if self.validation_fraction is not None:
+            order = random_state.permutation(len(Y))
+            n_val = max(1, int(round(self.validation_fraction * len(Y))))
+            held_out, rest = Y[order[:n_val]], Y[order[n_val:]]
+            if len(rest) < 2:
+                return None, gain
+            trial = self._component_model(random_state).fit(rest)
+            # the Gaussian is refitted on the same rows: both are judged on
+            # rows that neither has seen
+            _, mean, cov = _gaussian_parameters(rest, np.ones((len(rest), 1)), "full")
+            gaussian = GaussianMixtureLaw([1.0], mean, cov).logpdf(held_out)
+            gain = float(np.mean(trial._log_density(np.ascontiguousarray(held_out)) - gaussian))
+            if not gain > 0:
+                return None, gain
+        return self._component_model(random_state).fit(Y), gain
+
+    # ------------------------------------------------------------------ fit
+    def _fit_density(self, Z, y, random_state):
+        n, d = Z.shape
+        self.noise_angles_ = noise_angles(self.schedule, self.n_steps)
+        law = self._fit_mixture(Z, self._choose_n_components(Z, random_state), random_state)
+        labels = self._dispatch(Z, law, random_state)
+        if self.dispatcher == "posterior":
+            weights = law.responsibilities(Z).mean(axis=0)
+        else:
+            weights = np.bincount(labels, minlength=len(law.weights)) / n
+        # components to which nothing is dispatched are dropped
+        keep = np.flatnonzero(np.bincount(labels, minlength=len(law.weights)) > 0)
+        labels = np.searchsorted(keep, labels)
+        self._centres_z, covs_z = law.means[keep], law.covariances[keep]
+        self._chol_z = np.array([linalg.cholesky(c, lower=True) for c in covs_z])
+        self.n_components_ = len(keep)
+        self.weights_ = weights[keep] / weights[keep].sum()
+        self.means_ = self.shift_ + self.scale_ * self._centres_z
+        self.covariances_ = covs_z * np.outer(self.scale_, self.scale_)[None]
+        self._prior_law = GaussianMixtureLaw(self.weights_, self._centres_z, covs_z)
+        self.component_counts_ = np.bincount(labels, minlength=self.n_components_)
+
+        whitened = [self._whiten(Z[labels == j], j) for j in range(self.n_components_)]
+        if self.shared_predictor:
+            shared, gain = self._fit_correction(np.vstack(whitened), random_state)
+            self.component_models_ = [shared] * self.n_components_
+            self.validation_gain_ = np.full(self.n_components_, gain)
+        else:
+            fits = [
+                self._fit_correction(Y, random_state) if len(Y) >= self.min_component_rows else (None, np.nan)
+                for Y in whitened
+            ]
+            self.component_models_ = [model for model, _ in fits]
+            self.validation_gain_ = np.array([gain for _, gain in fits])
+
+        a, s = np.cos(self.noise_angles_[-1]), np.sin(self.noise_angles_[-1])
+        traces = np.trace(covs_z, axis1=1, axis2=2)
+        residual = Z - self._centres_z[labels]
+        self.reverse_effort_ = float(np.mean((1 - a) ** 2 * np.sum(residual**2, axis=1) + s**2 * traces[labels]))
+        self.reverse_effort_standard_ = float(np.mean((1 - a) ** 2 * np.sum(Z**2, axis=1)) + s**2 * d)
+
+    # ---------------------------------------------------------- log-density
+    def _log_density(self, Z):
+        n, d = Z.shape
+        log_weights = np.log(self.weights_) - np.log(np.diagonal(self._chol_z, axis1=1, axis2=2)).sum(axis=1)
+        gaussian_terms, _ = self._prior_law._component_terms(Z)
+        active = gaussian_terms >= gaussian_terms.max(axis=1, keepdims=True) - _NEGLIGIBLE_LOG_TERM
+        terms = gaussian_terms.copy()
+        for j, model in enumerate(self.component_models_):
+            rows = np.flatnonzero(active[:, j])
+            if model is None or len(rows) == 0:
+                continue
+            Y = np.ascontiguousarray(self._whiten(Z[rows], j))
+            terms[rows, j] = log_weights[j] + model._log_density(Y)
+        return logsumexp(terms, axis=1)
+
+    # ---------------------------------------------------------------- sample
+    def _sample(self, n_samples, rng):
+        counts = rng.multinomial(n_samples, self.weights_) if self.n_components_ > 1 else [n_samples]
+        parts = []
+        for j, (count, model) in enumerate(zip(counts, self.component_models_)):
+            if count == 0:
+                continue
+            Y = rng.standard_normal((count, len(self._centres_z[j]))) if model is None else model._sample(count, rng)
+            parts.append(self._centres_z[j] + Y @ self._chol_z[j].T)
+        Z = np.concatenate(parts)
+        return Z[rng.permutation(n_samples)] if self.n_components_ > 1 else Z
+
+    # ----------------------------------------------------------------- score
+    def _score(self, Z, level):
+        resp = self._prior_law.responsibilities(Z)
+        score = np.zeros_like(Z)
+        for j, model in enumerate(self.component_models_):
+            Y = np.ascontiguousarray(self._whiten(Z, j))
+            s = -Y if model is None else model._score(Y, level)
+            # the chain rule through y = L^{-1} (z - c): grad_z = L^{-T} grad_y
+            s = linalg.solve_triangular(self._chol_z[j].T, s.T, lower=False, check_finite=False).T
+            score += resp[:, j, None] * s
+        return score
