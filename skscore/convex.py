@@ -132,6 +132,29 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         and BLAS for prediction; None uses every core.
     device : {'cpu'}, default='cpu'
         Where the kernels run.
+    integer_features : None, 'auto' or list of columns, default=None
+        Integer-valued columns (indices, names of a DataFrame's columns, or a
+        boolean mask): dequantized with uniform noise on fit and floored on
+        output, so samples are integers and ``score_samples`` reports the log
+        probability of the integer value (a dequantization bound).  'auto'
+        takes every numeric column whose training values are all integers
+        with at least three distinct values (and not categorical).
+    categorical_features : None, 'auto' or list of columns, default=None
+        Categorical columns (numeric codes, or labels in a DataFrame):
+        one-hot encoded and dequantized inside, decoded to the level of the
+        largest coordinate on output; ``score_samples`` reports the log
+        probability of the observed level (-inf, floored, for an unseen one).
+        'auto' takes the label columns of a DataFrame.
+    bounds : None, 'auto' or dict, default=None
+        ``{column: (low, high)}`` with None for an open side: a log or logit
+        transform (its Jacobian in ``score_samples``) keeps samples inside.
+        'auto' bounds below by 0 every continuous column with no negative
+        training value (and above by 1 when all values lie in [0, 1]).
+    point_masses : None, 'auto' or dict, default=None
+        ``{column: value or list of values}``: atoms of a continuous column
+        (such as exact zeros), modelled as a mixture of the atoms and the
+        continuous part, so samples reproduce the spike and its share.
+        'auto' takes every value held by at least 5 % of the training rows.
 
     Attributes
     ----------
@@ -223,6 +246,10 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         random_state=None,
         n_jobs=None,
         device="cpu",
+        integer_features=None,
+        categorical_features=None,
+        bounds=None,
+        point_masses=None,
     ):
         super().__init__(
             n_steps=n_steps,
@@ -232,6 +259,10 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             random_state=random_state,
             n_jobs=n_jobs,
             device=device,
+            integer_features=integer_features,
+            categorical_features=categorical_features,
+            bounds=bounds,
+            point_masses=point_masses,
         )
         self.n_gates = n_gates
         self.beta = beta
