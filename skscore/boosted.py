@@ -581,7 +581,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
     # --------------------------------------------------------------- sample
     def _sample_codes(self, codes, rng):
         """Model-space rows of the given classes (one diffusion per class)."""
-        Z = np.empty((len(codes), self.n_features_in_))
+        Z = np.empty((len(codes), len(self.shift_)))  # model-space width (typed columns widen it)
         for c, diffusion in enumerate(self._diffusions):
             rows = np.flatnonzero(codes == c)
             if len(rows):
