@@ -38,11 +38,12 @@ from threadpoolctl import threadpool_limits
 
 from . import _kernels
 from ._columns import ColumnTypes, check_column_params, frame_schema
+from ._kernels import cuda as _cuda  # numba.cuda itself is imported only when a kernel runs
 from ._schedules import SCHEDULES, noise_angles
 
 SAMPLERS = ("heun", "ddim", "ddpm", "euler_maruyama")
 _PREPROCESSING = ("standard", None)
-_DEVICES = ("cpu",)
+_DEVICES = ("cpu", "cuda", "auto")
 # Log-densities are floored here so that no -inf (or NaN from an overflow far
 # outside the data) ever leaves score_samples; such points have ~zero mass.
 LOG_DENSITY_FLOOR = -1e300
@@ -187,15 +188,46 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             div += (plus - minus) / (2.0 * _FD_STEP)
         return eps, div
 
+    # ----------------------------------------------------------------- device
+    def _supports_cuda(self):
+        """Whether the model has CUDA kernels (:meth:`_cuda_network`)."""
+        return False
+
+    def _cuda_network(self):
+        """The fitted noise predictor as a :class:`skscore._kernels.cuda.DeviceNetwork`."""
+        raise NotImplementedError
+
+    def _check_cuda(self):
+        """Raise a ValueError unless ``device='cuda'`` can run here."""
+        if not self._supports_cuda():
+            raise ValueError(
+                f"device='cuda' is not supported by {type(self).__name__}: its noise predictor has no CUDA "
+                "kernels (they exist for DiffusionRandomFeatures, ConvexTwoLayerScore and "
+                "GaussianMixturePriorDiffusion with such a predictor). Use device='cpu', or 'auto'."
+            )
+        if not _cuda.cuda_usable():
+            raise ValueError(
+                f"device='cuda' needs a usable CUDA GPU, but {_cuda.cuda_unavailable_reason()}. Install the "
+                "CUDA extra (pip install 'skscore[cuda]') on a machine with an NVIDIA GPU and driver, or use "
+                "device='auto', which falls back to the CPU."
+            )
+
+    def _on_cuda(self):
+        """Whether prediction runs on the GPU: 'cuda' (checked), or 'auto' with a usable GPU."""
+        if self.device == "cuda":
+            self._check_cuda()
+            return True
+        return self.device == "auto" and self._supports_cuda() and _cuda.cuda_usable()
+
     # ------------------------------------------------------------ validation
     def _check_params(self):
         _check_int("n_steps", self.n_steps, 2)
         _check_option("schedule", self.schedule, SCHEDULES)
         _check_option("sampler", self.sampler, SAMPLERS)
         _check_option("preprocessing", self.preprocessing, _PREPROCESSING)
-        if self.device == "cuda":
-            raise ValueError("device='cuda' is not available yet; use device='cpu'.")
         _check_option("device", self.device, _DEVICES)
+        if self.device == "cuda":
+            self._check_cuda()
         if self.n_jobs is not None and (
             not isinstance(self.n_jobs, numbers.Integral) or isinstance(self.n_jobs, bool) or self.n_jobs == 0
         ):
@@ -440,7 +472,11 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         )
 
     def _log_density(self, Z):
-        """Log-density of model-space rows ``Z``, in row chunks."""
+        """Log-density of model-space rows ``Z``, in row chunks (on the GPU: all steps on device)."""
+        if self._on_cuda():
+            z_end, log_det = _cuda.log_density_flow(self._cuda_network(), Z, self.noise_angles_)
+            with np.errstate(all="ignore"):
+                return self._prior_log_density(z_end) + log_det
         return self._map_chunks(lambda start, stop: self._log_density_chunk(np.ascontiguousarray(Z[start:stop])), len(Z))
 
     def score(self, X, y=None):
@@ -536,6 +572,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         z = self._prior_sample(n_samples, rng)
         # one generator per chunk, seeded up front: draws do not depend on threads
         seeds = rng.randint(np.iinfo(np.int32).max, size=-(-n_samples // self._chunk_size))
+        if self._on_cuda():  # the same draws from rng; the noise of 'ddpm', 'euler_maruyama' on device
+            with np.errstate(all="ignore"):
+                return _cuda.sample_flow(self._cuda_network(), z, self.noise_angles_, self.sampler, seeds)
 
         def sample_chunk(start, stop):
             chunk_rng = np.random.RandomState(seeds[start // self._chunk_size])
@@ -592,4 +631,5 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _score(self, Z, level):
         """Score of the noised model-space law at ``level``."""
-        return -self._predict_noise(Z, level) / np.sin(self.noise_angles_[level])
+        eps = _cuda.predict_noise(self._cuda_network(), Z, level) if self._on_cuda() else self._predict_noise(Z, level)
+        return -eps / np.sin(self.noise_angles_[level])

@@ -315,8 +315,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         sampling runs row chunks in parallel.  None uses every core, -1 too.
         Under ``joblib.parallel_backend`` (dask, for a cluster) the levels
         go to that backend's workers.
-    device : {'cpu'}, default='cpu'
-        Where the kernels run.
+    device : {'cpu', 'auto'}, default='cpu'
+        Where the kernels run: the tree ensembles have no CUDA kernels, so
+        'auto' runs on the CPU and 'cuda' raises a ValueError (see the
+        :ref:`GPU guide <gpu>`).
     integer_features : None, 'auto' or list of columns, default=None
         Integer-valued columns (indices, names of a DataFrame's columns, or a
         boolean mask): dequantized with uniform noise on fit and floored on

@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _convex_solver as solver
 from . import _kernels
+from ._kernels import cuda as _cuda
 from .base import (
     BaseDiffusionDensity,
     _check_float,
@@ -130,8 +131,15 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
     n_jobs : int or None, default=None
         Programs solved in parallel (threads), and threads of the kernels
         and BLAS for prediction; None uses every core.
-    device : {'cpu'}, default='cpu'
-        Where the kernels run.
+    device : {'cpu', 'cuda', 'auto'}, default='cpu'
+        Where :meth:`sample`, :meth:`score_samples` and
+        :meth:`score_function` run: the CPU kernels, the numba.cuda kernels
+        (the two-layer network and its divergence through the same fused
+        kernel as DiffusionRandomFeatures, the reverse-time steps and the
+        log-density accumulation; a ValueError if no usable GPU is found), or
+        the GPU when one is usable and the CPU otherwise.  The convex programs
+        of ``fit`` and :meth:`sample_langevin` run on the CPU (see the
+        :ref:`GPU guide <gpu>`).
     integer_features : None, 'auto' or list of columns, default=None
         Integer-valued columns (indices, names of a DataFrame's columns, or a
         boolean mask): dequantized with uniform noise on fit and floored on
@@ -463,6 +471,23 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             eps = (1.0 - w) * eps + w * eps_hi
             div = None if div is None else (1.0 - w) * div + w * div_hi
         return eps, div
+
+    def _supports_cuda(self):
+        return True
+
+    def _cuda_network(self):
+        # one term per trained level; an engine level interpolates two of them
+        terms = [
+            (U, b, np.ones(len(b)), alpha, A, c)
+            for U, b, alpha, A, c in zip(
+                self.hidden_weights_, self.hidden_bias_, self.output_weights_, self.linear_coef_, self.linear_intercept_
+            )
+        ]
+        levels = []
+        for level in range(self.n_steps):
+            lo, hi, w = self._neighbours(level)
+            levels.append([(1.0, lo)] if hi == lo else [(1.0 - w, lo), (w, hi)])
+        return _cuda.DeviceNetwork(terms, levels, self.activation)
 
     def _predict_noise(self, z, level):
         return self._predict(z, level, False)[0]

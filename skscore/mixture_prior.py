@@ -126,8 +126,12 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         the default sampling generator.
     n_jobs : int or None, default=None
         Threads for the Numba kernels and BLAS; None uses every core.
-    device : {'cpu'}, default='cpu'
-        Where the kernels run.
+    device : {'cpu', 'cuda', 'auto'}, default='cpu'
+        Passed to the component diffusions, whose sampling and log-density
+        then run on the CPU kernels, on the GPU (numba.cuda; a ValueError if
+        no usable GPU is found, or if ``predictor`` has no CUDA kernels), or
+        on the GPU when one is usable and the CPU otherwise.  The mixture fit
+        and the whitening run on the CPU (see the :ref:`GPU guide <gpu>`).
     integer_features : None, 'auto' or list of columns, default=None
         Integer-valued columns (indices, names of a DataFrame's columns, or a
         boolean mask): dequantized with uniform noise on fit and floored on
@@ -255,6 +259,12 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         self.shared_predictor = shared_predictor
         self.min_component_rows = min_component_rows
         self.validation_fraction = validation_fraction
+
+    def _supports_cuda(self):
+        # the component diffusions carry the device
+        return self.predictor is None or (
+            isinstance(self.predictor, BaseDiffusionDensity) and self.predictor._supports_cuda()
+        )
 
     def _check_model_params(self):
         if not (

@@ -6,6 +6,7 @@ import numpy as np
 from scipy import linalg
 
 from . import _kernels
+from ._kernels import cuda as _cuda
 from .base import BaseDiffusionDensity, _check_float, _check_int, _check_option
 
 _FEATURES = ("multiscale", "paper")
@@ -108,8 +109,14 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     n_jobs : int or None, default=None
         Threads for the Numba kernels and BLAS; None uses every core (as
         scikit-learn's OpenMP-based estimators do), -1 too.
-    device : {'cpu'}, default='cpu'
-        Where the kernels run.
+    device : {'cpu', 'cuda', 'auto'}, default='cpu'
+        Where :meth:`sample`, :meth:`score_samples` and
+        :meth:`score_function` run: the CPU kernels, the numba.cuda kernels
+        (the fused random-feature predictor and its divergence, the
+        reverse-time steps and the log-density accumulation, all on device;
+        a ValueError if no usable GPU is found), or the GPU when one is usable
+        and the CPU otherwise.  ``fit`` runs on the CPU in every case (see
+        the :ref:`GPU guide <gpu>`).
     integer_features : None, 'auto' or list of columns, default=None
         Integer-valued columns (indices, names of a DataFrame's columns, or a
         boolean mask): dequantized with uniform noise on fit and floored on
@@ -398,6 +405,15 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             self.linear_coef_[k], self.linear_intercept_[k] = coef[:d], coef[d]
 
     # ------------------------------------------------------------ predictor
+    def _supports_cuda(self):
+        return True
+
+    def _cuda_network(self):
+        gates = np.cos(self.theta1_)
+        W, b, V = self.projection_, self.phase_, self.theta2_
+        terms = [(W, b, gates[k], V, self.linear_coef_[k], self.linear_intercept_[k]) for k in range(len(gates))]
+        return _cuda.DeviceNetwork(terms, [[(1.0, k)] for k in range(len(gates))], "sine")
+
     def _predict_noise(self, z, level):
         eps = self._features(z, np.cos(self.theta1_[level])) @ self.theta2_
         eps += z @ self.linear_coef_[level] + self.linear_intercept_[level]
