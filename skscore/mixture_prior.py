@@ -35,6 +35,8 @@ def _gaussian_parameters(Z, resp, prior_covariance):
         covs[j] = (resp[:, j, None] * r).T @ r / c
         if prior_covariance == "diag":
             covs[j] = np.diag(np.diag(covs[j]))
+        elif prior_covariance == "identity":  # the spherical fit
+            covs[j] = np.trace(covs[j]) / d * np.eye(d)
         covs[j] += _REG_COVAR * np.eye(d)
     return counts / counts.sum(), means, covs
 
@@ -64,13 +66,18 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     involved.  Sampling draws ``j ~ Cat(p)``, runs component ``j``'s reverse
     process from its base distribution and maps back with ``c_j + L_j y``.
 
-    When the mixture is right, the rows of each component are standard normal
-    in its whitened coordinates, the optimal noise predictor is linear and
-    the velocity of the probability-flow ODE is zero: the default predictor
+    With ``prior_covariance='full'`` and the 'posterior' dispatcher, when the
+    mixture is right the rows of each component are standard normal in its
+    whitened coordinates, the optimal noise predictor is linear and the
+    velocity of the probability-flow ODE is zero: the default predictor
     (:class:`DiffusionRandomFeatures`, whose exactly fitted linear term
     represents Gaussians, with ridge-penalized nonlinear features) then
-    reproduces the fitted mixture, and regularization shrinks the learned
-    correction towards it.
+    nearly reproduces the fitted mixture.  Each component's diffusion is
+    moreover kept only if it beats the component's own Gaussian on held-out
+    rows (``validation_fraction``); a component that keeps its Gaussian
+    contributes exactly its term of the fitted mixture, so a model whose
+    components all keep theirs is the
+    :class:`~sklearn.mixture.GaussianMixture` fitted to the standardized data.
 
     Read more in the :ref:`User Guide <mixture_prior>`.
 
@@ -83,21 +90,22 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     prior_covariance : {'full', 'diag', 'identity'}, default='full'
         Covariance ``S_j`` of each prior component, in standardized units:
         taken from the fitted mixture ('full', 'diag'), or the identity (the
-        paper's choice).
+        paper's choice; the mixture is then fitted with spherical
+        covariances, which give the dispatcher's posterior).
     prior_init : {'gmm', 'kmeans'}, default='gmm'
         How the mixture is fitted: a :class:`~sklearn.mixture.GaussianMixture`
-        (for 'identity', a spherical one gives the centres), or
-        :class:`~sklearn.cluster.KMeans` clusters with their own means and
-        covariances.
+        of the same covariance type, whose weights, means and covariances are
+        taken as they are, or :class:`~sklearn.cluster.KMeans` clusters with
+        their fractions, means and covariances.
     dispatcher : {'posterior', 'nearest'}, default='posterior'
-        How training rows are assigned to components: drawn from the
+        How training rows are assigned to components: drawn from the fitted
         mixture's posterior responsibilities, or the nearest centre (the
         paper's l2 rule).  With 'posterior', the rows of a component follow
         exactly that Gaussian when the data are the mixture, so a zero
         correction reproduces it; 'nearest' cuts the data along Voronoi cells,
         whose sharp edges the component diffusions then have to learn.  The
-        weights ``p_j`` are the dispatcher's shares (mean responsibilities,
-        or cluster fractions).
+        weights ``p_j`` are the fitted mixture's with 'posterior', the
+        fractions of the cells with 'nearest'.
     predictor : estimator or None, default=None
         The diffusion model run in each component's whitened coordinates: an
         unfitted skscore estimator, cloned for each component, whose
@@ -113,10 +121,18 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         Components with fewer dispatched rows are not given a diffusion: they
         keep their Gaussian (with ``shared_predictor=True``, the shared
         predictor serves every component).
+    validation_fraction : float in (0, 1) or None, default=0.2
+        Share of a component's rows held out to decide whether its diffusion
+        is kept: a trial diffusion fitted on the other rows must give them a
+        higher mean log-likelihood than the component's Gaussian, otherwise
+        the component keeps its Gaussian.  The kept diffusion is the one
+        fitted on every row (the first fit, so the trial does not change it).
+        None keeps every diffusion.
     n_steps : int, default=30
         Number of noise levels of each component's diffusion.
-    schedule : {'cosine', 'linear', 'vp', 've'}, default='cosine'
-        Forward process of each component's diffusion.
+    schedule : {'cosine', 'linear', 'vp', 've', 'flow'}, default='cosine'
+        Forward process of each component's diffusion (see the
+        :ref:`engine <engine>` guide).
     sampler : {'heun', 'ddim', 'ddpm', 'euler_maruyama'}, default='heun'
         Reverse-time integrator used by :meth:`sample`.
     preprocessing : {'standard', None}, default='standard'
@@ -170,8 +186,8 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     Attributes
     ----------
     n_components_ : int
-        Number of components kept (a component to which no row is dispatched
-        is dropped).
+        Number of components kept (with the 'nearest' dispatcher, a centre
+        nearest to no training row is dropped).
     weights_ : ndarray of shape (n_components_,)
         Mixture weights ``p_j``.
     means_ : ndarray of shape (n_components_, `n_features_in_`)
@@ -184,6 +200,12 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         ``shared_predictor=True``).
     component_counts_ : ndarray of shape (n_components_,)
         Number of training rows dispatched to each component.
+    validation_gain_ : ndarray of shape (n_components_,)
+        Held-out mean log-likelihood of each component's trial diffusion
+        minus its Gaussian's, in nats per row, in whitened coordinates (the
+        diffusion is kept where it is positive); NaN where no validation ran
+        (``validation_fraction=None``, or fewer than ``min_component_rows``
+        rows).
     reverse_effort_ : float
         The paper's reverse effort ``E ||X_K - X_0||^2`` of the fitted forward
         process (training rows, standardized units).
@@ -205,9 +227,11 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     ``score_samples`` integrates the probability flow of every component
     whose Gaussian term is within 50 nats of the row's largest one, so it
     costs up to ``n_components_`` times the likelihood of one diffusion.
-    ``score_function`` combines the components' scores with the mixture's
-    posterior responsibilities, exact at the smallest level with the
-    'posterior' dispatcher when the component diffusions are right.
+    The noised laws of ``score_function`` are those of the component-centred
+    forward process, ``sum_j p_j Law(c_j + cos(u) (x_0 - c_j) + sin(u) L_j
+    eps)``; it combines the components' scores with the posterior
+    responsibilities that the fitted Gaussians would have at that level
+    (exact when the component diffusions are those Gaussians).
 
     See Also
     --------
@@ -310,36 +334,47 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             n_components, covariance_type=covariance_type, reg_covar=_REG_COVAR, random_state=random_state
         )
 
-    def _choose_n_components(self, Z, random_state):
-        if self.n_components != "auto":
-            if self.n_components > len(Z):
-                raise ValueError(f"n_components={self.n_components} exceeds the number of rows ({len(Z)}).")
-            return self.n_components
-        seed = random_state.randint(np.iinfo(np.int32).max)
-        candidates = range(1, min(_MAX_AUTO_COMPONENTS, len(Z) // 2) + 1)
-        bics = [self._gmm(k, seed).fit(Z).bic(Z) for k in candidates]
-        return candidates[int(np.argmin(bics))]
+    def _fit_mixture(self, Z, random_state):
+        """The fitted mixture (a :class:`GaussianMixtureLaw`) in model space.
 
-    def _fit_mixture(self, Z, n_components, random_state):
-        """Weights, centres and covariances of the prior, and responsibilities."""
-        if n_components == 1:  # closed form: no randomness consumed
-            resp = np.ones((len(Z), 1))
-        elif self.prior_init == "gmm":
-            resp = self._gmm(n_components, random_state.randint(np.iinfo(np.int32).max)).fit(Z).predict_proba(Z)
-        else:
-            labels = (
-                KMeans(n_components, n_init=3, random_state=random_state.randint(np.iinfo(np.int32).max))
-                .fit(Z)
-                .labels_
-            )
-            resp = np.eye(n_components)[labels]
-        weights, means, covs = _gaussian_parameters(Z, resp, self.prior_covariance)
-        if self.prior_covariance == "identity":
-            covs = np.repeat(np.eye(Z.shape[1])[None], n_components, axis=0)
+        Its covariances are the fitted ones (spherical for 'identity', whose
+        prior then replaces them by the identity).
+
+        With ``prior_init='gmm'`` and a given ``n_components``, the
+        :class:`~sklearn.mixture.GaussianMixture` draws from ``random_state``
+        first: on continuous columns it is the mixture that
+        ``GaussianMixture(random_state=seed)`` fits to the standardized data,
+        and its parameters are taken as they are, so a model whose components
+        all keep their Gaussian is exactly that mixture.
+        """
+        n, d = Z.shape
+        auto = isinstance(self.n_components, str)
+        if not auto and self.n_components > n:
+            raise ValueError(f"n_components={self.n_components} exceeds the number of training rows ({n}).")
+        if self.n_components == 1:  # closed form: no randomness consumed
+            weights, means, covs = _gaussian_parameters(Z, np.ones((n, 1)), self.prior_covariance)
+        elif self.prior_init == "gmm" or auto:
+            if auto:  # the lowest BIC among 1 to 10 components
+                seed = random_state.randint(np.iinfo(np.int32).max)
+                fits = [self._gmm(k, seed).fit(Z) for k in range(1, min(_MAX_AUTO_COMPONENTS, n // 2) + 1)]
+                gmm = min(fits, key=lambda fit: fit.bic(Z))
+            else:
+                gmm = self._gmm(self.n_components, random_state).fit(Z)
+            weights, means, covs = gmm.weights_, gmm.means_, gmm.covariances_
+            if self.prior_covariance == "diag":
+                covs = np.array([np.diag(c) for c in covs])
+            elif self.prior_covariance == "identity":
+                covs = covs[:, None, None] * np.eye(d)[None]
+            if self.prior_init == "kmeans":
+                n_components = len(weights)
+        if self.prior_init == "kmeans" and self.n_components != 1:
+            k = n_components if auto else self.n_components
+            kmeans = KMeans(k, n_init=3, random_state=random_state.randint(np.iinfo(np.int32).max)).fit(Z)
+            weights, means, covs = _gaussian_parameters(Z, np.eye(k)[kmeans.labels_], self.prior_covariance)
         return GaussianMixtureLaw(weights, means, covs)
 
     def _dispatch(self, Z, law, random_state):
-        """Component of each training row."""
+        """Component of each training row (``law`` is the fitted mixture)."""
         if len(law.weights) == 1:
             return np.zeros(len(Z), dtype=np.intp)
         if self.dispatcher == "nearest":
@@ -354,6 +389,10 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     def _component_model(self, random_state):
         template = DiffusionRandomFeatures(n_features=256) if self.predictor is None else self.predictor
         return clone(template).set_params(
+            integer_features=None,
+            categorical_features=None,
+            bounds=None,
+            point_masses=None,
             n_steps=self.n_steps,
             schedule=self.schedule,
             sampler=self.sampler,
@@ -366,44 +405,47 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     def _fit_correction(self, Y, random_state):
         """A diffusion for whitened rows ``Y``, or None where the Gaussian is better.
 
-        With ``validation_fraction``, the diffusion and a Gaussian are first
-        fitted on the other rows, and the diffusion is kept only if it gives
-        the held-out rows a higher mean log-likelihood; it is then refitted
-        on every row.  Every fit draws from the same
-        generator in turn, so that without validation one component with the
-        identity covariance is exactly ``predictor`` with the same seed.
+        The diffusion is fitted on every row first, so that it is the first
+        draw from ``random_state`` of its component: one component with the
+        identity covariance is then exactly ``predictor`` with the same seed.
+        With ``validation_fraction``, a trial diffusion is then fitted on the
+        other rows and judged on the held-out ones against the component's
+        own Gaussian, ``N(0, I)`` in whitened coordinates (what the component
+        falls back to): the diffusion is kept only if its held-out mean
+        log-likelihood is higher.  Returns the model (or None) and that gain
+        in nats per row (NaN without validation).
         """
-        gain = np.nan
-        if self.validation_fraction is not None:
-            order = random_state.permutation(len(Y))
-            n_val = max(1, int(round(self.validation_fraction * len(Y))))
-            held_out, rest = Y[order[:n_val]], Y[order[n_val:]]
-            if len(rest) < 2:
-                return None, gain
-            trial = self._component_model(random_state).fit(rest)
-            # the Gaussian is refitted on the same rows: both are judged on
-            # rows that neither has seen
-            _, mean, cov = _gaussian_parameters(rest, np.ones((len(rest), 1)), "full")
-            gaussian = GaussianMixtureLaw([1.0], mean, cov).logpdf(held_out)
-            gain = float(np.mean(trial._log_density(np.ascontiguousarray(held_out)) - gaussian))
-            if not gain > 0:
-                return None, gain
-        return self._component_model(random_state).fit(Y), gain
+        model = self._component_model(random_state).fit(Y)
+        if self.validation_fraction is None:
+            return model, np.nan
+        order = random_state.permutation(len(Y))
+        n_val = max(1, int(round(self.validation_fraction * len(Y))))
+        held_out, rest = Y[order[:n_val]], Y[order[n_val:]]
+        if len(rest) < 2:
+            return None, np.nan
+        trial = self._component_model(random_state).fit(rest)
+        d = Y.shape[1]
+        gaussian = -0.5 * np.sum(held_out**2, axis=1) - 0.5 * d * np.log(2 * np.pi)
+        gain = float(np.mean(trial._log_density(np.ascontiguousarray(held_out)) - gaussian))
+        return (model if gain > 0 else None), gain
 
     # ------------------------------------------------------------------ fit
     def _fit_density(self, Z, y, random_state):
         n, d = Z.shape
         self.noise_angles_ = noise_angles(self.schedule, self.n_steps)
-        law = self._fit_mixture(Z, self._choose_n_components(Z, random_state), random_state)
+        law = self._fit_mixture(Z, random_state)
         labels = self._dispatch(Z, law, random_state)
         if self.dispatcher == "posterior":
-            weights = law.responsibilities(Z).mean(axis=0)
-        else:
+            weights = law.weights
+        else:  # the cluster fractions; an empty cell is dropped
             weights = np.bincount(labels, minlength=len(law.weights)) / n
-        # components to which nothing is dispatched are dropped
-        keep = np.flatnonzero(np.bincount(labels, minlength=len(law.weights)) > 0)
+        keep = np.flatnonzero(weights > 0)
         labels = np.searchsorted(keep, labels)
-        self._centres_z, covs_z = law.means[keep], law.covariances[keep]
+        self._centres_z, self._fitted_covs_z = law.means[keep], law.covariances[keep]
+        if self.prior_covariance == "identity":
+            covs_z = np.repeat(np.eye(d)[None], len(keep), axis=0)
+        else:
+            covs_z = self._fitted_covs_z
         self._chol_z = np.array([linalg.cholesky(c, lower=True) for c in covs_z])
         self.n_components_ = len(keep)
         self.weights_ = weights[keep] / weights[keep].sum()
@@ -435,7 +477,8 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     def _log_density(self, Z):
         n, d = Z.shape
         log_weights = np.log(self.weights_) - np.log(np.diagonal(self._chol_z, axis1=1, axis2=2)).sum(axis=1)
-        gaussian_terms, _ = self._prior_law._component_terms(Z)
+        with np.errstate(over="ignore", under="ignore"):  # rows far from every component
+            gaussian_terms, _ = self._prior_law._component_terms(Z)
         active = gaussian_terms >= gaussian_terms.max(axis=1, keepdims=True) - _NEGLIGIBLE_LOG_TERM
         terms = gaussian_terms.copy()
         for j, model in enumerate(self.component_models_):
@@ -460,7 +503,19 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
 
     # ----------------------------------------------------------------- score
     def _score(self, Z, level):
-        resp = self._prior_law.responsibilities(Z)
+        # the posterior of each component at this level, were the component
+        # diffusions their fitted Gaussians: a Gaussian noised towards its
+        # prior component N(c, S) by the component-centred forward process
+        # has covariance a^2 F + s^2 S (F fitted, S the prior's); a component
+        # that keeps its Gaussian is N(c, S) at every level
+        a, s = np.cos(self.noise_angles_[level]), np.sin(self.noise_angles_[level])
+        prior_covs = self._prior_law.covariances
+        covs = [
+            S if model is None else a**2 * F + s**2 * S
+            for S, F, model in zip(prior_covs, self._fitted_covs_z, self.component_models_)
+        ]
+        with np.errstate(over="ignore", under="ignore"):  # rows far from every component
+            resp = GaussianMixtureLaw(self.weights_, self._centres_z, covs).responsibilities(Z)
         score = np.zeros_like(Z)
         for j, model in enumerate(self.component_models_):
             Y = np.ascontiguousarray(self._whiten(Z, j))
