@@ -60,7 +60,21 @@ def _probe():
             return False, "numba.cuda finds no CUDA driver or GPU"
     except Exception as exc:  # pragma: no cover - broken driver installations
         return False, f"numba.cuda failed to initialize ({exc})"
+    try:  # a driver is not enough: the toolkit (NVVM, libdevice) must compile for this GPU
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe = cuda.jit(_py_probe)
+            out = cuda.to_device(np.zeros(1))
+            probe[1, 1](out, 2.0)
+            if out.copy_to_host()[0] != 2.0:
+                raise RuntimeError("a test kernel returned a wrong value")
+    except Exception as exc:  # pragma: no cover - needs a GPU without a working toolkit
+        return False, f"a GPU was found but a test kernel failed ({type(exc).__name__}: {exc})"
     return True, ""
+
+
+def _py_probe(out, value):
+    out[0] = math.sqrt(value * value)
 
 
 def cuda_usable():
@@ -172,17 +186,20 @@ def _projection_kernel(n_dims, activation):
                     p += bs[jj]
                     if ACT == 0:
                         f = math.sin(p)
-                        slope = math.cos(p)
                     elif ACT == 1:
                         f = p if p > 0.0 else 0.0
-                        slope = 1.0 if p > 0.0 else 0.0
                     else:
                         f = abs(p)
-                        slope = 1.0 if p > 0.0 else (-1.0 if p < 0.0 else 0.0)
                     f *= gs[jj]
                     for l in range(D):
                         acc[l] += f * Vs[jj, l]
-                    if with_div:
+                    if with_div:  # act'(p) g_j m_j
+                        if ACT == 0:
+                            slope = math.cos(p)
+                        elif ACT == 1:
+                            slope = 1.0 if p > 0.0 else 0.0
+                        else:
+                            slope = 1.0 if p > 0.0 else (-1.0 if p < 0.0 else 0.0)
                         slope_sum += slope * gs[jj] * ms[jj]
             cuda.syncthreads()
         if active:
