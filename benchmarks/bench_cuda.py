@@ -86,7 +86,8 @@ def end_to_end(args):
             model = make_model(args, device, sampler).fit(warm)
             model.sample(200, random_state=0)
         model.score_samples(warm[:200])
-    header = f"{'n':>9} {'operation':<22} {'CPU s':>9} {'GPU s':>9} {'CPU rows/s':>12} {'GPU rows/s':>12} {'GPU/CPU':>8}"
+    header = (f"{'n':>9} {'operation':<22} {'CPU s':>9} {'GPU s':>9} {'CPU rows/s':>12} {'GPU rows/s':>12} "
+              f"{'GPU/CPU':>8}")
     print(header)
     print("-" * len(header))
     for n in args.n:
@@ -177,7 +178,8 @@ def main(argv=None):
               "thread, so only --small is practical, and its timings say nothing about a GPU.")
         return 0
     name, cc, peak = device_description()
-    print(f"device: {name}; cpus={os.cpu_count()}" + (" (SIMULATOR: timings are not GPU timings)" if kc._SIMULATOR else ""))
+    note = " (SIMULATOR: timings are not GPU timings)" if kc._SIMULATOR else ""
+    print(f"device: {name}; cpus={os.cpu_count()}{note}")
     end_to_end(args)
     projection_throughput(args)
     return 0

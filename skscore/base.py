@@ -217,7 +217,13 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if self.device == "cuda":
             self._check_cuda()
             return True
-        return self.device == "auto" and self._supports_cuda() and _cuda.cuda_usable()
+        # 'auto' also keeps a model wider than the fused kernel's limit on the CPU
+        return (
+            self.device == "auto"
+            and self._supports_cuda()
+            and _cuda.cuda_usable()
+            and len(getattr(self, "shift_", ())) <= _cuda.MAX_DIMS
+        )
 
     # ------------------------------------------------------------ validation
     def _check_params(self):

@@ -39,9 +39,9 @@ from numba import float64, uint32, uint64
 _SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
 _ROWS_PER_BLOCK = 32 if _SIMULATOR else 128
 _MAX_RNG_STATES = 1 << 16
-# rows integrated at once: bounds device memory (about 7 arrays of rows x d)
+# rows integrated at once: bounds device memory (about five arrays of rows x d)
 _DEVICE_CHUNK = 1 << 20
-_MAX_DIMS = 2048
+MAX_DIMS = 2048  # model columns the fused kernel takes (per-thread row storage)
 ACTIVATIONS = {"sine": 0, "relu": 1, "abs": 2}
 
 
@@ -100,7 +100,6 @@ def _cuda():
             from numba import cuda as module
         cuda = module
     return cuda
-
 
 
 @contextmanager
@@ -373,8 +372,11 @@ class DeviceNetwork:
     def __init__(self, terms, levels, activation):
         _cuda()
         self.n_dims = int(terms[0][0].shape[0])
-        if self.n_dims > _MAX_DIMS:
-            raise ValueError(f"device='cuda' supports at most {_MAX_DIMS} model columns, got {self.n_dims}.")
+        if self.n_dims > MAX_DIMS:
+            raise ValueError(
+                f"device='cuda' supports at most {MAX_DIMS} model columns (after one-hot encoding), got "
+                f"{self.n_dims}; use device='cpu' or 'auto'."
+            )
         uploaded = {}
 
         def upload(array):
@@ -387,7 +389,7 @@ class DeviceNetwork:
         for W, b, g, V, A, c in terms:
             m = np.einsum("lj,jl->j", W, V)
             self._terms.append(
-                (upload(W), upload(b), upload(g), upload(V), upload(A), upload(c), cuda.to_device(m), float(np.trace(A)))
+                tuple(upload(x) for x in (W, b, g, V, A, c)) + (cuda.to_device(m), float(np.trace(A)))
             )
         self._levels = [[(float(w), int(t)) for w, t in level] for level in levels]
         self._kernel = _projection_kernel(self.n_dims, ACTIVATIONS[activation])
