@@ -183,7 +183,6 @@ def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
         ({"feature_scale": "wide"}, "feature_scale"),
         ({"features": "fourier"}, "features"),
         ({"n_iter": -1}, "n_iter"),
-        ({"device": "cuda"}, "cuda"),
         ({"device": "tpu"}, "device"),
         ({"preprocessing": "minmax"}, "preprocessing"),
     ],
