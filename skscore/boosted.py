@@ -7,13 +7,13 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy import linalg
 from scipy.optimize import minimize_scalar
-from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _kernels
+from ._kernels.trees import bin_codes, gaussian_kde_log_sum_exp
 from ._schedules import noise_angles
 from .base import (
     LOG_DENSITY_FLOOR,
@@ -32,7 +32,7 @@ _SAMPLER = {"flow": "ddim", "vp": "euler_maruyama"}
 _AUTO_ROWS_PER_LEVEL = 65536
 _MAX_AUTO_COPIES = 100
 _BIN_SUBSAMPLE = 200_000
-_KDE_CHUNK = 512
+_MAX_BANDWIDTH_DRAWS = 2000
 
 
 # ------------------------------------------------------------------ binning
@@ -40,27 +40,34 @@ def _bin_features(X, max_bins, random_state):
     """Quantile bins of every column (NaN gets the code ``max_bins``).
 
     Returns the codes (feature-major, uint8), the number of non-missing bins
-    of each feature and the bin edges, as the tree kernels expect them.
+    of each feature and the bin edges, as the tree kernels expect them.  A
+    column with at most ``max_bins`` distinct values gets one bin per value
+    (edges at the midpoints); otherwise the edges are the quantiles of
+    ``numpy.quantile`` (linear interpolation), read off one sort.
     """
     n, n_features = X.shape
     codes = np.empty((n_features, n), dtype=np.uint8)
     thresholds = np.full((n_features, max_bins), np.inf)
     n_bins = np.empty(n_features, dtype=np.int64)
     sub = random_state.choice(n, _BIN_SUBSAMPLE, replace=False) if n > _BIN_SUBSAMPLE else slice(None)
+    probs = np.linspace(0.0, 1.0, max_bins + 1)[1:-1]
     for f in range(n_features):
-        column = X[:, f]
-        observed = column[sub]
-        observed = observed[~np.isnan(observed)]
-        distinct = np.unique(observed)
+        observed = np.sort(X[sub, f])
+        observed = observed[: np.searchsorted(observed, np.nan)]  # NaN sorts last
+        m = len(observed)
+        new = np.ones(m, dtype=bool)
+        np.not_equal(observed[1:], observed[:-1], out=new[1:])
+        distinct = observed[new]
         if len(distinct) <= max_bins:
             edges = 0.5 * (distinct[:-1] + distinct[1:])
         else:
-            edges = np.unique(np.quantile(observed, np.linspace(0.0, 1.0, max_bins + 1)[1:-1]))
+            pos = probs * (m - 1)
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.minimum(lo + 1, m - 1)
+            edges = np.unique(observed[lo] + (pos - lo) * (observed[hi] - observed[lo]))
         n_bins[f] = len(edges) + 1
         thresholds[f, : len(edges)] = edges
-        code = np.searchsorted(edges, column, side="left")
-        code[np.isnan(column)] = max_bins
-        codes[f] = code
+    bin_codes(X, thresholds, n_bins, max_bins, codes)
     return codes, n_bins, thresholds
 
 
@@ -104,6 +111,17 @@ def _linear_fit(inputs, targets, weight):
     return coef
 
 
+_CONTROLLER = []
+
+
+def _thread_pools():
+    """This process's threadpoolctl controller, made once (a scan of the loaded
+    libraries costs milliseconds, and the levels use it once each)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
 def _fit_level(Z, n_copies, angle, target, params, seed, n_threads):
     """Fit the predictor of one level (and class) on ``Z`` noised ``n_copies`` times.
 
@@ -113,7 +131,7 @@ def _fit_level(Z, n_copies, angle, target, params, seed, n_threads):
     previous = numba.get_num_threads()
     numba.set_num_threads(n_threads)
     try:
-        with threadpool_limits(limits=n_threads):
+        with _thread_pools().limit(limits=n_threads):
             return _fit_level_capped(Z, n_copies, angle, target, params, seed)
     finally:
         numba.set_num_threads(previous)
@@ -521,6 +539,13 @@ class GradientBoostedScore(BaseDiffusionDensity):
         return codes
 
     # ----------------------------------------------------------------- fit
+    def _fit_preprocessing(self, X, random_state):
+        # before the NaN-aware standardization, which would warn on them
+        empty = np.isnan(X).all(axis=0)
+        if np.any(empty):
+            raise ValueError(f"Columns {np.flatnonzero(empty).tolist()} of X have no observed value.")
+        return super()._fit_preprocessing(X, random_state)
+
     def _fit_density(self, Z, y, random_state):
         """Fit one diffusion per class (one in all without labels), then the density."""
         if y is None:
@@ -531,9 +556,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
             y = self._check_labels(y, len(Z))
             self.classes_, codes = np.unique(y, return_inverse=True)
             n_classes = len(self.classes_)
-        empty = np.isnan(Z).all(axis=0)
-        if np.any(empty):
-            raise ValueError(f"Columns {np.flatnonzero(empty).tolist()} of X have no observed value.")
         counts = np.bincount(codes, minlength=n_classes)
         self.class_prior_ = counts / counts.sum()
         if isinstance(self.duplicate_K, str):  # 'auto'
@@ -581,7 +603,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         # joblib.parallel_backend (processes, dask) takes over unchanged
         # (the workers cap their threads too, for process and dask backends;
         # capping here first keeps thread workers from undoing each other)
-        with threadpool_limits(limits=inner):
+        with _thread_pools().limit(limits=inner):
             fitted = Parallel(n_jobs=n_workers, prefer="threads")(
                 delayed(_fit_level)(groups[c], int(copies[c]), self.noise_angles_[k], target, params, seeds[c, k], inner)
                 for c, k in tasks
@@ -658,9 +680,14 @@ class GradientBoostedScore(BaseDiffusionDensity):
 
     # -------------------------------------------------------------- density
     def _fit_kde(self, random_state):
-        """Kernel density estimate of the fitted model, from its own draws."""
+        """Kernel density estimate of the fitted model, from its own draws.
+
+        ``n_density_samples`` draws are the kernel centres, whitened by their
+        covariance; the bandwidth maximizes the likelihood of a fifth as many
+        fresh draws (at most 2,000), by a bounded scalar search.
+        """
         n_fit = self.n_density_samples
-        n_val = max(n_fit // 5, 2)
+        n_val = min(max(n_fit // 5, 2), _MAX_BANDWIDTH_DRAWS)
         rng = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
         with np.errstate(all="ignore"):
             draws = self._sample(n_fit + n_val, rng)
@@ -670,17 +697,12 @@ class GradientBoostedScore(BaseDiffusionDensity):
         cov = np.atleast_2d(np.cov(points, rowvar=False))
         cov += 1e-10 * max(np.trace(cov) / d, 1.0) * np.eye(d)
         self._kde_chol = linalg.cholesky(cov, lower=True)
-        self._kde_points = self._whiten(points)
-        self._kde_sq_norms = np.sum(self._kde_points**2, axis=1)
-        held_out = self._whiten(held_out)
-        # the sq. distances of the held-out draws do not depend on the bandwidth
-        sq_dist = np.empty((n_val, n_fit), dtype=np.float32)
-        for lo in range(0, n_val, _KDE_CHUNK):
-            sq_dist[lo : lo + _KDE_CHUNK] = self._sq_distances(held_out[lo : lo + _KDE_CHUNK])
+        self._kde_points = np.ascontiguousarray(self._whiten(points))
+        held_out = np.ascontiguousarray(self._whiten(held_out))
         scott = n_fit ** (-1.0 / (d + 4))
 
         def neg_loglik(log_h):
-            return -np.mean(self._kde_logsumexp(sq_dist, np.exp(log_h)))
+            return -np.mean(self._kde_whitened(held_out, np.exp(log_h)))
 
         result = minimize_scalar(
             neg_loglik, bounds=(np.log(scott / 30.0), np.log(2.0 * scott)), method="bounded", options={"xatol": 0.02}
@@ -690,15 +712,13 @@ class GradientBoostedScore(BaseDiffusionDensity):
     def _whiten(self, z):
         return linalg.solve_triangular(self._kde_chol, (z - self._kde_mean).T, lower=True).T
 
-    def _sq_distances(self, w):
-        sq = np.sum(w**2, axis=1)[:, None] + self._kde_sq_norms[None, :] - 2.0 * (w @ self._kde_points.T)
-        return np.maximum(sq, 0.0)
-
-    def _kde_logsumexp(self, sq_dist, bandwidth):
-        """Whitened-space log-density for precomputed squared distances."""
+    def _kde_whitened(self, w, bandwidth):
+        """Log-density of the kernel estimate at whitened rows ``w``."""
         d = self._kde_points.shape[1]
         log_norm = np.log(len(self._kde_points)) + d * np.log(bandwidth) + 0.5 * d * np.log(2 * np.pi)
-        return logsumexp(-0.5 * sq_dist / bandwidth**2, axis=1) - log_norm
+        out = np.empty(len(w))
+        gaussian_kde_log_sum_exp(w, self._kde_points, 0.5 / bandwidth**2, out)
+        return out - log_norm
 
     def _log_density(self, Z):
         if np.isnan(Z).any():
@@ -709,12 +729,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         log_det = np.log(np.diag(self._kde_chol)).sum()
 
         def chunk(start, stop):
-            out = np.empty(stop - start)
-            for lo in range(start, stop, _KDE_CHUNK):
-                hi = min(lo + _KDE_CHUNK, stop)
-                w = self._whiten(Z[lo:hi])
-                out[lo - start : hi - start] = self._kde_logsumexp(self._sq_distances(w), self.bandwidth_)
-            return out - log_det
+            w = np.ascontiguousarray(self._whiten(Z[start:stop]))
+            return self._kde_whitened(w, self.bandwidth_) - log_det
 
         return self._map_chunks(chunk, len(Z))
 

@@ -319,3 +319,63 @@ def predict_boosted_trees(X, feature, threshold, missing_left, left, right, leaf
             s = leaf_slot[t, m]
             for j in range(n_outputs):
                 out[i, j] += leaf_values[t, s, j]
+
+
+@njit(cache=True, nogil=True)
+def bin_codes(X, thresholds, n_bins, missing_bin, codes):
+    """``codes[f, i]``: the bin of ``X[i, f]``, the number of edges below it.
+
+    The edges of feature ``f`` are ``thresholds[f, :n_bins[f] - 1]``
+    (increasing); a value equal to an edge falls in the bin below it, and
+    NaN gets ``missing_bin``.  A binary search per entry (``numpy.searchsorted``
+    on unsorted keys was the slowest step of a level's fit).  Serial and
+    ``nogil``, like the fitting kernel: it runs inside the level workers.
+    """
+    n, n_features = X.shape
+    for i in range(n):
+        for f in range(n_features):
+            x = X[i, f]
+            if np.isnan(x):
+                codes[f, i] = missing_bin
+                continue
+            lo, hi = 0, n_bins[f] - 1
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if thresholds[f, mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            codes[f, i] = lo
+
+
+# ----------------------------------------------------------------------------
+# The density of a fitted tree model (GradientBoostedScore.score_samples) is a
+# Gaussian kernel density estimate on draws from it; its log-sum-exp is here.
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
+def gaussian_kde_log_sum_exp(queries, points, inv_two_h2, out):
+    """``out[i] = log sum_j exp(-|queries[i] - points[j]|^2 * inv_two_h2)``.
+
+    Fused distances and log-sum-exp (shifted by each row's nearest point), in
+    O(n_points) memory per row; parallel over the query rows.  A row whose
+    distances overflow (a point far outside the data) gets ``-inf``.
+    """
+    n, d = queries.shape
+    m = points.shape[0]
+    for i in prange(n):
+        buf = np.empty(m)
+        best = np.inf
+        for j in range(m):
+            s = 0.0
+            for c in range(d):
+                diff = queries[i, c] - points[j, c]
+                s += diff * diff
+            buf[j] = s
+            if s < best:
+                best = s
+        if not np.isfinite(best):
+            out[i] = -np.inf
+            continue
+        total = 0.0
+        for j in range(m):
+            total += np.exp(-(buf[j] - best) * inv_two_h2)
+        out[i] = -best * inv_two_h2 + np.log(total)

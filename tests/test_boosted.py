@@ -1,0 +1,349 @@
+"""GradientBoostedScore: estimator API, density, imputation, classes, parallelism."""
+
+import pickle
+
+import numpy as np
+import pytest
+from joblib import parallel_backend
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer, SimpleImputer
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skscore import GradientBoostedScore, boosted
+from skscore.datasets import mixture_2d
+
+# small everything: the estimator checks fit dozens of times on tiny data
+TINY = dict(n_noise_levels=4, duplicate_K=2, max_iter=3, max_leaf_nodes=4, n_density_samples=40)
+SMALL = dict(n_noise_levels=10, duplicate_K=10, max_iter=10, n_density_samples=1000)
+
+
+class _UnlabelledChecks(GradientBoostedScore):
+    """Drops the labels: scikit-learn's checks pass ``y`` to every ``fit``.
+
+    The plain instance of the checks therefore covers ``fit(X, y)`` (one
+    diffusion per class) and this one ``fit(X)``.
+    """
+
+    def fit(self, X, y=None):
+        return super().fit(X)
+
+
+@parametrize_with_checks([GradientBoostedScore(**TINY, random_state=0), _UnlabelledChecks(**TINY, random_state=0)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def data_2d():
+    return mixture_2d().sample(600, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small_model(data_2d):
+    return GradientBoostedScore(**SMALL, random_state=0).fit(data_2d)
+
+
+@pytest.fixture(scope="module")
+def iris_split():
+    X, y = load_iris(return_X_y=True)
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def iris_model(iris_split):
+    X_train, _, y_train, _ = iris_split
+    return GradientBoostedScore(n_noise_levels=20, duplicate_K=30, max_iter=20, n_density_samples=500, random_state=0).fit(
+        X_train, y_train
+    )
+
+
+# ------------------------------------------------------------- API basics
+def test_pipeline_and_grid_search_select_by_likelihood(data_2d):
+    # trees (max_iter=20) beat the Gaussian model of the linear maps alone
+    # (max_iter=0) on a two-component mixture, by held-out likelihood
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("model", GradientBoostedScore(**{**SMALL, "max_iter": 0}, random_state=0))]
+    )
+    search = GridSearchCV(pipe, {"model__max_iter": [0, 20]}, cv=3).fit(data_2d)
+    assert search.best_params_ == {"model__max_iter": 20}
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and scores[1] > scores[0]
+
+
+def test_clone_and_pickle_reproduce_samples_and_scores(small_model, data_2d):
+    refit = clone(small_model).fit(data_2d)
+    np.testing.assert_array_equal(refit.sample(50, random_state=1), small_model.sample(50, random_state=1))
+    np.testing.assert_array_equal(refit.score_samples(data_2d[:50]), small_model.score_samples(data_2d[:50]))
+    restored = pickle.loads(pickle.dumps(small_model))
+    np.testing.assert_array_equal(restored.score_samples(data_2d[:50]), small_model.score_samples(data_2d[:50]))
+    np.testing.assert_array_equal(restored.sample(20), small_model.sample(20))
+    other = GradientBoostedScore(**SMALL, random_state=1).fit(data_2d)
+    assert not np.allclose(other.sample(20, random_state=1), small_model.sample(20, random_state=1))
+
+
+def test_labelled_model_clone_and_pickle(iris_model, iris_split):
+    X_train, X_test, y_train, _ = iris_split
+    refit = clone(iris_model).fit(X_train, y_train)
+    X_a, y_a = refit.sample(30, random_state=2)
+    X_b, y_b = pickle.loads(pickle.dumps(iris_model)).sample(30, random_state=2)
+    np.testing.assert_array_equal(X_a, X_b)
+    np.testing.assert_array_equal(y_a, y_b)
+    np.testing.assert_array_equal(refit.score_samples(X_test), iris_model.score_samples(X_test))
+
+
+def test_density_integrates_to_one(grid_mass_fn):
+    X = mixture_2d().sample(2000, random_state=0)
+    model = GradientBoostedScore(n_noise_levels=20, duplicate_K=20, max_iter=20, n_density_samples=2000, random_state=0)
+    model.fit(X)
+    assert grid_mass_fn(model, (-6.5, -5.5), (5.5, 5.0), 180) == pytest.approx(1.0, abs=0.02)
+
+
+def test_density_is_close_to_the_truth_on_a_known_mixture():
+    law = mixture_2d()
+    model = GradientBoostedScore(n_noise_levels=20, duplicate_K=20, max_iter=30, n_density_samples=3000, random_state=0)
+    model.fit(law.sample(3000, random_state=100))
+    X_test = law.sample(3000, random_state=200)
+    gap = law.logpdf(X_test).mean() - model.score(X_test)
+    assert -0.05 < gap < 0.15  # the KL divergence of the model, up to sampling noise
+
+
+def test_vp_diffusion_samples_the_data(data_2d):
+    model = GradientBoostedScore(**{**SMALL, "n_noise_levels": 30}, diffusion_type="vp", random_state=0).fit(data_2d)
+    samples = model.sample(600, random_state=0)
+    assert np.all(np.isfinite(samples))
+    np.testing.assert_allclose(samples.mean(axis=0), data_2d.mean(axis=0), atol=0.25)
+    np.testing.assert_allclose(samples.std(axis=0), data_2d.std(axis=0), rtol=0.15)
+
+
+# ------------------------------------------------------------- bad input
+BAD_FIT_INPUTS = {
+    "inf": np.array([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]]),
+    "1d": np.arange(5.0),
+    "3d": np.zeros((4, 2, 2)),
+    "one_row": np.zeros((1, 3)),
+    "strings": np.array([["a", "b"], ["c", "d"], ["e", "f"]]),
+    "empty_column": np.array([[0.0, np.nan], [1.0, np.nan], [2.0, np.nan]]),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FIT_INPUTS)
+def test_bad_training_data_is_refused_clearly(name):
+    with pytest.raises(ValueError):
+        GradientBoostedScore(**TINY).fit(BAD_FIT_INPUTS[name])
+
+
+def test_bad_labels_are_refused_clearly(data_2d):
+    with pytest.raises(ValueError, match="labels but X has"):
+        GradientBoostedScore(**TINY).fit(data_2d, np.zeros(3))
+    with pytest.raises(ValueError, match="continuous|Unknown label type"):
+        GradientBoostedScore(**TINY).fit(data_2d, np.linspace(0, 1, len(data_2d)))
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.zeros((3, 3)), "3 features"),
+        (np.array([[np.nan, 0.0]]), "missing values"),
+        (np.array([[np.inf, 0.0]]), "infinity"),
+        (np.zeros(2), "2D array"),
+    ],
+)
+def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
+    with pytest.raises(ValueError, match=match):
+        small_model.score_samples(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_noise_levels": 1}, "n_noise_levels"),
+        ({"duplicate_K": 0}, "duplicate_K"),
+        ({"duplicate_K": "many"}, "duplicate_K"),
+        ({"diffusion_type": "ve"}, "diffusion_type"),
+        ({"max_iter": -1}, "max_iter"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"max_leaf_nodes": 1}, "max_leaf_nodes"),
+        ({"max_depth": 0}, "max_depth"),
+        ({"min_samples_leaf": 0}, "min_samples_leaf"),
+        ({"l2_regularization": -1.0}, "l2_regularization"),
+        ({"max_bins": 256}, "max_bins"),
+        ({"sketch_size": 0}, "sketch_size"),
+        ({"linear_term": "yes"}, "linear_term"),
+        ({"n_density_samples": 5}, "n_density_samples"),
+        ({"repaint_r": 0}, "repaint_r"),
+        ({"repaint_j": 1.5}, "repaint_j"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"device": "cuda"}, "cuda"),
+    ],
+)
+def test_bad_parameters_are_refused_clearly(data_2d, params, match):
+    with pytest.raises(ValueError, match=match):
+        GradientBoostedScore(**{**TINY, **params}).fit(data_2d)
+
+
+def test_bad_sample_and_impute_calls_are_refused(small_model, iris_model, data_2d):
+    for n in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="n_samples"):
+            small_model.sample(n)
+    with pytest.raises(ValueError, match="without labels"):
+        small_model.sample(3, y=[0, 0, 0])
+    with pytest.raises(ValueError, match="not seen in fit"):
+        iris_model.sample(2, y=[0, 7])
+    with pytest.raises(ValueError, match="one label per row"):
+        iris_model.sample(3, y=[0, 1])
+    with pytest.raises(ValueError, match="impute\\(X, y=y\\)"):
+        iris_model.impute(np.array([[np.nan, 3.0, 1.0, 0.2]]))
+    with pytest.raises(ValueError, match="2 features"):
+        small_model.impute(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="labels"):
+        iris_model.score_function(np.zeros((2, 4)))
+
+
+def test_nothing_non_finite_comes_out_even_far_from_the_data(small_model):
+    far = np.array([[1e3, -1e3], [1e8, 1e8], [-1e150, 3.0], [0.0, 1e300]])
+    log_density = small_model.score_samples(far)
+    assert np.all(np.isfinite(log_density))
+    assert np.all(log_density < small_model.score_samples(np.zeros((1, 2))))
+    assert np.all(np.isfinite(small_model.sample(2000, random_state=0)))
+    assert np.all(np.isfinite(small_model.score_function(far[:2], t=0.5)))
+
+
+# ------------------------------------------------------------- missing values
+def _correlated_gaussian(n, random_state):
+    d = 5
+    cov = 0.8 ** np.abs(np.subtract.outer(np.arange(d), np.arange(d)))  # AR(1), rho = 0.8
+    rng = np.random.RandomState(random_state)
+    scales = np.linspace(0.5, 1.5, d)
+    return rng.multivariate_normal(np.arange(d, dtype=float), cov * np.outer(scales, scales), size=n)
+
+
+@pytest.fixture(scope="module")
+def gaussian_with_holes():
+    X = _correlated_gaussian(1000, 0)
+    mask = np.random.RandomState(1).uniform(size=X.shape) < 0.2
+    mask[mask.all(axis=1), 0] = False  # keep one entry of every row
+    X_missing = np.where(mask, np.nan, X)
+    return X, X_missing, mask
+
+
+@pytest.fixture(scope="module")
+def imputing_model(gaussian_with_holes):
+    _, X_missing, _ = gaussian_with_holes
+    return GradientBoostedScore(n_noise_levels=20, duplicate_K=10, max_iter=20, n_density_samples=200, random_state=0).fit(
+        X_missing
+    )
+
+
+def test_impute_fills_every_nan_and_keeps_observed_entries(imputing_model, gaussian_with_holes):
+    _, X_missing, mask = gaussian_with_holes
+    filled = imputing_model.impute(X_missing, random_state=0)
+    assert not np.isnan(filled).any() and np.all(np.isfinite(filled))
+    np.testing.assert_array_equal(filled[~mask], X_missing[~mask])  # bit-identical
+    np.testing.assert_array_equal(X_missing[mask], np.full(mask.sum(), np.nan))  # input untouched
+    complete = X_missing[~mask.any(axis=1)][:5]
+    np.testing.assert_array_equal(imputing_model.impute(complete), complete)
+
+
+def test_impute_beats_mean_imputation_and_matches_iterative_imputer(imputing_model, gaussian_with_holes):
+    X, X_missing, mask = gaussian_with_holes
+    scale = X.std(axis=0)
+
+    def mse(filled):
+        return float(np.mean(((filled - X) / scale)[mask] ** 2))
+
+    ours = np.mean([mse(imputing_model.impute(X_missing, random_state=s)) for s in range(3)])
+    mean_imputation = mse(SimpleImputer().fit_transform(X_missing))
+    iterative = np.mean(
+        [mse(IterativeImputer(sample_posterior=True, random_state=s).fit_transform(X_missing)) for s in range(3)]
+    )
+    assert ours < mean_imputation
+    assert ours <= 1.10 * iterative, (ours, iterative, mean_imputation)
+
+
+def test_fit_with_missing_values_still_samples_the_data(imputing_model, gaussian_with_holes):
+    X, _, _ = gaussian_with_holes
+    samples = imputing_model.sample(2000, random_state=0)
+    np.testing.assert_allclose(samples.mean(axis=0), X.mean(axis=0), atol=0.1 * X.std(axis=0).max())
+    np.testing.assert_allclose(np.corrcoef(samples.T), np.corrcoef(X.T), atol=0.1)
+
+
+# ------------------------------------------------------------- classes
+def test_conditional_sampling_returns_the_requested_labels(iris_model):
+    labels = np.array([2, 0, 1, 1, 0, 2, 2])
+    X = iris_model.sample(len(labels), y=labels, random_state=0)
+    assert X.shape == (7, 4) and not isinstance(X, tuple)
+    X_one = iris_model.sample(5, y=1, random_state=0)
+    assert X_one.shape == (5, 4)
+
+
+def test_unconditional_sampling_draws_labels_from_training_frequencies(iris_model, iris_split):
+    _, _, y_train, _ = iris_split
+    X, y = iris_model.sample(3000, random_state=0)
+    assert X.shape == (3000, 4) and set(np.unique(y)) <= set(iris_model.classes_)
+    expected = np.bincount(y_train) / len(y_train)
+    observed = np.bincount(y, minlength=3) / len(y)
+    np.testing.assert_allclose(observed, expected, atol=3 * np.sqrt(0.25 / 3000))
+    np.testing.assert_allclose(iris_model.class_prior_, expected)
+
+
+def test_class_samples_sit_nearer_their_own_class(iris_model, iris_split):
+    X_train, X_test, y_train, y_test = iris_split
+    classifier = LinearDiscriminantAnalysis().fit(X_train, y_train)
+    real = classifier.score(X_test, y_test)
+    labels = np.repeat(iris_model.classes_, 100)
+    synthetic = classifier.score(iris_model.sample(len(labels), y=labels, random_state=0), labels)
+    assert synthetic >= real - 0.05, (synthetic, real)
+
+
+def test_labelled_impute_uses_the_class_model(iris_model, iris_split):
+    _, X_test, _, y_test = iris_split
+    X_missing = X_test.copy()
+    X_missing[:, 2] = np.nan  # petal length: nearly determined by the class
+    filled = iris_model.impute(X_missing, y=y_test, random_state=0)
+    np.testing.assert_array_equal(filled[:, [0, 1, 3]], X_test[:, [0, 1, 3]])
+    class_means = np.array([X_test[y_test == c, 2].mean() for c in range(3)])
+    # each imputed value is nearest its own class's mean petal length
+    assert np.mean(np.argmin(np.abs(filled[:, [2]] - class_means), axis=1) == y_test) > 0.85
+
+
+# ------------------------------------------------------------- parallelism
+def test_thread_count_does_not_change_results(small_model, data_2d):
+    one = clone(small_model).set_params(n_jobs=1).fit(data_2d)
+    two = clone(small_model).set_params(n_jobs=2).fit(data_2d)
+    np.testing.assert_array_equal(one.sample(50, random_state=0), two.sample(50, random_state=0))
+    np.testing.assert_array_equal(one.score_samples(data_2d[:20]), two.score_samples(data_2d[:20]))
+
+
+def test_level_workers_cap_their_inner_threads(data_2d, monkeypatch):
+    import numba
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    original = boosted._fit_level_capped
+
+    def spy(*args, **kwargs):
+        seen.append((numba.get_num_threads(), [lib["num_threads"] for lib in threadpool_info()]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(boosted, "_fit_level_capped", spy)
+    GradientBoostedScore(**SMALL, n_jobs=2, random_state=0).fit(data_2d)
+    assert len(seen) == SMALL["n_noise_levels"]
+    # two levels run at once on one thread each: never more threads than n_jobs
+    assert all(numba_threads == 1 and all(n == 1 for n in pools) for numba_threads, pools in seen)
+
+
+def test_runs_unchanged_on_a_dask_cluster(data_2d):
+    pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    reference = GradientBoostedScore(**SMALL, n_jobs=2, random_state=0).fit(data_2d)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with distributed.Client(cluster):
+            with parallel_backend("dask"):
+                model = GradientBoostedScore(**SMALL, n_jobs=2, random_state=0).fit(data_2d)
+    np.testing.assert_array_equal(model.sample(50, random_state=0), reference.sample(50, random_state=0))
