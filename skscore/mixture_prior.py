@@ -352,25 +352,22 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         if not auto and self.n_components > n:
             raise ValueError(f"n_components={self.n_components} exceeds the number of training rows ({n}).")
         if self.n_components == 1:  # closed form: no randomness consumed
-            weights, means, covs = _gaussian_parameters(Z, np.ones((n, 1)), self.prior_covariance)
-        elif self.prior_init == "gmm" or auto:
-            if auto:  # the lowest BIC among 1 to 10 components
-                seed = random_state.randint(np.iinfo(np.int32).max)
-                fits = [self._gmm(k, seed).fit(Z) for k in range(1, min(_MAX_AUTO_COMPONENTS, n // 2) + 1)]
-                gmm = min(fits, key=lambda fit: fit.bic(Z))
-            else:
-                gmm = self._gmm(self.n_components, random_state).fit(Z)
-            weights, means, covs = gmm.weights_, gmm.means_, gmm.covariances_
-            if self.prior_covariance == "diag":
-                covs = np.array([np.diag(c) for c in covs])
-            elif self.prior_covariance == "identity":
-                covs = covs[:, None, None] * np.eye(d)[None]
-            if self.prior_init == "kmeans":
-                n_components = len(weights)
-        if self.prior_init == "kmeans" and self.n_components != 1:
-            k = n_components if auto else self.n_components
+            return GaussianMixtureLaw(*_gaussian_parameters(Z, np.ones((n, 1)), self.prior_covariance))
+        if auto:  # the lowest BIC among 1 to 10 components
+            seed = random_state.randint(np.iinfo(np.int32).max)
+            fits = [self._gmm(k, seed).fit(Z) for k in range(1, min(_MAX_AUTO_COMPONENTS, n // 2) + 1)]
+            gmm = min(fits, key=lambda fit: fit.bic(Z))
+        if self.prior_init == "kmeans":
+            k = gmm.n_components if auto else self.n_components
             kmeans = KMeans(k, n_init=3, random_state=random_state.randint(np.iinfo(np.int32).max)).fit(Z)
-            weights, means, covs = _gaussian_parameters(Z, np.eye(k)[kmeans.labels_], self.prior_covariance)
+            return GaussianMixtureLaw(*_gaussian_parameters(Z, np.eye(k)[kmeans.labels_], self.prior_covariance))
+        if not auto:
+            gmm = self._gmm(self.n_components, random_state).fit(Z)
+        weights, means, covs = gmm.weights_, gmm.means_, gmm.covariances_
+        if self.prior_covariance == "diag":
+            covs = np.array([np.diag(c) for c in covs])
+        elif self.prior_covariance == "identity":
+            covs = covs[:, None, None] * np.eye(d)[None]
         return GaussianMixtureLaw(weights, means, covs)
 
     def _dispatch(self, Z, law, random_state):

@@ -158,7 +158,12 @@ def test_bundled_datasets_at_least_as_likely_as_gaussian_mixture():
             gmm = GaussianMixture(n_components, covariance_type=covariance, random_state=0)
             theirs = gmm.fit(scaler.transform(X_train)).score(scaler.transform(X_test)) - log_jacobian
             model = GaussianMixturePriorDiffusion(
-                n_components, prior_covariance=covariance, n_steps=16, random_state=0, n_jobs=1
+                n_components,
+                prior_covariance=covariance,
+                predictor=DiffusionRandomFeatures(n_features=128),
+                n_steps=16,
+                random_state=0,
+                n_jobs=1,
             ).fit(X_train)
             assert model.score(X_test) >= theirs - 1e-6, (name, covariance)
 
