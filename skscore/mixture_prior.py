@@ -222,6 +222,11 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen during fit, when ``X`` has string column names.
 
+    See Also
+    --------
+    DiffusionRandomFeatures : The standard-prior model.
+    sklearn.mixture.GaussianMixture : The mixture alone.
+
     Notes
     -----
     ``score_samples`` integrates the probability flow of every component
@@ -233,19 +238,18 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     responsibilities that the fitted Gaussians would have at that level
     (exact when the component diffusions are those Gaussians).
 
-    See Also
-    --------
-    DiffusionRandomFeatures : The standard-prior model.
-    sklearn.mixture.GaussianMixture : The mixture alone.
-
     Examples
     --------
-    >>> from skscore import GaussianMixturePriorDiffusion
+    >>> from skscore import DiffusionRandomFeatures, GaussianMixturePriorDiffusion
     >>> from skscore.datasets import circle_mixture_2d
     >>> X = circle_mixture_2d().sample(400, random_state=0)
-    >>> model = GaussianMixturePriorDiffusion(n_components=8, n_steps=10, random_state=0).fit(X)
+    >>> model = GaussianMixturePriorDiffusion(
+    ...     n_components=8, predictor=DiffusionRandomFeatures(n_features=64), n_steps=10, random_state=0
+    ... ).fit(X)
     >>> model.sample(3, random_state=0).shape
     (3, 2)
+    >>> model.score_samples(X[:2]).shape
+    (2,)
     >>> bool(model.reverse_effort_ < model.reverse_effort_standard_)
     True
     """
@@ -323,7 +327,9 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         if self.validation_fraction is not None:
             _check_float("validation_fraction", self.validation_fraction)
             if not 0 < self.validation_fraction < 1:
-                raise ValueError(f"validation_fraction must lie in (0, 1) or be None, got {self.validation_fraction!r}.")
+                raise ValueError(
+                    f"validation_fraction must lie in (0, 1) or be None, got {self.validation_fraction!r}."
+                )
         if self.predictor is not None and not isinstance(self.predictor, BaseDiffusionDensity):
             raise ValueError(f"predictor must be None or an skscore estimator, got {self.predictor!r}.")
 
