@@ -32,7 +32,7 @@ _SAMPLER = {"flow": "ddim", "vp": "euler_maruyama"}
 _AUTO_ROWS_PER_LEVEL = 65536
 _MAX_AUTO_COPIES = 100
 _BIN_SUBSAMPLE = 200_000
-_MAX_BANDWIDTH_DRAWS = 2000
+_MAX_BANDWIDTH_DRAWS = 1000
 
 
 # ------------------------------------------------------------------ binning
@@ -316,7 +316,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         ForestDiffusion's pure-tree regressor.
     n_density_samples : int, default=10000
         Model draws behind the kernel density estimate of
-        :meth:`score_samples` (plus a fifth as many to choose its bandwidth).
+        :meth:`score_samples` (plus a fifth as many, at most 1,000, to choose
+        its bandwidth), drawn at the end of ``fit``.  ``fit`` pays for
+        drawing them and ``score_samples`` costs ``O(n_density_samples x
+        n_features)`` per row; more draws give a sharper estimate.
     repaint_r : int, default=5
         Resamplings in :meth:`impute` (RePaint's ``r``; 1 for none).
     repaint_j : float, default=0.1
@@ -684,7 +687,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
 
         ``n_density_samples`` draws are the kernel centres, whitened by their
         covariance; the bandwidth maximizes the likelihood of a fifth as many
-        fresh draws (at most 2,000), by a bounded scalar search.
+        fresh draws (at most 1,000), by a bounded scalar search.
         """
         n_fit = self.n_density_samples
         n_val = min(max(n_fit // 5, 2), _MAX_BANDWIDTH_DRAWS)
