@@ -30,13 +30,21 @@ rows.  The solvers:
 - gated ReLU: accelerated proximal gradient (FISTA) with backtracking, a
   monotone restart and the gradient restart of O'Donoghue & Candes, and the
   group soft-threshold as proximal step;
-- ReLU: an augmented Lagrangian on the cone constraints, the same FISTA
-  solving each subproblem.
+- ReLU: the same FISTA with the exact proximal map of ``beta ||v||`` plus
+  the cone indicator (projection onto the cone by its dual non-negative
+  least squares, then the group soft-threshold), so every iterate is
+  feasible.  Rather than a multiplier method (an augmented Lagrangian, as in
+  the ``scnn`` library), the cones are handled by constraint generation:
+  each pattern's cone starts with the few rows nearest its gate's
+  hyperplane, rows that the solution violates are added, and FISTA resumes,
+  until the solution satisfies the constraints of every row.
 
-Both stop on a certificate, the relative KKT residual: the norm of the
-minimum-norm subgradient of the (Lagrangian) objective over the norm of the
-gradient at zero, together with the relative violation of the cone
-constraints for the ReLU program.  It is zero exactly at the optimum.
+Both stop on a certificate.  Inside, FISTA stops on the relative KKT
+residual: the norm of the minimum-norm subgradient of the objective (over
+the working cones) divided by the norm of the gradient at zero.  Outside,
+:func:`solve` confirms with the relative duality gap of the least-squares
+program (:meth:`ConvexProgram.duality_gap`), an upper bound on the relative
+suboptimality, and tightens the KKT target until the gap is below ``tol``.
 """
 
 import numpy as np
@@ -163,6 +171,7 @@ class ConvexProgram:
         self.const = const - 0.5 * np.sum(q_lin * (S_inv @ q_lin))
         self._S_inv, self._B, self._q_lin = S_inv, B, q_lin
         self.scale = max(np.linalg.norm(self.q), np.finfo(np.float64).tiny)
+        self.least_squares = not trace_weight
 
     def linear_term(self, net):
         """The optimal linear term ``L`` (shape ``(p_lin, c)``) for the network ``net``."""
@@ -175,6 +184,50 @@ class ConvexProgram:
         net = x[0] - x[1] if x.ndim == 4 else x
         flat = net.reshape(P * p, c)
         return 0.5 * np.sum(flat * (self.H @ flat)) - np.sum(self.q * flat) + self.const + self.beta * _penalty(x)
+
+    def duality_gap(self, V, W=None):
+        """Relative duality gap ``(primal - dual) / primal`` at ``V`` (and ``W``).
+
+        The program is a least-squares fit ``1/2 ||y~ - Phi~ n||^2 / m`` (the
+        linear term projected out) plus ``h(V) + h(-W)``, ``h`` the group
+        penalty (and, for the ReLU program, the cone indicators).  Its dual is
+        ``max 1/2 ||y~||^2 / m - 1/2 ||y~ - theta||^2 / m`` over ``theta``
+        with ``||proj_K(Phi~_g' theta / m)|| <= beta`` for every group ``g``
+        (``K = R^p`` for the gated program); the residual ``r`` scaled to
+        the largest feasible multiple, ``theta = s r``, is dual feasible, so
+        the gap bounds the relative suboptimality of ``V`` from above.  Every
+        quantity is a moment of ``H`` and ``q``: ``Phi~' r / m = q - H n``,
+        ``y~' r / m = 2 const - q' n``.  NaN for exact score matching, whose
+        program is not a least-squares fit.
+        """
+        if not self.least_squares:
+            return float("nan")
+        P, p, c = self.shape
+        net = V if W is None else V - W
+        flat = net.reshape(P * p, c)
+        image = self.H @ flat
+        quad, linear = float(np.sum(flat * image)), float(np.sum(self.q * flat))
+        pieces = V[None] if W is None else np.stack([V, W])
+        primal = 0.5 * quad - linear + self.const + self.beta * _penalty(pieces)
+        corr = (self.q - image).reshape(P, p, c)  # Phi~' r / m, group by group
+        if W is None:
+            norms = np.sqrt(np.sum(corr**2, axis=1))
+        else:
+            # the dual constraint of a cone group: the norm of the projection onto the cone
+            groups = np.ascontiguousarray(np.concatenate([corr, -corr]).transpose(0, 2, 1)).reshape(-1, p)
+            pattern_of_group = np.repeat(np.tile(np.arange(P), 2), c).astype(np.int64)
+            row_norms = np.linalg.norm(self.X, axis=1)
+            rows = np.ascontiguousarray(self.X / np.where(row_norms > 0, row_norms, 1.0)[:, None])
+            signs = np.ascontiguousarray(_cone_signs(self.signs, self.activation))
+            norms = np.empty(groups.shape[0])
+            _kernels.cone_projection_norms(groups, pattern_of_group, rows, signs, norms)
+        largest = float(norms.max()) if norms.size else 0.0
+        residual2 = max(quad - 2.0 * linear + 2.0 * self.const, 0.0)  # ||r||^2 / m
+        fit = 2.0 * self.const - linear  # y~' r / m
+        s_max = np.inf if largest == 0.0 else self.beta / largest
+        s = min(max(fit / residual2, 0.0), s_max) if residual2 > 0 else 0.0
+        dual = s * fit - 0.5 * s * s * residual2
+        return max(primal - dual, 0.0) / max(primal, np.finfo(np.float64).tiny)
 
     def lipschitz(self, n_iter=30):
         """Largest eigenvalue of ``H`` (power iteration, an upper estimate)."""
@@ -358,6 +411,9 @@ def fista(smooth, prox, residual, x, beta, *, tol, scale, max_iter, lipschitz, c
             if f_new <= bound + 1e-12 * max(abs(f_y), abs(f_new), 1e-300):
                 break
             L *= 2.0
+            if not (np.isfinite(f_new) and L <= 1e16 * lipschitz):
+                # a quadratic obeys its curvature bound up to rounding: the iterates ran away
+                raise UnboundedProgramError("The convex program diverged: its objective is unbounded below.")
         value_new = f_new + beta * _penalty(x_new)
         if value_new > value and t > 1.0:
             y, image_y, t = x, image, 1.0  # monotone restart: step again from x
@@ -377,8 +433,19 @@ def fista(smooth, prox, residual, x, beta, *, tol, scale, max_iter, lipschitz, c
 
 
 # --------------------------------------------------------------------- solve
+_MIN_KKT_TARGET = 1e-13
+
+
 def solve(program, formulation, gates=None, *, tol, max_iter):
-    """Solve a :class:`ConvexProgram` to a relative KKT residual ``tol``.
+    """Solve a :class:`ConvexProgram` to a relative duality gap ``tol``.
+
+    FISTA runs until the relative KKT residual (minimum-norm subgradient
+    over the norm of the gradient at zero) is below a target, starting at
+    ``tol``; then the relative duality gap
+    (:meth:`ConvexProgram.duality_gap`, an upper bound on the relative
+    suboptimality) is computed, and while it exceeds ``tol`` the target is
+    divided by 10 and FISTA resumes from where it stopped.  Exact score
+    matching has no least-squares dual: its certificate is the KKT residual.
 
     Parameters
     ----------
@@ -387,44 +454,77 @@ def solve(program, formulation, gates=None, *, tol, max_iter):
     gates : ndarray of shape (p, P), default=None
         The gates of the patterns (``'relu'``: they seed the working sets).
     tol : float
-        Target relative KKT residual (minimum-norm subgradient over the norm
-        of the gradient at zero).
+        Target relative duality gap (KKT residual for exact score matching).
     max_iter : int
-        FISTA iterations allowed (over all working-set rounds).
+        FISTA iterations allowed (over all rounds).
 
     Returns
     -------
     result : dict
         ``V`` (network, ``(P, p, c)``; for ``'relu'`` the positive neurons),
         ``W`` (``'relu'``: the negative neurons, else None), ``objective``,
-        ``residual``, ``n_iter``, ``converged``.
+        ``residual`` (relative KKT residual), ``gap`` (relative duality gap,
+        NaN for exact score matching), ``certificate`` (the gap, or the
+        residual when there is no gap), ``n_iter``, ``converged``
+        (``certificate <= tol``).
     """
     P, p, c = program.shape
     L0 = program.lipschitz()
-    beta = program.beta
     if formulation == "gated_relu":
-        x, n_iter, rel = fista(
-            _Quadratic(program, paired=False), group_soft_threshold, min_norm_subgradient, np.zeros((P, p, c)),
-            beta, tol=tol, scale=program.scale, max_iter=max_iter, lipschitz=L0,
-        )
-        V, W = x, None
+        smooth = _Quadratic(program, paired=False)
+        x = np.zeros((P, p, c))
+
+        def run(x, target, budget):
+            return fista(
+                smooth, group_soft_threshold, min_norm_subgradient, x, program.beta, tol=target,
+                scale=program.scale, max_iter=budget, lipschitz=L0,
+            )
+
+        def split(x):
+            return x, None
+
     else:
-        V, W, n_iter, rel = _solve_relu(program, gates, tol=tol, max_iter=max_iter, L0=L0)
+        cones = _Cones(program, gates, initial_rows=4 * p)
+        x = np.zeros((2, P, p, c))
+
+        def run(x, target, budget):
+            return _solve_relu(program, cones, x, tol=target, max_iter=budget, L0=L0)
+
+        def split(x):
+            return x[0], x[1]
+
+    target, total = tol, 0
+    while True:
+        x, n_iter, rel = run(x, target, max_iter - total)
+        total += n_iter
+        V, W = split(x)
+        gap = program.duality_gap(V, W)
+        certificate = gap if program.least_squares else rel
+        if certificate <= tol or total >= max_iter or target <= _MIN_KKT_TARGET:
+            break
+        target = max(target / 10.0, _MIN_KKT_TARGET)
     objective = program.objective(V) if W is None else program.objective(np.stack([V, W]))
     if not (np.isfinite(objective) and np.all(np.isfinite(V))):
         raise UnboundedProgramError("The convex program diverged: its objective is unbounded below.")
-    return {"V": V, "W": W, "objective": objective, "residual": rel, "n_iter": n_iter, "converged": rel <= tol}
+    return {
+        "V": V,
+        "W": W,
+        "objective": objective,
+        "residual": rel,
+        "gap": gap,
+        "certificate": certificate,
+        "n_iter": total,
+        "converged": certificate <= tol,
+    }
 
 
-def _solve_relu(program, gates, *, tol, max_iter, L0):
-    P, p, c = program.shape
-    cones = _Cones(program, gates, initial_rows=4 * p)
+def _solve_relu(program, cones, x, *, tol, max_iter, L0):
+    """Augmented working sets: FISTA on the cones of the working rows, then add violated rows."""
     smooth = _Quadratic(program, paired=True)
     scale = np.sqrt(2.0) * program.scale
-    x = np.zeros((2, P, p, c))
     total, rel = 0, np.inf
     round_tol = max(tol, 1e-3)
-    while total < max_iter:
+    while True:
         x, n_iter, rel = fista(
             smooth, cones.prox, cones.residual, x, program.beta, tol=round_tol, scale=scale,
             max_iter=max_iter - total, lipschitz=L0, check_every=20,
@@ -432,8 +532,10 @@ def _solve_relu(program, gates, *, tol, max_iter, L0):
         total += n_iter
         if cones.add_violated_rows(x):
             x = cones.prox(x, 0.0)  # back into the tightened cones
-            continue
-        if round_tol <= tol:
+            if total < max_iter:
+                continue
+            break
+        if round_tol <= tol or total >= max_iter:
             break
         round_tol = max(tol, round_tol * 1e-3)
-    return x[0], x[1], total, rel
+    return x, total, rel

@@ -5,6 +5,7 @@ import warnings
 import numba
 import numpy as np
 from joblib import Parallel, delayed
+from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -25,7 +26,7 @@ from .base import (
 
 _CONDITIONINGS = ("per_level", "input")
 _OBJECTIVES = ("dsm", "sm")
-_MIN_PAIRS, _MAX_PAIRS = 1024, 4096
+_MIN_ROWS, _MAX_ROWS = 512, 2048
 
 
 def _score_matching_threshold(x, trace_weight):
@@ -87,10 +88,12 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         'relu': the exact program, with the cone constraints that make each
         neuron keep its arrangement pattern on the training rows; its
         solution is a ReLU network with the same training objective.
-        'gated_relu': the unconstrained relaxation (a group lasso); each
-        solution is reproduced on the training rows by two ReLU neurons per
-        gated unit, whose transition between rows is steep (see the User
-        Guide), which makes it the weaker choice for densities.
+        'gated_relu': the unconstrained relaxation (a group lasso), read out
+        as gated linear units ``1[z~ g >= 0] (z~ u) alpha`` (the program's
+        own model, equal to its ReLU reading on the training rows only);
+        faster to fit, but the units jump across their gates, which the
+        change of variables of :meth:`score_samples` does not see, so its
+        density is not normalized (see the User Guide).
     activation : {'relu', 'abs'}, default='relu'
         Hidden activation: ReLU, or the absolute value.
     noise_levels : int or None, default=None
@@ -110,10 +113,11 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         unbounded below when ``beta`` is under a data-dependent threshold,
         and ``fit`` then raises a ValueError.
     tol : float, default=1e-4
-        Relative KKT residual at which a program stops: the norm of the
-        minimum-norm subgradient of its objective over that at zero (0 at the
-        optimum).  A ConvergenceWarning is raised for programs that reach
-        ``max_iter`` first.
+        Relative duality gap at which a program stops: ``(primal - dual) /
+        primal``, an upper bound on the relative suboptimality of the
+        returned solution (the KKT residual for ``objective='sm'``, which
+        has no least-squares dual).  A ConvergenceWarning is raised for
+        programs that reach ``max_iter`` first.
     max_iter : int, default=5000
         Iterations of the accelerated proximal gradient method per program.
     n_steps : int, default=30
@@ -189,12 +193,22 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         Per trained level, the linear map ``A_k``.
     linear_intercept_ : ndarray of shape (n_trained, `n_features_in_`)
         Per trained level, the intercept ``c_k``.
+    gate_weights_ : list of ndarray of shape (`n_features_in_`, n_neurons) or None
+        ``formulation='gated_relu'``: per trained level, the input weights of
+        the gates of the gated units (None for ``'relu'``).
+    gate_bias_ : list of ndarray of shape (n_neurons,) or None
+        ``formulation='gated_relu'``: per trained level, the gate biases.
     objective_ : ndarray of shape (n_programs,)
-        Final objective of each convex program.
+        Final objective of each convex program (``n_programs`` is the number
+        of trained levels, or 1 for ``conditioning='input'``).
+    optimality_gap_ : ndarray of shape (n_programs,)
+        Certificate of each program: its relative duality gap at the
+        returned solution, which bounds ``(objective_ - optimum) /
+        objective_`` (below ``tol`` unless a ConvergenceWarning was raised;
+        NaN for ``objective='sm'``).
     kkt_residual_ : ndarray of shape (n_programs,)
-        Optimality certificate of each program: the relative minimum-norm
-        subgradient at the returned solution (below ``tol`` unless a
-        ConvergenceWarning was raised).
+        Relative minimum-norm subgradient of each program at the returned
+        solution (0 at the optimum; the certificate of ``objective='sm'``).
     n_iter_ : ndarray of shape (n_programs,)
         Iterations run per program.
     n_patterns_ : ndarray of shape (n_programs,)
@@ -216,18 +230,22 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
 
     Notes
     -----
-    Each program is trained on ``min(max(n_samples, 1024), 4096)`` noised
-    rows (``'input'``: that many in all, shared by the levels), drawn as
-    antithetic pairs ``cos(u) z0 +- sin(u) eps``: the pair cancels the
-    noise of the cross term between data and noise, which dominates the
-    error of denoising score matching at small noise.
+    Each program is trained on ``min(max(n_samples, 512), 2048)`` rows of
+    the data (``'input'``: that many in all, shared by the levels), every
+    one noised twice as an antithetic pair ``cos(u) z0 +- sin(u) eps``, the
+    noise of the level whitened to an exact second moment ``I``.  The pair
+    cancels the cross term between data and noise, which dominates the
+    error of denoising score matching at small noise, and with the
+    whitening the noise has exactly mean 0 and covariance ``I`` over the
+    pairs.
 
     With ``beta`` above the largest correlation of a pattern with the
     residual every neuron is off, and the predictor is the linear term: the
-    least-squares regression of the noise on ``[z, 1]``, which for Gaussian
-    data is ``sin(u) Sigma^-1 (z - m)`` with ``m`` and ``Sigma`` the mean and
-    covariance of the noised rows, the Gaussian score of the paper's closed
-    form (exactly so for ``objective='sm'``).
+    least-squares regression of the noise on ``[z, 1]``, which is then
+    exactly ``sin(u) (cos(u)^2 C + sin(u)^2 I)^-1 (z - cos(u) m)`` with
+    ``m`` and ``C`` the mean and covariance of the rows used: the score of
+    the Gaussian fit noised to the level, the paper's closed form (exactly
+    the data's Gaussian fit when ``512 <= n_samples <= 2048``).
 
     See Also
     --------
@@ -242,7 +260,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
     >>> model = ConvexTwoLayerScore(n_gates=8, n_steps=10, random_state=0).fit(X)
     >>> model.sample(3, random_state=0).shape
     (3, 2)
-    >>> bool(np.all(model.kkt_residual_ <= model.tol))
+    >>> bool(np.all(model.optimality_gap_ <= model.tol))
     True
     """
 
@@ -322,36 +340,49 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         n = self.n_steps if self.noise_levels is None else self.noise_levels
         return np.unique(np.round(np.linspace(0, self.n_steps - 1, n)).astype(int))
 
-    def _noised_rows(self, Z, levels, n_pairs, random_state):
-        """Antithetic training pairs ``(z, eps)`` at the ``levels``."""
+    def _noised_rows(self, Z, levels, n_rows, random_state):
+        """Antithetic training pairs at the ``levels``: ``2 n_rows`` inputs ``z`` and noises ``eps``.
+
+        ``n_rows`` rows of ``Z`` per level (every row once when ``n_rows >=
+        n``), each noised as ``cos(u) z0 +- sin(u) eps``.  The noise of each
+        level is whitened to an exact second moment ``I`` (when it has more
+        rows than twice the columns): over the pairs the noise then has mean
+        0 and covariance ``I`` exactly and is uncorrelated with the data, so
+        the least-squares linear term is the Gaussian closed form of the rows
+        used (see the class Notes).
+        """
         pairs = {}
         sin_u = np.sin(self.noise_angles_)
-        for k, z, eps in self._training_pairs(Z, (n_pairs + 1) // 2, random_state):
-            if k in levels:
-                z_mirror = z - 2.0 * sin_u[k] * eps
-                pairs[k] = (np.vstack([z, z_mirror])[:n_pairs], np.vstack([eps, -eps])[:n_pairs])
+        for k, z, eps in self._training_pairs(Z, n_rows, random_state):
+            if k not in levels:
+                continue
+            signal = z - sin_u[k] * eps
+            if len(eps) > 2 * eps.shape[1]:
+                chol = np.linalg.cholesky(eps.T @ eps / len(eps))
+                eps = linalg.solve_triangular(chol, eps.T, lower=True).T
+            pairs[k] = (np.vstack([signal + sin_u[k] * eps, signal - sin_u[k] * eps]), np.vstack([eps, -eps]))
         return [pairs[k] for k in levels]
 
     def _programs(self, Z, random_state):
-        """The convex programs to solve, as ``(X, Y, signs, gates, linear_inputs, trace_weight)``."""
+        """The convex programs to solve, as ``(X, Y, gates, linear_inputs, trace_weight)``."""
         n, d = Z.shape
         levels = self.trained_levels_
-        n_pairs = min(max(n, _MIN_PAIRS), _MAX_PAIRS)
+        n_rows = min(max(n, _MIN_ROWS), _MAX_ROWS)
         sin_u = np.sin(self.noise_angles_)
         if self.conditioning == "input":
-            per_level = max(n_pairs // len(levels), 2)
+            per_level = max(-(-n_rows // len(levels)), 2)
             pairs = self._noised_rows(Z, levels, per_level, random_state)
             tau = self._level_input(levels)
             X = np.vstack([np.column_stack([z, np.full(len(z), t), np.ones(len(z))]) for (z, _), t in zip(pairs, tau)])
             Y = np.vstack([eps for _, eps in pairs])
             linear = np.zeros((len(X), len(levels) * (d + 1)))
             for i, (z, _) in enumerate(pairs):
-                rows = slice(i * per_level, (i + 1) * per_level)
+                rows = slice(i * 2 * per_level, (i + 1) * 2 * per_level)
                 linear[rows, i * (d + 1) : (i + 1) * (d + 1)] = np.column_stack([z, np.ones(len(z))])
             gates = solver.draw_gates(d + 2, self.n_gates, random_state)
             return [(X, Y, gates, linear, 0.0)]
         programs = []
-        for k, (z, eps) in zip(levels, self._noised_rows(Z, levels, n_pairs, random_state)):
+        for k, (z, eps) in zip(levels, self._noised_rows(Z, levels, n_rows, random_state)):
             X = np.column_stack([z, np.ones(len(z))])
             gates = solver.draw_gates(d + 1, self.n_gates, random_state)
             if self.objective == "sm":
@@ -384,6 +415,8 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             "linear": program.linear_term(net),
             "objective": result["objective"],
             "residual": result["residual"],
+            "gap": result["gap"],
+            "certificate": result["certificate"],
             "n_iter": result["n_iter"],
             "n_patterns": signs.shape[1],
         }
@@ -412,13 +445,16 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self.trained_levels_ = self._trained_levels()
         results = self._solve_all(self._programs(Z, random_state))
         self.objective_ = np.array([r["objective"] for r in results])
+        self.optimality_gap_ = np.array([r["gap"] for r in results])
         self.kkt_residual_ = np.array([r["residual"] for r in results])
         self.n_iter_ = np.array([r["n_iter"] for r in results])
         self.n_patterns_ = np.array([r["n_patterns"] for r in results])
-        if np.any(self.kkt_residual_ > self.tol):
+        certificate = np.array([r["certificate"] for r in results])
+        if np.any(certificate > self.tol):
+            name = "KKT residual" if self.objective == "sm" else "duality gap"
             warnings.warn(
-                f"{int(np.sum(self.kkt_residual_ > self.tol))} of {len(results)} convex programs stopped at "
-                f"max_iter={self.max_iter} with a relative KKT residual up to {self.kkt_residual_.max():.2g} > "
+                f"{int(np.sum(certificate > self.tol))} of {len(results)} convex programs stopped at "
+                f"max_iter={self.max_iter} with a relative {name} up to {certificate.max():.2g} > "
                 f"tol={self.tol}; increase max_iter or tol.",
                 ConvergenceWarning,
             )
@@ -430,21 +466,29 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self.hidden_weights_, self.hidden_bias_, self.output_weights_ = [], [], []
         self.linear_coef_ = np.zeros((len(levels), d, d))
         self.linear_intercept_ = np.zeros((len(levels), d))
+        gated = self.formulation == "gated_relu"
+        self.gate_weights_, self.gate_bias_ = ([], []) if gated else (None, None)
         if self.conditioning == "input":
-            U, alpha = results[0]["neurons"]
+            U, alpha, G = results[0]["neurons"]
             tau = self._level_input(levels)
             for i, t in enumerate(tau):
                 self.hidden_weights_.append(np.ascontiguousarray(U[:d]))
                 self.hidden_bias_.append(U[d + 1] + t * U[d])
                 self.output_weights_.append(alpha)
+                if gated:
+                    self.gate_weights_.append(np.ascontiguousarray(G[:d]))
+                    self.gate_bias_.append(G[d + 1] + t * G[d])
                 block = results[0]["linear"][i * (d + 1) : (i + 1) * (d + 1)]
                 self.linear_coef_[i], self.linear_intercept_[i] = block[:d], block[d]
             return
         for i, r in enumerate(results):
-            U, alpha = r["neurons"]
+            U, alpha, G = r["neurons"]
             self.hidden_weights_.append(np.ascontiguousarray(U[:d]))
             self.hidden_bias_.append(U[d].copy())
             self.output_weights_.append(alpha)
+            if gated:
+                self.gate_weights_.append(np.ascontiguousarray(G[:d]))
+                self.gate_bias_.append(G[d].copy())
             self.linear_coef_[i], self.linear_intercept_[i] = r["linear"][:d], r["linear"][d]
 
     # ------------------------------------------------------------ predictor
@@ -463,6 +507,14 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         absolute = self.activation == "abs"
         proj = z @ U
         eps = z @ self.linear_coef_[i] + self.linear_intercept_[i]
+        if self.formulation == "gated_relu":
+            # gated linear units: gate(z g) (z u) alpha, whose Jacobian is gate(z g) u alpha
+            gate = z @ self.gate_weights_[i] + self.gate_bias_[i]
+            gate = np.sign(gate) if absolute else (gate >= 0).astype(np.float64)
+            eps += ((proj + b) * gate) @ alpha
+            if not with_divergence:
+                return eps, None
+            return eps, gate @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef_[i])
         if not with_divergence:
             _kernels.relu_features(proj, b, absolute)
             eps += proj @ alpha
@@ -484,7 +536,8 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         return eps, div
 
     def _supports_cuda(self):
-        return True
+        # the device kernels evaluate ReLU networks; gated units are not
+        return self.formulation == "relu"
 
     def _cuda_network(self):
         # one term per trained level; an engine level interpolates two of them
@@ -557,42 +610,42 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
 
 
 def _network(V, W, gates, signs, X, formulation):
-    """Hidden units ``(U, alpha)`` from a convex solution.
+    """Hidden units ``(U, alpha, G)`` from a convex solution.
 
     ``U`` has shape ``(p, n_units)`` (input weights, then the bias) and
-    ``alpha`` shape ``(n_units, c)``.  Each non-zero column ``v`` of the ReLU
-    program gives ``u = v / sqrt(||v||)`` and output weight ``sqrt(||v||)``
-    (negated for the ``W`` part), so that ``act(x u) alpha = D x v`` on the
-    training rows and the weight decay equals ``beta ||v||``.  A gated unit
-    ``D x v`` is not a ReLU of anything; it is reproduced on the training
-    rows by ``relu(x (v + t g)) - relu(x t g)`` with its gate ``g`` and the
-    smallest ``t`` that puts ``v + t g`` in the pattern's cone.
+    ``alpha`` shape ``(n_units, c)``.  Each non-zero column ``v`` gives
+    ``u = v / sqrt(||v||)`` and output weight ``sqrt(||v||)`` (negated for
+    the ``W`` part), so that the weight decay ``beta/2 (||u||^2 +
+    alpha^2)`` equals ``beta ||v||``.  ReLU program: ``act(x u) alpha = D x
+    v`` on the training rows (``v`` lies in the pattern's cone) and ``G`` is
+    None.  Gated program: the unit is the gated linear unit ``gate(x g) (x
+    u) alpha`` with its pattern's gate ``g`` (the column of ``G``, shape
+    ``(p, n_units)``), ``gate`` the indicator ``1[. >= 0]`` (ReLU) or the
+    sign (absolute value): exactly ``D x v`` on the training rows, and what
+    the gated program optimizes everywhere else.
     """
     P, p, c = V.shape
-    columns, outputs = [], []
+    columns, outputs, gate_columns = [], [], []
 
-    def add(v, sign, j):
+    def add(v, sign, j, k):
         norm = np.linalg.norm(v)
         columns.append(v / np.sqrt(norm))
         out = np.zeros(c)
         out[j] = sign * np.sqrt(norm)
         outputs.append(out)
+        gate_columns.append(gates[:, k])
 
-    cone = 2.0 * signs - 1.0 if signs.min() >= 0 else signs
     for k, j in zip(*np.nonzero(np.linalg.norm(V, axis=1))):
-        v = V[k, :, j]
-        if formulation == "relu":
-            add(v, 1.0, j)
-            continue
-        margin = cone[:, k] * (X @ gates[:, k])
-        shortfall = np.maximum(-cone[:, k] * (X @ v), 0.0)
-        t = float(np.max(shortfall / np.maximum(margin, 1e-300))) if shortfall.any() else 0.0
-        add(v + t * gates[:, k], 1.0, j)
-        if t > 0:
-            add(t * gates[:, k], -1.0, j)
+        add(V[k, :, j], 1.0, j, k)
     if W is not None:
         for k, j in zip(*np.nonzero(np.linalg.norm(W, axis=1))):
-            add(W[k, :, j], -1.0, j)
+            add(W[k, :, j], -1.0, j, k)
+    G = None
     if not columns:
-        return np.zeros((p, 0)), np.zeros((0, c))
-    return np.array(columns).T, np.array(outputs)
+        U, alpha = np.zeros((p, 0)), np.zeros((0, c))
+        if formulation == "gated_relu":
+            G = np.zeros((p, 0))
+        return U, alpha, G
+    if formulation == "gated_relu":
+        G = np.array(gate_columns).T
+    return np.array(columns).T, np.array(outputs), G

@@ -26,6 +26,6 @@ __all__ = [
     "fit_boosted_trees",
     "predict_boosted_trees",
 ]
-from .relu import cone_subgradients, cone_prox, relu_features, relu_features_slopes
+from .relu import cone_projection_norms, cone_prox, cone_subgradients, relu_features, relu_features_slopes
 
-__all__ += ["relu_features", "relu_features_slopes", "cone_prox", "cone_subgradients"]
+__all__ += ["relu_features", "relu_features_slopes", "cone_prox", "cone_subgradients", "cone_projection_norms"]

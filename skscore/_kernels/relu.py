@@ -262,3 +262,21 @@ def cone_subgradients(groups, grads, beta, pattern_of_group, rows, signs, workin
         z = grads[g] + beta * v / norm
         _dual_cone_solve(A, z, res, 0.0, np.empty(p, np.int64), 0)
         out[g] = np.sqrt(np.sum(res * res))
+
+
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
+def cone_projection_norms(groups, pattern_of_group, rows, signs, out):
+    """``out[g] = ||proj_K(groups[g])||`` over the cone of *every* row of its pattern.
+
+    ``K = {v : signs[i, k] rows[i] . v >= 0 for all i}`` with ``k =
+    pattern_of_group[g]``: the dual feasibility test of the duality gap,
+    so no working set here.
+    """
+    n_groups, p = groups.shape
+    m = rows.shape[0]
+    index = np.arange(m)
+    for g in prange(n_groups):
+        A = _gather_rows(rows, signs, pattern_of_group[g], index, m, 1.0)
+        res = np.empty(p)
+        _dual_cone_solve(A, groups[g].copy(), res, 0.0, np.empty(p, np.int64), 0)
+        out[g] = np.sqrt(np.sum(res * res))
