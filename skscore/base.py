@@ -312,9 +312,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _transform(self, X):
         """``Z`` for rows ``X``, and the log-Jacobian of the map per row.
 
-        With typed columns the second term also holds the discrete
-        log-probability corrections of :meth:`ColumnTypes.transform`
-        (deterministic: cell centres), ``-inf`` for impossible rows.
+        With typed columns the rows are repeated at the quadrature points of
+        :meth:`ColumnTypes.quadrature` (fixed: deterministic) and the second
+        term also holds its importance weights, ``-inf`` for impossible rows.
         """
         Y, log_term = self.column_types_.quadrature(X)
         return self._standardize(Y), log_term - np.log(self.scale_).sum()
@@ -453,8 +453,8 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         With typed columns it is the density with respect to Lebesgue
         measure on the continuous values and counting measure on the
         discrete ones (integers, categories, point masses), the discrete
-        probabilities being the midpoint rule of their dequantization cells
-        (see the :ref:`column types <column_types>` guide).
+        probabilities being quasi-Monte Carlo estimates of the model's mass
+        on their cells (see the :ref:`column types <column_types>` guide).
 
         Parameters
         ----------
