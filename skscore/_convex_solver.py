@@ -402,6 +402,7 @@ def fista(smooth, prox, residual, x, beta, *, tol, scale, max_iter, lipschitz, c
         n_iter += 1
         grad_y = smooth.gradient(y, image_y)
         f_y = smooth.value(y, image_y)
+        refreshed = False
         while True:
             x_new = prox(y - grad_y / L, beta / L)
             image_new = smooth.image(x_new)
@@ -410,6 +411,11 @@ def fista(smooth, prox, residual, x, beta, *, tol, scale, max_iter, lipschitz, c
             bound = f_y + np.vdot(grad_y, step) + 0.5 * L * np.vdot(step, step)
             if f_new <= bound + 1e-12 * max(abs(f_y), abs(f_new), 1e-300):
                 break
+            if not refreshed:
+                # the extrapolated image drifts by rounding over many iterations: recompute it once
+                image_y = smooth.image(y)
+                grad_y, f_y, refreshed = smooth.gradient(y, image_y), smooth.value(y, image_y), True
+                continue
             L *= 2.0
             if not (np.isfinite(f_new) and L <= 1e16 * lipschitz):
                 # a quadratic obeys its curvature bound up to rounding: the iterates ran away
