@@ -1,0 +1,347 @@
+"""Typed columns for every model: integers, categories, bounds, point masses, DataFrames.
+
+The column types live in the base class (skscore._columns), so every check
+here runs on all four models.  Fits are small (a few seconds each) and shared
+through module-scoped fixtures.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skscore import ConvexTwoLayerScore, DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
+from skscore._columns import ColumnTypes
+from skscore.base import LOG_DENSITY_FLOOR
+from skscore.datasets import make_mixed_table
+from skscore.metrics import c2st_auc
+
+N_TRAIN, N_HELD_OUT, N_SAMPLES = 2000, 1500, 4000
+
+# visits (Poisson count), plan (4 levels), spend (>= 0, 30 % zeros), discount ([0, 1]), score
+TYPES = dict(
+    integer_features=[0],
+    categorical_features=[1],
+    bounds={0: (0, None), 2: (0, None), 3: (0, 1)},
+    point_masses={2: 0.0},
+)
+
+MODELS = {
+    "DiffusionRandomFeatures": lambda **types: DiffusionRandomFeatures(
+        n_features=512, n_steps=15, random_state=0, **types
+    ),
+    "GaussianMixturePriorDiffusion": lambda **types: GaussianMixturePriorDiffusion(
+        n_components=2, predictor=DiffusionRandomFeatures(n_features=256), n_steps=10, random_state=0, **types
+    ),
+    "ConvexTwoLayerScore": lambda **types: ConvexTwoLayerScore(
+        n_gates=32, max_iter=300, n_steps=10, random_state=0, **types
+    ),
+    "GradientBoostedScore": lambda **types: GradientBoostedScore(
+        n_noise_levels=10, max_iter=30, n_density_samples=500, random_state=0, **types
+    ),
+}
+
+
+def small(**types):
+    """DiffusionRandomFeatures for the normalization checks (one or two columns)."""
+    return DiffusionRandomFeatures(n_features=64, n_steps=15, random_state=0, **types)
+
+
+def tiny(**types):
+    return DiffusionRandomFeatures(n_features=16, n_steps=4, random_state=0, **types)
+
+
+@pytest.fixture(scope="module")
+def table():
+    X = make_mixed_table(N_TRAIN + N_HELD_OUT, random_state=0)
+    return X[:N_TRAIN], X[N_TRAIN:]
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    """Every model fitted with the types declared, and its samples."""
+    X_train, _ = table
+    out = {}
+    for name, make in MODELS.items():
+        model = make(**TYPES).fit(X_train)
+        out[name] = model, model.sample(N_SAMPLES, random_state=1)
+    return out
+
+
+# ------------------------------------------------------------------ dataset
+def test_mixed_table_has_the_declared_types():
+    X = make_mixed_table(20000, random_state=1)
+    visits, plan, spend, discount = X[:, 0], X[:, 1], X[:, 2], X[:, 3]
+    assert np.all(visits == np.floor(visits)) and visits.min() >= 0 and len(np.unique(visits)) > 5
+    # Poisson given the latent: overdispersed counts, variance above the mean
+    assert visits.var() > visits.mean()
+    shares = np.bincount(plan.astype(int)) / len(plan)
+    np.testing.assert_allclose(shares, [0.45, 0.30, 0.15, 0.10], atol=0.01)
+    assert abs(np.mean(spend == 0) - 0.30) < 0.01
+    positive = spend[spend > 0]
+    assert positive.min() > 0 and np.mean(positive) > 1.2 * np.median(positive)  # right-skewed
+    assert discount.min() > 0 and discount.max() < 1
+
+
+# ---------------------------------------------------------- every model
+@pytest.mark.parametrize("name", list(MODELS))
+def test_samples_are_typed_and_reproduce_shares(name, fitted, table):
+    X_train, _ = table
+    model, S = fitted[name]
+    assert model.column_types_.kinds_ == ["integer", "categorical", "continuous", "continuous", "continuous"]
+    assert np.all(np.isfinite(S))
+    assert np.all(S[:, 0] == np.floor(S[:, 0])) and S[:, 0].min() >= 0
+    assert set(np.unique(S[:, 1])) <= {0.0, 1.0, 2.0, 3.0}
+    assert S[:, 2].min() >= 0
+    assert S[:, 3].min() >= 0 and S[:, 3].max() <= 1
+    # the continuous part of spend is continuous: no other repeated value
+    positive = S[:, 2][S[:, 2] > 0]
+    assert len(np.unique(positive)) == len(positive)
+    shares = np.bincount(S[:, 1].astype(int), minlength=4) / len(S)
+    train_shares = np.bincount(X_train[:, 1].astype(int), minlength=4) / len(X_train)
+    assert np.max(np.abs(shares - train_shares)) <= 0.03, (shares, train_shares)
+    zero_error = abs(np.mean(S[:, 2] == 0) - np.mean(X_train[:, 2] == 0))
+    if name == "ConvexTwoLayerScore" and zero_error > 0.03:
+        # known shortfall: the convex model blurs the zero/continuous state
+        # more than the others (+3.75 points at this size, +3.3 with 30
+        # levels); see the column types guide
+        pytest.xfail(f"ConvexTwoLayerScore zero share {zero_error:.4f} off")
+    assert zero_error <= 0.03, zero_error
+
+
+def test_classifier_cannot_tell_the_best_model_from_held_out_rows(fitted, table):
+    _, X_held_out = table
+    aucs = {name: c2st_auc(X_held_out, S[:N_HELD_OUT], cv=3) for name, (_, S) in fitted.items()}
+    assert min(aucs.values()) <= 0.65, aucs
+    # the same table with the types ignored: a classifier tells at once
+    untyped = small().fit(table[0])
+    auc_untyped = c2st_auc(X_held_out, untyped.sample(N_HELD_OUT, random_state=1), cv=3)
+    assert auc_untyped >= 0.9, auc_untyped
+    assert auc_untyped > aucs["DiffusionRandomFeatures"] + 0.2
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_score_samples_is_finite(name, fitted, table):
+    model, _ = fitted[name]
+    _, X_held_out = table
+    log_density = model.score_samples(X_held_out[:300])
+    assert log_density.shape == (300,)
+    assert np.all(np.isfinite(log_density))
+    assert np.all(log_density > LOG_DENSITY_FLOOR)  # every held-out row is possible
+    # a row in the spike at zero gets the atom's probability times the others' density
+    assert np.isfinite(model.score(X_held_out[X_held_out[:, 2] == 0][:50]))
+
+
+# ---------------------------------------------------------- normalization
+def _integer_continuous_mass(model, counts, grid):
+    h = grid[1] - grid[0]
+    total = 0.0
+    for k in counts:
+        rows = np.column_stack([np.full_like(grid, k), grid])
+        total += np.exp(model.score_samples(rows)).sum() * h
+    return total
+
+
+@pytest.mark.parametrize("make", [small, MODELS["GradientBoostedScore"]], ids=["DRF", "GBS"])
+def test_integer_and_continuous_probabilities_sum_to_one(make):
+    rng = np.random.RandomState(0)
+    g = rng.standard_normal(1500)
+    X = np.column_stack([rng.poisson(np.exp(0.5 + 0.4 * g)), g])
+    model = make(integer_features=[0], bounds={0: (0, None)}).fit(X)
+    # sum over the integers times the integral over the continuous column
+    mass = _integer_continuous_mass(model, range(0, 25), np.linspace(-6, 6, 241))
+    assert abs(mass - 1.0) < 0.03, mass
+
+
+def test_categorical_probabilities_sum_to_one_and_match_the_samples():
+    rng = np.random.RandomState(0)
+    plan = rng.choice(4, 2000, p=[0.45, 0.30, 0.15, 0.10]).astype(np.float64)
+    model = small(categorical_features=[0]).fit(plan[:, None])
+    probabilities = np.exp(model.score_samples(np.arange(4.0)[:, None]))
+    assert abs(probabilities.sum() - 1.0) < 0.05, probabilities
+    shares = np.bincount(model.sample(20000, random_state=0)[:, 0].astype(int), minlength=4) / 20000
+    np.testing.assert_allclose(shares, np.bincount(plan.astype(int)) / len(plan), atol=0.04)
+
+
+def test_point_mass_and_continuous_part_sum_to_one():
+    rng = np.random.RandomState(0)
+    x = np.where(rng.random_sample(2000) < 0.3, 0.0, np.exp(0.5 * rng.standard_normal(2000)))
+    model = small(bounds={0: (0, None)}).fit(x[:, None])
+    assert model.column_types_.point_masses_[0].tolist() == [0.0]  # a value on the bound is an atom
+    atom = np.exp(model.score_samples([[0.0]]))[0]
+    # the probability of the atom is the one the sampler reproduces (the model's own share)
+    sampled = np.mean(model.sample(20000, random_state=0)[:, 0] == 0)
+    assert abs(atom - sampled) < 0.03, (atom, sampled)
+    log_grid = np.linspace(-8, 5, 1301)  # integrate the density over (0, inf) in log x
+    density = np.exp(model.score_samples(np.exp(log_grid)[:, None]))
+    continuous = np.sum(density * np.exp(log_grid)) * (log_grid[1] - log_grid[0])
+    assert abs(atom + continuous - 1.0) < 0.03, (atom, continuous)
+
+
+# ------------------------------------------------------ types that do not fit
+@pytest.fixture(scope="module")
+def typed_tiny(table):
+    return tiny(**TYPES).fit(table[0][:500])
+
+
+def test_rows_the_types_cannot_produce_get_the_floor(typed_tiny, table):
+    row = table[1][:1].copy()
+    assert typed_tiny.score_samples(row)[0] > LOG_DENSITY_FLOOR
+    cases = {
+        "unseen category": (1, 7.0),
+        "non-integral count": (0, 2.5),
+        "count below its bound": (0, -1.0),
+        "negative spend": (2, -0.5),
+        "discount above 1": (3, 1.5),
+    }
+    for what, (j, value) in cases.items():
+        bad = row.copy()
+        bad[0, j] = value
+        log_density = typed_tiny.score_samples(bad)
+        assert log_density[0] == LOG_DENSITY_FLOOR, what
+    # a bad row does not spoil the good rows scored with it
+    mixed = np.vstack([row, row])
+    mixed[1, 1] = 7.0
+    np.testing.assert_allclose(typed_tiny.score_samples(mixed)[0], typed_tiny.score_samples(row)[0])
+
+
+def test_nan_and_wrong_width_at_score_time_raise(typed_tiny, table):
+    row = table[1][:1].copy()
+    row[0, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        typed_tiny.score_samples(row)
+    with pytest.raises(ValueError, match="features"):
+        typed_tiny.score_samples(table[1][:2, :3])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(integer_features="all"), "integer_features"),
+        (dict(integer_features=[1.5]), "integer_features"),
+        (dict(integer_features=[9]), "integer_features"),
+        (dict(integer_features=["visits"]), "integer_features"),  # names need a DataFrame
+        (dict(integer_features=[True, False]), "integer_features"),  # a mask of the wrong length
+        (dict(categorical_features=1), "categorical_features"),
+        (dict(categorical_features={1: 4}), "categorical_features"),
+        (dict(bounds=[(0, 1)]), "bounds"),
+        (dict(bounds={3: (1, 0)}), "bounds"),
+        (dict(bounds={3: (None, None)}), "bounds"),
+        (dict(bounds={3: (0, "one")}), "bounds"),
+        (dict(bounds={3: 1.0}), "bounds"),
+        (dict(bounds={3: (0, np.inf)}), "bounds"),
+        (dict(bounds={12: (0, 1)}), "bounds"),
+        (dict(point_masses=[0.0]), "point_masses"),
+        (dict(point_masses={2: "zero"}), "point_masses"),
+        (dict(point_masses={2: [0.0, np.nan]}), "point_masses"),
+    ],
+)
+def test_bad_parameter_formats_name_the_parameter(params, message, table):
+    with pytest.raises(ValueError, match=message):
+        tiny(**params).fit(table[0][:100])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(integer_features=[2]), "declared integer but holds non-integral"),
+        (dict(integer_features=[1], categorical_features=[1]), "both integer and categorical"),
+        (dict(bounds={2: (1.0, None)}), "outside its bounds"),
+        (dict(bounds={4: (0, 1)}), "outside its bounds"),
+        (dict(categorical_features=[1], bounds={1: (0, 3)}), "categorical: it takes no bounds"),
+        (dict(integer_features=[0], point_masses={0: 0}), "point masses already"),
+    ],
+)
+def test_types_that_do_not_fit_the_training_data_raise(params, message, table):
+    with pytest.raises(ValueError, match=message):
+        tiny(**params).fit(table[0][:100])
+
+
+def test_score_function_needs_plain_columns(typed_tiny, table):
+    with pytest.raises(ValueError, match="score_function needs continuous"):
+        typed_tiny.score_function(table[1][:5])
+
+
+# --------------------------------------------------------------- 'auto'
+def test_auto_detection_on_an_array(table):
+    X = table[0][:400]
+    types = ColumnTypes(integer_features="auto", bounds="auto", point_masses="auto").fit(X)
+    # plan's codes are integral: an array's categories must be declared
+    assert types.kinds_ == ["integer", "integer", "continuous", "continuous", "continuous"]
+    assert types.bounds_[0] == (0.0, np.inf)
+    assert types.bounds_[2] == (0.0, np.inf) and types.bounds_[3] == (0.0, 1.0)
+    assert types.bounds_[4] == (-np.inf, np.inf)  # score takes negative values
+    assert types.point_masses_[2].tolist() == [0.0] and types.point_masses_[4].size == 0
+    assert ColumnTypes(categorical_features="auto").fit(X).kinds_ == ["continuous"] * 5
+
+
+def test_auto_point_masses_need_a_five_percent_share():
+    rng = np.random.RandomState(0)
+    x = rng.standard_normal(1000)
+    x[:40] = 3.0  # 4 %: not an atom
+    x[40:100] = -1.0  # 6 %: an atom
+    types = ColumnTypes(point_masses="auto").fit(x[:, None])
+    assert types.point_masses_[0].tolist() == [-1.0]
+
+
+# ----------------------------------------------- reproducible, clone, pickle
+def test_typed_model_is_reproducible_and_pickles(typed_tiny, table):
+    X = table[0][:500]
+    again = clone(typed_tiny).fit(X)
+    np.testing.assert_array_equal(again.sample(50, random_state=3), typed_tiny.sample(50, random_state=3))
+    restored = pickle.loads(pickle.dumps(typed_tiny))
+    np.testing.assert_array_equal(restored.score_samples(table[1][:20]), typed_tiny.score_samples(table[1][:20]))
+    np.testing.assert_array_equal(restored.sample(20, random_state=4), typed_tiny.sample(20, random_state=4))
+
+
+def test_default_model_is_the_plain_continuous_model(table):
+    X = table[0][:300, 2:]
+    model = tiny().fit(X)
+    assert model.column_types_.is_identity_
+    # identity map: the quadrature is a single point and the scores are the engine's
+    Z, log_jacobian = model._transform(X[:5])
+    np.testing.assert_allclose(Z, (X[:5] - model.shift_) / model.scale_)
+
+
+# ------------------------------------------------------------- DataFrames
+def test_dataframe_in_dataframe_out_with_same_columns_and_dtypes():
+    pd = pytest.importorskip("pandas")
+    frame = make_mixed_table(1500, as_frame=True, random_state=0)
+    frame["member"] = frame["plan"].isin(["pro", "team"])  # bool
+    frame["region"] = np.where(frame["score"] > 0, "north", "south").astype(object)  # text labels
+    model = tiny(integer_features="auto", categorical_features="auto", bounds="auto", point_masses="auto")
+    model.fit(frame)
+    assert model.column_types_.kinds_ == [
+        "integer", "categorical", "continuous", "continuous", "continuous", "categorical", "categorical"
+    ]
+    assert list(model.feature_names_in_) == list(frame.columns)
+    S = model.sample(400, random_state=0)
+    assert isinstance(S, pd.DataFrame)
+    assert list(S.columns) == list(frame.columns)
+    assert list(S.dtypes) == list(frame.dtypes)
+    assert S["plan"].cat.categories.tolist() == ["basic", "plus", "pro", "team"]
+    assert set(S["region"]) <= {"north", "south"}
+    assert S["spend"].min() >= 0 and (S["spend"] == 0).any()
+    assert S["discount"].between(0, 1).all()
+    log_density = model.score_samples(frame.iloc[:50])
+    assert np.all(np.isfinite(log_density)) and np.all(log_density > LOG_DENSITY_FLOOR)
+    # a label never seen in fit: probability zero, the floor
+    unseen = frame.iloc[:2].copy()
+    unseen["region"] = np.array(["west", "north"], dtype=object)
+    out = model.score_samples(unseen)
+    assert out[0] == LOG_DENSITY_FLOOR and out[1] > LOG_DENSITY_FLOOR
+    # columns given by name
+    named = tiny(integer_features=["visits"], categorical_features=["plan", "member", "region"], bounds={"spend": (0, None)})
+    named.fit(frame)
+    assert named.column_types_.kinds_ == model.column_types_.kinds_
+    assert named.column_types_.point_masses_[2].tolist() == [0.0]
+
+
+def test_dataframe_label_column_must_be_declared():
+    pytest.importorskip("pandas")
+    frame = make_mixed_table(200, as_frame=True, random_state=0)
+    with pytest.raises(ValueError, match="declare it in categorical_features"):
+        tiny().fit(frame)
+    with pytest.raises(ValueError, match="unknown column 'nope'"):
+        tiny(categorical_features=["plan"], integer_features=["nope"]).fit(frame)
