@@ -345,3 +345,13 @@ def test_dataframe_label_column_must_be_declared():
         tiny().fit(frame)
     with pytest.raises(ValueError, match="unknown column 'nope'"):
         tiny(categorical_features=["plan"], integer_features=["nope"]).fit(frame)
+
+
+def test_gradient_boosted_keeps_its_missing_value_handling_with_types(table):
+    X = table[0].copy()
+    X[np.random.RandomState(0).random_sample(X.shape) < 0.1] = np.nan
+    model = MODELS["GradientBoostedScore"](**TYPES)
+    S = model.fit(X).sample(2000, random_state=0)
+    assert not np.isnan(S).any()
+    assert np.all(S[:, 0] == np.floor(S[:, 0])) and set(np.unique(S[:, 1])) <= {0.0, 1.0, 2.0, 3.0}
+    assert abs(np.mean(S[:, 2] == 0) - np.mean(X[:, 2][~np.isnan(X[:, 2])] == 0)) <= 0.03
