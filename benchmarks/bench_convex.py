@@ -125,7 +125,9 @@ def part_baselines(args):
     print(f"{'model':<24}{'fit s':>9}{'sample s':>10}{'score s':>9}{'fit/GMM':>9}{'sample/GMM':>11}{'score/GMM':>10}"
           f"{'test loglik':>12}")
     models = {
-        "ConvexTwoLayerScore": lambda: ConvexTwoLayerScore(noise_levels=args.levels, n_jobs=args.n_jobs, random_state=0),
+        "ConvexTwoLayerScore": lambda: ConvexTwoLayerScore(
+            noise_levels=args.levels, n_jobs=args.n_jobs, random_state=0
+        ),
         "GaussianMixture(8)": lambda: GaussianMixture(8, covariance_type="full", random_state=0),
         "KernelDensity(Scott)": lambda: ScaledKDE(bandwidth=args.n ** (-1.0 / 12.0)),
     }
@@ -161,7 +163,9 @@ def part_quality(args):
         shape = f"{X_train.shape[0]}x{X_train.shape[1]}"
         params = {} if X_train.shape[1] <= 4 else dict(n_gates=8, noise_levels=5)
         candidates = {
-            "ConvexTwoLayerScore": lambda: ConvexTwoLayerScore(n_jobs=args.n_jobs, random_state=0, **params).fit(X_train),
+            "ConvexTwoLayerScore": lambda: ConvexTwoLayerScore(
+                n_jobs=args.n_jobs, random_state=0, **params
+            ).fit(X_train),
             "GaussianMixture(BIC)": lambda: gmm_bic(X_train),
             "KernelDensity(CV)": lambda: kde_cv(X_train),
         }
@@ -197,7 +201,12 @@ def part_conditioning(args):
             print(f"{name:<14}{label:>30}{fit_s:>8.2f}{ll:>13.3f}{sw:>8.3f}{mass:>11.3f}", flush=True)
 
 
-PARTS = {"scaling": part_scaling, "baselines": part_baselines, "quality": part_quality, "conditioning": part_conditioning}
+PARTS = {
+    "scaling": part_scaling,
+    "baselines": part_baselines,
+    "quality": part_quality,
+    "conditioning": part_conditioning,
+}
 
 
 def main():
