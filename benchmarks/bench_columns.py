@@ -112,7 +112,9 @@ def main(argv=None):
         f"{np.round(np.bincount(X_train[:, 1].astype(int)) / args.n_train, 3).tolist()}"
     )
     print(f"held-out vs train rows (the floor): C2ST AUC {c2st_auc(X_test, X_train[: args.n_test]):.3f}\n")
-    header = "| model | types | C2ST AUC | zero share | max plan-share error | integral | in bounds | fit + sample (s) |"
+    header = (
+        "| model | types | C2ST AUC | zero share | max plan-share error | integral | in bounds | fit + sample (s) |"
+    )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for name in args.models.split(","):

@@ -88,7 +88,9 @@ def _check_feature_list(name, value):
     if value is None or _is_auto(value):
         return
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be None, 'auto' or a list of columns (indices, names or a boolean mask), got {value!r}.")
+        raise ValueError(
+            f"{name} must be None, 'auto' or a list of columns (indices, names or a boolean mask), got {value!r}."
+        )
     for item in value:
         if not isinstance(item, (numbers.Integral, str, np.bool_, bool)):
             raise ValueError(f"{name} must list column indices, names or booleans, got {item!r}.")
@@ -559,7 +561,10 @@ class ColumnTypes:
         n_features = X.shape[1]
         categorical = self._categorical_positions(X, feature_names, schema)
         integer = self._integer_positions(X, categorical, feature_names)
-        kinds = ["categorical" if j in categorical else "integer" if j in integer else "continuous" for j in range(n_features)]
+        kinds = [
+            "categorical" if j in categorical else "integer" if j in integer else "continuous"
+            for j in range(n_features)
+        ]
         bounds = self._column_bounds(X, kinds, feature_names)
         atoms = self._column_point_masses(X, kinds, bounds, feature_names)
 

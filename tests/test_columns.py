@@ -332,7 +332,9 @@ def test_dataframe_in_dataframe_out_with_same_columns_and_dtypes():
     out = model.score_samples(unseen)
     assert out[0] == LOG_DENSITY_FLOOR and out[1] > LOG_DENSITY_FLOOR
     # columns given by name
-    named = tiny(integer_features=["visits"], categorical_features=["plan", "member", "region"], bounds={"spend": (0, None)})
+    named = tiny(
+        integer_features=["visits"], categorical_features=["plan", "member", "region"], bounds={"spend": (0, None)}
+    )
     named.fit(frame)
     assert named.column_types_.kinds_ == model.column_types_.kinds_
     assert named.column_types_.point_masses_[2].tolist() == [0.0]
