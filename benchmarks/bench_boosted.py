@@ -31,7 +31,7 @@ Usage::
 
     python benchmarks/bench_boosted.py [--parts fd,layouts,baselines,density]
         [--datasets iris,wine,breast_cancer] [--n-t 50] [--duplicate-k 100]
-        [--layout-n-t 20] [--layout-k 20] [--n 10000] [--draws 10] [--n-jobs N]
+        [--layout-n-t 20] [--layout-k 20] [--quick-layouts] [--n 10000] [--draws 10] [--n-jobs N]
 """
 
 import argparse
@@ -43,6 +43,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from skscore import GradientBoostedScore
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
@@ -168,32 +169,41 @@ class _HGBFlow:
 
 
 def part_layouts(args):
+    # one thread for every layout (HistGradientBoosting's OpenMP threads
+    # included): the same resources for each, and no OpenMP barriers spinning
+    # against a busy machine
+    with threadpool_limits(limits=1):
+        _part_layouts(args)
+
+
+def _part_layouts(args):
     n_t, k, max_iter = args.layout_n_t, args.layout_k, 100
-    print(f"\n== 2. Tree layouts: flow, n_t={n_t}, duplicate_K={k}, {max_iter} trees of 31 leaves per model ==")
+    print(f"\n== 2. Tree layouts: flow, n_t={n_t}, duplicate_K={k}, {max_iter} trees of 31 leaves per model, one thread ==")
     print(f"{'dataset':<14}{'layout':>44}{'models':>8}{'fit s':>9}{'sample s':>10}{'W1 test':>9}")
     for name in args.layout_datasets:
         X_train, X_test = split(name)
         d = X_train.shape[1]
         rows = []
-        for label, linear in (("multi-output per level + linear (default)", True), ("multi-output per level, trees only", False)):
+        ours = [("multi-output per level + linear (default)", True), ("multi-output per level, trees only", False)]
+        theirs = [("HGB one per level and output", "per_level", n_t * d), ("HGB one per output, level as a feature", "level_feature", d)]
+        if args.quick_layouts:  # the default and the fastest alternative only
+            ours, theirs = ours[:1], theirs[1:]
+        for label, linear in ours:
             model = GradientBoostedScore(
-                n_noise_levels=n_t, duplicate_K=k, max_iter=max_iter, linear_term=linear, n_jobs=args.n_jobs, random_state=0
+                n_noise_levels=n_t, duplicate_K=k, max_iter=max_iter, linear_term=linear, n_jobs=1, random_state=0
             )
             _, fit_s = timed(model.fit, X_train)
             _, sample_s = timed(model.sample, len(X_test), random_state=0)
             w1, _ = w1_over_draws(lambda n, s: model.sample(n, random_state=s), X_test, args.draws)
             rows.append((label, n_t, fit_s, sample_s, w1))
-        for label, layout, n_models in (
-            ("HGB one per level and output", "per_level", n_t * d),
-            ("HGB one per output, level as a feature", "level_feature", d),
-        ):
+        for label, layout, n_models in theirs:
             model = _HGBFlow(layout, n_t, k, max_iter, seed=0)
             _, fit_s = timed(model.fit, X_train)
             _, sample_s = timed(model.sample, len(X_test), 0)
             w1, _ = w1_over_draws(model.sample, X_test, args.draws)
             rows.append((label, n_models, fit_s, sample_s, w1))
         for label, n_models, fit_s, sample_s, w1 in rows:
-            print(f"{name:<14}{label:>44}{n_models:>8}{fit_s:>9.2f}{sample_s:>10.3f}{w1:>9.4f}")
+            print(f"{name:<14}{label:>44}{n_models:>8}{fit_s:>9.2f}{sample_s:>10.3f}{w1:>9.4f}", flush=True)
 
 
 # ------------------------------------------------------------------ baselines
@@ -261,6 +271,7 @@ def main():
     parser.add_argument("--duplicate-k", type=int, default=100)
     parser.add_argument("--layout-n-t", type=int, default=20)
     parser.add_argument("--layout-k", type=int, default=20)
+    parser.add_argument("--quick-layouts", action="store_true", help="layouts: the default and level-as-feature only")
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--draws", type=int, default=10)
     parser.add_argument("--n-jobs", type=int, default=None)
