@@ -31,6 +31,7 @@ def tiny_models(monkeypatch):
         return DiffusionRandomFeatures(n_features=32, n_steps=8, random_state=0)
 
     monkeypatch.setattr(cli, "MODELS", {"random-features": tiny})
+    monkeypatch.setattr(cli, "DEFAULT_MODELS", ("random-features",))
     monkeypatch.setitem(sys.modules, "ForestDiffusion", None)  # import raises ImportError
     with threadpool_limits(limits=1):
         yield
