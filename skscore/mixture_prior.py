@@ -188,19 +188,19 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     n_components_ : int
         Number of components kept (with the 'nearest' dispatcher, a centre
         nearest to no training row is dropped).
-    weights_ : ndarray of shape (n_components_,)
+    weights_ : ndarray of shape (`n_components_`,)
         Mixture weights ``p_j``.
-    means_ : ndarray of shape (n_components_, `n_features_in_`)
+    means_ : ndarray of shape (`n_components_`, `n_features_in_`)
         Prior centres ``c_j``, in the units of ``X``.
-    covariances_ : ndarray of shape (n_components_, `n_features_in_`, `n_features_in_`)
+    covariances_ : ndarray of shape (`n_components_`, `n_features_in_`, `n_features_in_`)
         Prior covariances ``S_j``, in the units of ``X``.
     component_models_ : list of estimators or None
         The fitted diffusion of each component (None for a component that
         keeps its Gaussian; the same object for every component when
         ``shared_predictor=True``).
-    component_counts_ : ndarray of shape (n_components_,)
+    component_counts_ : ndarray of shape (`n_components_`,)
         Number of training rows dispatched to each component.
-    validation_gain_ : ndarray of shape (n_components_,)
+    validation_gain_ : ndarray of shape (`n_components_`,)
         Held-out mean log-likelihood of each component's trial diffusion
         minus its Gaussian's, in nats per row, in whitened coordinates (the
         diffusion is kept where it is positive); NaN where no validation ran
