@@ -1,7 +1,5 @@
 """GradientBoostedScore: gradient-boosted trees as the noise model (ForestDiffusion)."""
 
-import numbers
-
 import numba
 import numpy as np
 from joblib import Parallel, delayed
@@ -16,7 +14,6 @@ from . import _kernels
 from ._kernels.trees import bin_codes, gaussian_kde_log_sum_exp
 from ._schedules import noise_angles
 from .base import (
-    LOG_DENSITY_FLOOR,
     BaseDiffusionDensity,
     _check_float,
     _check_int,
