@@ -4,6 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from skscore.datasets import mixture_2d
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 
@@ -14,6 +16,12 @@ def grid_mass(model, lows, highs, n_grid):
     grid = np.column_stack([g.ravel() for g in np.meshgrid(xs, ys)])
     cell = (xs[1] - xs[0]) * (ys[1] - ys[0])
     return float(np.sum(np.exp(model.score_samples(grid))) * cell)
+
+
+@pytest.fixture(scope="module")
+def data_2d():
+    """600 draws of the 2-D known-answer mixture, shared by the model test files."""
+    return mixture_2d().sample(600, random_state=0)
 
 
 @pytest.fixture

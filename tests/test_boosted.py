@@ -40,11 +40,6 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 
 @pytest.fixture(scope="module")
-def data_2d():
-    return mixture_2d().sample(600, random_state=0)
-
-
-@pytest.fixture(scope="module")
 def small_model(data_2d):
     return GradientBoostedScore(**SMALL, random_state=0).fit(data_2d)
 

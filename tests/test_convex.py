@@ -16,7 +16,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skscore import ConvexTwoLayerScore
 from skscore import _convex_solver as solver
 from skscore.convex import _network, _score_matching_threshold
-from skscore.datasets import mixture_2d
 
 SMALL = dict(n_gates=8, n_steps=10)
 MEAN = np.array([1.0, -2.0])
@@ -31,11 +30,6 @@ def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         check(estimator)
-
-
-@pytest.fixture(scope="module")
-def data_2d():
-    return mixture_2d().sample(600, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -33,11 +33,6 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 
 @pytest.fixture(scope="module")
-def data_2d():
-    return mixture_2d().sample(600, random_state=0)
-
-
-@pytest.fixture(scope="module")
 def small_model(data_2d):
     # 3 components of ~200 rows; without validation every component keeps
     # its diffusion (the data are a Gaussian mixture: it would keep the Gaussians)

@@ -16,11 +16,6 @@ SMALL = dict(n_features=64, n_steps=16)
 
 
 @pytest.fixture(scope="module")
-def data_2d():
-    return mixture_2d().sample(600, random_state=0)
-
-
-@pytest.fixture(scope="module")
 def small_model(data_2d):
     return DiffusionRandomFeatures(**SMALL, random_state=0).fit(data_2d)
 
