@@ -44,7 +44,15 @@ import numpy as np
 from scipy.special import betaincinv, betaln, expit, logsumexp, ndtri
 from scipy.stats import gamma, qmc
 
-__all__ = ["AUTO_POINT_MASS_SHARE", "KINDS", "ColumnTypes", "FrameSchema", "check_column_params", "frame_schema"]
+__all__ = [
+    "AUTO_POINT_MASS_SHARE",
+    "COLUMN_TYPE_PARAMETERS",
+    "KINDS",
+    "ColumnTypes",
+    "FrameSchema",
+    "check_column_params",
+    "frame_schema",
+]
 
 KINDS = ("continuous", "integer", "categorical")
 
@@ -78,6 +86,46 @@ N_QUADRATURE_POINTS = 64
 # exp() overflows beyond this; samples this far out sit on their bound anyway
 _MAX_EXP = 700.0
 
+
+# The Parameters entries of the four column-type parameters, shared by every
+# estimator's docstring: BaseDiffusionDensity.__init_subclass__ puts them where
+# a docstring has the line "    %(column_type_parameters)s".
+COLUMN_TYPE_PARAMETERS = """\
+    integer_features : None, 'auto' or list of columns, default=None
+        Integer-valued columns (indices, names of a DataFrame's columns, or a
+        boolean mask): dequantized with uniform noise on fit and floored on
+        output, so samples are integers and ``score_samples`` reports the log
+        probability of the integer value (the model's mass on the cell
+        ``[x, x + 1)``, estimated at fixed quadrature points; the floor
+        ``-1e300`` for a non-integral or out-of-range value).  A declared
+        column must hold integers in fit.  'auto' takes every column not
+        categorical whose training values are all integral (numeric codes of
+        a categorical column included: declare those categorical).
+    categorical_features : None, 'auto' or list of columns, default=None
+        Categorical columns (numeric codes, or labels in a DataFrame): one
+        coordinate per level inside, dequantized in the cell where the
+        level's coordinate is the largest, decoded to the level of the
+        largest coordinate on output; ``score_samples`` reports the log
+        probability of the observed level (the floor ``-1e300`` for a level
+        not seen in fit).  'auto' takes the label (categorical, object or
+        string dtype) and boolean columns of a DataFrame; label columns must
+        be categorical either way.
+    bounds : None, 'auto' or dict, default=None
+        ``{column: (low, high)}`` with None for an open side: a log or logit
+        transform (its Jacobian in ``score_samples``) keeps samples inside.
+        Training values outside raise a ValueError, training values on a
+        bound become point masses, and values outside at score time get the
+        floor ``-1e300``.  'auto' bounds below by 0 every column not
+        categorical with no negative training value (and above by 1 when all
+        its values lie in [0, 1]).
+    point_masses : None, 'auto' or dict, default=None
+        ``{column: value or list of values}``: atoms of a continuous column
+        (such as exact zeros), modelled as a mixture of the atoms and the
+        continuous part, so samples reproduce the spike and its share.
+        'auto' takes, in each continuous column, the values (at most 5) held
+        by at least 5 % of the training rows.  See the :ref:`column types
+        <column_types>` guide.
+"""
 
 # ------------------------------------------------------------- parameters
 def _is_auto(value):

@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from . import _kernels
-from ._columns import ColumnTypes, check_column_params, frame_schema
+from ._columns import COLUMN_TYPE_PARAMETERS, ColumnTypes, check_column_params, frame_schema
 from ._kernels import cuda as _cuda  # numba.cuda itself is imported only when a kernel runs
 from ._schedules import SCHEDULES, noise_angles
 
@@ -131,6 +131,12 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """
 
     _chunk_size = 1024
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # one description of the column-type parameters for every estimator
+        if cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace("    %(column_type_parameters)s\n", COLUMN_TYPE_PARAMETERS)
 
     @abstractmethod
     def __init__(
