@@ -124,7 +124,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         Iterations of the accelerated proximal gradient method per program.
     n_steps : int, default=30
         Number of noise levels K of the engine (sampling and likelihood).
-    schedule : {'cosine', 'linear', 'vp', 've'}, default='cosine'
+    schedule : {'cosine', 'linear', 'vp', 've', 'flow'}, default='cosine'
         Forward process (see the :ref:`engine <engine>` guide).
     sampler : {'heun', 'ddim', 'ddpm', 'euler_maruyama'}, default='heun'
         Reverse-time integrator used by :meth:`sample`; the paper's Langevin

@@ -67,7 +67,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         2-D and 8-D known answers, K = 30 and K = 50 fitted equally well, and
         the exact-predictor likelihood error at K = 30 is a few thousandths of
         a nat.
-    schedule : {'cosine', 'linear', 'vp', 've'}, default='cosine'
+    schedule : {'cosine', 'linear', 'vp', 've', 'flow'}, default='cosine'
         Forward process (see the :ref:`engine <engine>` guide).  The cosine
         schedule spaces the levels nearly uniformly in noise angle, which is
         what the Heun integrator of the likelihood wants.
