@@ -33,7 +33,8 @@ import time
 import numpy as np
 
 from skscore import DiffusionRandomFeatures
-from skscore.response import _auto_stride, gaussian_response, score_response
+from skscore.response import gaussian_response, score_response
+from skscore.response._score import _auto_stride
 from skscore.response.systems import DoubleWellChain, OrnsteinUhlenbeck, perturbation_response
 
 DT = 0.1

@@ -12,13 +12,13 @@ import pytest
 
 from skscore import DiffusionRandomFeatures
 from skscore.response import (
-    _lagged_covariance,
     decorrelation_steps,
     forced_response,
     gaussian_response,
     observable_response,
     score_response,
 )
+from skscore.response._covariance import _lagged_covariance
 from skscore.response.systems import DoubleWellChain, OrnsteinUhlenbeck, perturbation_response
 
 DT = 0.1

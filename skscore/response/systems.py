@@ -23,6 +23,7 @@ from scipy import linalg
 from sklearn.utils import check_random_state
 
 from .._kernels.systems import double_well_chain_run, ou_run
+from ._validation import _check_lags
 
 __all__ = ["DoubleWellChain", "OrnsteinUhlenbeck", "perturbation_response"]
 
@@ -40,23 +41,6 @@ def _check_positive(name, value):
 def _check_count(name, value, minimum):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-
-
-def _check_lags(lags):
-    """Lags as a sorted array of distinct non-negative step counts."""
-    if isinstance(lags, numbers.Integral) and not isinstance(lags, bool):
-        if lags < 0:
-            raise ValueError(f"lags must be >= 0, got {lags!r}.")
-        return np.arange(int(lags) + 1)
-    arr = np.asarray(lags)
-    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
-        raise ValueError(
-            "lags must be a non-negative integer (the largest lag, in steps of dt) or a 1-D array of them, "
-            f"got {lags!r}."
-        )
-    if np.any(np.diff(arr) <= 0):
-        raise ValueError("lags must be strictly increasing.")
-    return arr.astype(np.int64)
 
 
 class _StochasticSystem:
