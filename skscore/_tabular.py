@@ -1,4 +1,4 @@
-"""CSV tables for ``skscore generate``: read, encode for a density model, write.
+"""CSV tables for ``skscore generate``: read, code as numbers, write.
 
 A CSV file with a header row is read into a :class:`Table` whose columns are
 each of one kind:
@@ -7,10 +7,13 @@ each of one kind:
 - ``'integer'``: numbers that are all integral (``3``, ``3.0``, ``1e3``);
 - ``'categorical'``: text, with a limited number of distinct values.
 
-:class:`TableEncoder` turns a table into the float matrix a density model is
-fitted on (integers dequantized, categories one-hot encoded) and turns the
-model's samples back into a table of the same columns and kinds, which
-:func:`write_csv` writes atomically.  Problems with the input are raised as
+:meth:`Table.to_array` turns a table into a float matrix, each categorical
+column holding the codes ``0..K-1`` of its labels in sorted order, and
+:meth:`Table.from_array` turns such a matrix (a model's samples) back into a
+table of the same columns and kinds, which :func:`write_csv` writes
+atomically.  The types themselves are handled by the estimators (their
+``integer_features`` and ``categorical_features`` parameters, see
+:mod:`skscore._columns`).  Problems with the input are raised as
 :class:`ValueError` with a one-line message that names the column and line.
 
 Examples
@@ -21,15 +24,16 @@ Examples
 ...     kinds=["float", "integer", "categorical"],
 ...     columns=[np.array([0.5, 1.5, 2.5]), np.array([1.0, 4.0, 2.0]), np.array(["red", "blue", "red"], dtype=object)],
 ... )
->>> encoder = TableEncoder().fit(table)
->>> encoder.feature_names_out_
-['x', 'count', 'color=blue', 'color=red']
->>> X = encoder.transform(table, random_state=0)  # integers + U(0, 1) noise
->>> X.shape
-(3, 4)
->>> back = encoder.inverse_transform(X)
+>>> table.categories()
+{'color': ['blue', 'red']}
+>>> X = table.to_array()  # 'blue' -> 0, 'red' -> 1
+>>> X.tolist()
+[[0.5, 1.0, 1.0], [1.5, 4.0, 0.0], [2.5, 2.0, 1.0]]
+>>> table.indices("integer"), table.indices("categorical")
+([1], [2])
+>>> back = table.from_array(X[::-1])
 >>> back.columns[1].tolist(), back.columns[2].tolist()
-([1, 4, 2], ['red', 'blue', 'red'])
+([2, 4, 1], ['red', 'blue', 'red'])
 """
 
 import csv
@@ -42,7 +46,7 @@ import numpy as np
 
 from ._io import atomic_write
 
-__all__ = ["KINDS", "MISSING_MARKERS", "Table", "TableEncoder", "read_csv", "write_csv"]
+__all__ = ["KINDS", "MISSING_MARKERS", "Table", "read_csv", "write_csv"]
 
 KINDS = ("float", "integer", "categorical")
 
@@ -66,8 +70,8 @@ class Table:
     columns : list of ndarray of shape (n_rows,)
         Values of each column: float64 for 'float' columns, float64 holding
         integral values (as read by :func:`read_csv`) or int64 (as returned by
-        :meth:`TableEncoder.inverse_transform`) for 'integer' columns, and an
-        object array of str for 'categorical' columns.
+        :meth:`from_array`) for 'integer' columns, and an object array of str
+        for 'categorical' columns.
     """
 
     names: list
@@ -91,6 +95,82 @@ class Table:
     def n_rows(self):
         """Number of rows (0 for a table without columns)."""
         return len(self.columns[0]) if self.columns else 0
+
+    def indices(self, kind):
+        """Positions of the columns of ``kind`` ('float', 'integer' or 'categorical')."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown column kind {kind!r}; choose from {', '.join(KINDS)}")
+        return [j for j, k in enumerate(self.kinds) if k == kind]
+
+    def categories(self):
+        """Sorted distinct labels of each categorical column, by name.
+
+        The code of a label (see :meth:`to_array`) is its position here.
+        """
+        return {
+            name: sorted(set(map(str, column)))
+            for name, kind, column in zip(self.names, self.kinds, self.columns)
+            if kind == "categorical"
+        }
+
+    def to_array(self):
+        """The table as a float matrix: numbers as they are, labels as codes.
+
+        Returns
+        -------
+        X : ndarray of shape (n_rows, n_columns)
+            float64; each categorical column holds the code ``0..K-1`` of its
+            label among the sorted labels of :meth:`categories`.
+        """
+        categories = self.categories()
+        X = np.empty((self.n_rows, len(self.names)))
+        for j, (name, column) in enumerate(zip(self.names, self.columns)):
+            if name in categories:
+                X[:, j] = np.searchsorted(np.array(categories[name], dtype=str), np.asarray(column).astype(str))
+            else:
+                X[:, j] = np.asarray(column, dtype=np.float64)
+        return X
+
+    def from_array(self, X):
+        """A table with this table's names and kinds from a matrix coded as by :meth:`to_array`.
+
+        Categorical codes become this table's labels, 'integer' columns int64
+        and 'float' columns float64.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_columns)
+            Finite values; integral in 'integer' columns; codes in
+            ``0..K-1`` in categorical ones.
+
+        Returns
+        -------
+        table : Table
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.names):
+            raise ValueError(f"expected a matrix with {len(self.names)} columns, got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("cannot decode NaN or infinite values")
+        categories = self.categories()
+        columns = []
+        for j, (name, kind) in enumerate(zip(self.names, self.kinds)):
+            values = X[:, j]
+            if kind == "float":
+                columns.append(values.copy())
+                continue
+            n_codes = len(categories[name]) if kind == "categorical" else None
+            bad = (values != np.floor(values)) | (np.abs(values) > _MAX_EXACT_INTEGER)
+            if n_codes is not None:
+                bad |= (values < 0) | (values >= n_codes)
+            if np.any(bad):
+                what = f"codes in 0..{n_codes - 1}" if n_codes is not None else "integers"
+                raise ValueError(f"column {name!r} must hold {what}, got {float(values[bad][0])!r}")
+            if kind == "integer":
+                columns.append(values.astype(np.int64))
+            else:
+                columns.append(np.array(categories[name], dtype=object)[values.astype(np.intp)])
+        return Table(names=list(self.names), kinds=list(self.kinds), columns=columns)
 
 
 # ---------------------------------------------------------------------- read
@@ -286,180 +366,6 @@ def read_csv(path, *, integer_columns=None, categorical_columns=None, max_catego
         kinds.append(kind)
         columns.append(values)
     return Table(names=header, kinds=kinds, columns=columns)
-
-
-# -------------------------------------------------------------------- encode
-def _uniform(random_state, size):
-    if isinstance(random_state, np.random.Generator):
-        return random_state.random(size)
-    from sklearn.utils import check_random_state
-
-    return check_random_state(random_state).random_sample(size)
-
-
-class TableEncoder:
-    """Encode a :class:`Table` as a float matrix for a density model, and back.
-
-    - 'float' columns are passed as they are;
-    - 'integer' columns are dequantized: the integer ``k`` becomes
-      ``k + U(0, 1)`` (uniform noise, drawn when ``transform`` is given a
-      ``random_state``), so that a continuous density fitted to them spreads
-      each integer's mass over the cell ``[k, k + 1)`` instead of
-      concentrating it on a point (which a continuous density cannot fit
-      well).  Without a ``random_state`` the cell midpoint ``k + 0.5`` is
-      used, deterministically (for example to evaluate a density);
-    - 'categorical' columns are one-hot encoded, one float 0/1 column per
-      category, categories in sorted order.
-
-    The output columns follow the table's column order (one-hot blocks in
-    place of their column), see ``feature_names_out_``.
-
-    Attributes
-    ----------
-    names_ : list of str
-        Column names seen during fit.
-    kinds_ : list of str
-        Column kinds seen during fit.
-    ranges_ : dict of str to (float, float)
-        Training ``(min, max)`` of each 'float' and 'integer' column.
-    categories_ : dict of str to ndarray of str
-        Sorted categories of each 'categorical' column.
-    feature_names_out_ : list of str
-        Names of the encoded columns: the column name for numeric columns,
-        ``name=category`` for one-hot columns.
-    n_features_out_ : int
-        Number of encoded columns.
-    """
-
-    def fit(self, table):
-        """Learn the columns, numeric ranges and categories of ``table``.
-
-        Parameters
-        ----------
-        table : Table
-            Training table with at least one row.
-
-        Returns
-        -------
-        self : TableEncoder
-        """
-        if table.n_rows == 0:
-            raise ValueError("cannot fit an encoder on a table without rows")
-        self.names_, self.kinds_ = list(table.names), list(table.kinds)
-        self.ranges_, self.categories_ = {}, {}
-        feature_names = []
-        for name, kind, column in zip(table.names, table.kinds, table.columns):
-            if kind == "categorical":
-                categories = np.array(sorted(set(map(str, column))), dtype=object)
-                self.categories_[name] = categories
-                feature_names += [f"{name}={category}" for category in categories]
-            else:
-                values = self._numeric(name, kind, column)
-                self.ranges_[name] = (float(values.min()), float(values.max()))
-                feature_names.append(name)
-        self.feature_names_out_ = feature_names
-        self.n_features_out_ = len(feature_names)
-        return self
-
-    @staticmethod
-    def _numeric(name, kind, column):
-        values = np.asarray(column, dtype=np.float64)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"column {name!r} holds NaN or infinite values")
-        if kind == "integer" and np.any(values != np.floor(values)):
-            raise ValueError(f"integer column {name!r} holds non-integral values")
-        return values
-
-    def _check_fitted(self):
-        if not hasattr(self, "feature_names_out_"):
-            raise ValueError("this TableEncoder is not fitted yet; call fit first")
-
-    def transform(self, table, random_state=None):
-        """Encode ``table`` as a float matrix.
-
-        Parameters
-        ----------
-        table : Table
-            Table with the names and kinds seen during fit; categorical
-            values must be among the categories seen during fit.
-        random_state : int, RandomState or Generator instance, default=None
-            Source of the dequantization noise ``U(0, 1)`` added to integer
-            columns (use it to fit a model).  None adds ``0.5`` instead.
-
-        Returns
-        -------
-        X : ndarray of shape (n_rows, n_features_out_)
-        """
-        self._check_fitted()
-        if list(table.names) != self.names_ or list(table.kinds) != self.kinds_:
-            raise ValueError(
-                "the table's columns differ from those seen during fit: "
-                f"expected {list(zip(self.names_, self.kinds_))}, got {list(zip(table.names, table.kinds))}"
-            )
-        parts = []
-        for name, kind, column in zip(table.names, table.kinds, table.columns):
-            if kind == "categorical":
-                categories = self.categories_[name]
-                values = np.asarray(column, dtype=object).astype(str)
-                index = np.searchsorted(categories.astype(str), values)
-                index = np.minimum(index, len(categories) - 1)
-                unseen = categories[index] != values
-                if np.any(unseen):
-                    raise ValueError(f"column {name!r} holds the category {values[unseen][0]!r} not seen during fit")
-                parts.append(np.eye(len(categories))[index])
-            else:
-                values = self._numeric(name, kind, column)
-                if kind == "integer":
-                    noise = 0.5 if random_state is None else _uniform(random_state, values.shape)
-                    values = values + noise
-                parts.append(values[:, None])
-        return np.hstack(parts) if parts else np.empty((table.n_rows, 0))
-
-    def fit_transform(self, table, random_state=None):
-        """``fit(table).transform(table, random_state)``."""
-        return self.fit(table).transform(table, random_state=random_state)
-
-    def inverse_transform(self, X):
-        """Decode a float matrix (such as a model's samples) into a table.
-
-        'float' columns are clipped to their training range ``[min, max]``;
-        'integer' columns are floored (undoing the dequantization), clipped
-        to their training range and returned as int64; 'categorical' columns
-        take the category of the largest entry of their one-hot block.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_rows, n_features_out_)
-            Finite values.
-
-        Returns
-        -------
-        table : Table
-            With the names and kinds seen during fit.
-        """
-        self._check_fitted()
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features_out_:
-            raise ValueError(f"expected a matrix with {self.n_features_out_} columns, got shape {X.shape}")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("cannot decode NaN or infinite values")
-        columns, start = [], 0
-        for name, kind in zip(self.names_, self.kinds_):
-            if kind == "categorical":
-                categories = self.categories_[name]
-                block = X[:, start : start + len(categories)]
-                columns.append(categories[np.argmax(block, axis=1)].astype(object))
-                start += len(categories)
-            else:
-                low, high = self.ranges_[name]
-                values = X[:, start]
-                if kind == "integer":
-                    values = np.clip(np.floor(values), low, high).astype(np.int64)
-                else:
-                    values = np.clip(values, low, high)
-                columns.append(values)
-                start += 1
-        return Table(names=list(self.names_), kinds=list(self.kinds_), columns=columns)
 
 
 # --------------------------------------------------------------------- write

@@ -1,7 +1,8 @@
 """Command-line interface: ``skscore generate`` and ``skscore benchmark``.
 
 ``generate`` fits a model to a CSV file and writes synthetic rows with the
-same columns and types (see :mod:`skscore._tabular`).  The benchmark fits every requested skscore model and the baselines
+same columns and types: it reads the file (see :mod:`skscore._tabular`) and
+passes its integer and categorical columns to the model's column types.  The benchmark fits every requested skscore model and the baselines
 (``GaussianMixture`` with its number of components chosen by BIC,
 ``KernelDensity`` with its bandwidth chosen by cross-validation on
 standardized data, and ForestDiffusion when its package is installed) on one
@@ -29,7 +30,7 @@ from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler
 
 from ._io import atomic_write
-from ._tabular import TableEncoder, read_csv, write_csv
+from ._tabular import read_csv, write_csv
 from .datasets import DATASETS, load_dataset
 from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
 from .boosted import GradientBoostedScore
@@ -47,7 +48,8 @@ MODELS = {
     "boosted": GradientBoostedScore,
 }
 # What ``skscore benchmark`` fits without --models.  'convex' is left out: its
-# cone-constrained programs take minutes per dataset from about 13 columns up.
+# cone-constrained programs grow quickly with the number of columns (measured
+# times in the command-line and convex guides).
 DEFAULT_MODELS = ("random-features", "mixture-prior", "boosted")
 
 DEFAULT_DATASETS = ("iris", "wine", "breast_cancer")
@@ -475,9 +477,12 @@ def _build_parser():
         description=(
             "Read a CSV file with a header (numeric, integer and categorical columns, detected "
             "automatically or forced with --integer/--categorical), fit a model and write "
-            "synthetic rows with the same columns and types.  Integer columns are dequantized "
-            "for the fit and floored on output, categorical ones one-hot encoded and decoded by "
-            "the largest coordinate; every column stays within its training range."
+            "synthetic rows with the same columns and types.  The model is given the integer and "
+            "categorical columns (integer_features, categorical_features) with bounds='auto' and "
+            "point_masses='auto': integers are dequantized for the fit and floored on output, "
+            "categories take only their input labels, columns without negative values stay "
+            "non-negative (within [0, 1] when they lie there), and values shared by at least 5% of "
+            "the rows of a float column (such as exact zeros) are reproduced as point masses."
         ),
     )
     gen.add_argument("data", help="input CSV file with a header row")
@@ -505,17 +510,22 @@ def _generate_command(args):
         max_categories=args.max_categories,
     )
     progress = args.progress or sys.stderr.isatty()
-    rng = np.random.RandomState(args.seed)
-    encoder = TableEncoder().fit(table)
-    X = encoder.transform(table, random_state=rng)
-    model = MODELS[args.model](random_state=args.seed, n_jobs=args.n_jobs)
+    X = table.to_array()  # categorical columns as the codes of their sorted labels
+    model = MODELS[args.model](
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        integer_features=table.indices("integer"),
+        categorical_features=table.indices("categorical"),
+        bounds="auto",
+        point_masses="auto",
+    )
     if progress:
-        print(f"skscore: fitting {args.model} on {X.shape[0]} rows x {X.shape[1]} encoded columns ...", file=sys.stderr)
+        print(f"skscore: fitting {args.model} on {X.shape[0]} rows x {X.shape[1]} columns ...", file=sys.stderr)
     _, fit_s = _timed(model.fit, X)
     if progress:
         print(f"skscore: fitted in {fit_s:.1f} s; sampling {args.n_samples} rows ...", file=sys.stderr)
-    samples, sample_s = _timed(model.sample, args.n_samples, random_state=rng)
-    write_csv(encoder.inverse_transform(samples), args.output)
+    samples, sample_s = _timed(model.sample, args.n_samples)  # seeded at fit
+    write_csv(table.from_array(samples), args.output)
     return f"wrote {args.n_samples} rows x {len(table.names)} columns to {args.output} (fit {fit_s:.1f} s, sample {sample_s:.1f} s)\n"
 
 

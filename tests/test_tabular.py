@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from skscore import DiffusionRandomFeatures, _tabular
-from skscore._tabular import Table, TableEncoder, read_csv, write_csv
+from skscore import _tabular
+from skscore._tabular import Table, read_csv, write_csv
 
 
 def _write(path, text):
@@ -28,60 +28,50 @@ def mixed_csv(tmp_path):
 
 
 # ---------------------------------------------------------------- round trip
-def test_round_trip_through_a_model(mixed_csv, tmp_path):
+def test_codes_round_trip_through_a_file(mixed_csv, tmp_path):
     table = read_csv(mixed_csv)
     assert table.names == ["x", "count", "color"]
     assert table.kinds == ["float", "integer", "categorical"]
+    assert table.indices("integer") == [1] and table.indices("categorical") == [2]
+    assert table.categories() == {"color": ["blue", "green", "red"]}
 
-    encoder = TableEncoder().fit(table)
-    assert encoder.feature_names_out_ == ["x", "count", "color=blue", "color=green", "color=red"]
-    X = encoder.transform(table, random_state=0)
-    dequantized = X[:, 1] - table.columns[1]
-    assert np.all((dequantized >= 0) & (dequantized < 1)) and dequantized.std() > 0.1
+    X = table.to_array()  # what skscore generate fits on
+    assert X.dtype == np.float64 and X.shape == (120, 3)
+    np.testing.assert_array_equal(X[:, :2], np.column_stack(table.columns[:2]))
+    codes = {"blue": 0, "green": 1, "red": 2}
+    np.testing.assert_array_equal(X[:, 2], [codes[c] for c in table.columns[2]])
 
-    model = DiffusionRandomFeatures(n_features=32, n_steps=8, random_state=0).fit(X)
-    synthetic = encoder.inverse_transform(model.sample(200, random_state=0))
-    out = tmp_path / "synthetic.csv"
-    write_csv(synthetic, out)
-
-    back = read_csv(out)
+    back = table.from_array(X[::-1])
     assert back.names == table.names and back.kinds == table.kinds
-    assert back.n_rows == 200
-    x, count, color = back.columns
-    assert table.columns[0].min() <= x.min() and x.max() <= table.columns[0].max()
-    assert np.all(count == np.floor(count))
-    assert table.columns[1].min() <= count.min() and count.max() <= table.columns[1].max()
-    assert set(color) <= {"red", "green", "blue"} and len(set(color)) > 1
-    # the file holds exactly what was written
-    np.testing.assert_array_equal(x, synthetic.columns[0])
-    np.testing.assert_array_equal(count, synthetic.columns[1])
-    np.testing.assert_array_equal(color, synthetic.columns[2])
+    assert back.columns[1].dtype == np.int64 and back.columns[2].dtype == object
+    out = tmp_path / "rows.csv"
+    write_csv(back, out)
+    again = read_csv(out)
+    assert again.kinds == table.kinds
+    for column, original in zip(again.columns, table.columns):
+        np.testing.assert_array_equal(column, original[::-1])  # exact, floats included
 
 
-def test_inverse_transform_types_clipping_and_argmax():
+def test_from_array_checks_codes_and_integers():
     table = Table(
         ["x", "n", "c"],
         ["float", "integer", "categorical"],
-        [np.array([0.0, 1.0]), np.array([2.0, 5.0]), np.array(["b", "a"], dtype=object)],
+        [np.array([0.0, 1.0]), np.array([-2.0, 5.0]), np.array(["b", "a"], dtype=object)],
     )
-    encoder = TableEncoder().fit(table)
-    X = np.array([[-3.0, 1.2, 0.1, 0.7], [9.0, 5.999, 0.6, 0.2], [0.5, 3.5, -1.0, -2.0]])
-    decoded = encoder.inverse_transform(X)
-    assert decoded.names == ["x", "n", "c"] and decoded.kinds == table.kinds
-    np.testing.assert_array_equal(decoded.columns[0], [0.0, 1.0, 0.5])
-    assert decoded.columns[1].dtype == np.int64
-    np.testing.assert_array_equal(decoded.columns[1], [2, 5, 3])
-    assert decoded.columns[2].tolist() == ["b", "a", "a"]
-    # without noise the integers sit at the cell midpoints and decode exactly
-    X0 = encoder.transform(table)
-    np.testing.assert_array_equal(X0[:, 1], [2.5, 5.5])
-    np.testing.assert_array_equal(encoder.inverse_transform(X0).columns[1], [2, 5])
-    with pytest.raises(ValueError, match="4 columns"):
-        encoder.inverse_transform(X[:, :3])
-    with pytest.raises(ValueError, match="not seen during fit"):
-        encoder.transform(
-            Table(["x", "n", "c"], table.kinds, [np.zeros(1), np.zeros(1), np.array(["z"], dtype=object)])
-        )
+    decoded = table.from_array([[-3.5, -7.0, 1.0], [9.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(decoded.columns[0], [-3.5, 9.0])
+    np.testing.assert_array_equal(decoded.columns[1], [-7, 0])
+    assert decoded.columns[2].tolist() == ["b", "a"]
+    with pytest.raises(ValueError, match="3 columns"):
+        table.from_array(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        table.from_array([[np.nan, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="'n' must hold integers, got 0.5"):
+        table.from_array([[0.0, 0.5, 0.0]])
+    with pytest.raises(ValueError, match=r"'c' must hold codes in 0..1, got 2.0"):
+        table.from_array([[0.0, 0.0, 2.0]])
+    with pytest.raises(ValueError, match="unknown column kind"):
+        table.indices("text")
 
 
 # ----------------------------------------------------------------- detection
