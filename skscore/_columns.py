@@ -69,18 +69,17 @@ MAX_AUTO_POINT_MASSES = 5
 # the model standardizes).  A tight law far from the cell boundaries keeps
 # the levels apart (the sampled shares stay closer to the data's), a loose
 # one is smoother, so the model matches it better and the quadrature estimate
-# of each level's probability has less variance.  On a 4-level column
-# (DiffusionRandomFeatures, 64 and 512 features) these values give sampled
-# shares within 3.2 and 0.8 points and level probabilities summing to 1.02
-# and 0.98; disjoint boxes (no full support) gave closer shares but
-# probabilities summing to 0.3, the model's mass between the boxes being lost.
+# of each level's probability has less variance.  The law has full support on
+# the level's cell: disjoint boxes would lose the model's mass between them.
+# The measured shares and probabilities of these values are in the column
+# types guide (doc/user_guide/columns.rst).
 LEVEL_SPREAD = 0.3
 LEVEL_GAP_MEAN = 1.0
 LEVEL_GAP_SHAPE = 4.0
 _GAP = gamma(LEVEL_GAP_SHAPE, scale=LEVEL_GAP_MEAN / LEVEL_GAP_SHAPE)
 # Quadrature points per row in score_samples (typed columns only; the cost of
-# score_samples grows in proportion).  16 left the probability of a point
-# mass 25 % off on a 1-column table (64: within 2 %, see tests/test_columns.py).
+# score_samples grows in proportion, the error of each row's probability
+# estimate shrinks).  The column types guide reports the measured error.
 N_QUADRATURE_POINTS = 64
 
 # exp() overflows beyond this; samples this far out sit on their bound anyway
@@ -631,7 +630,13 @@ class ColumnTypes:
                 self.columns_.append(_Categorical(levels))
                 bounds[j] = (float(levels[0]), float(levels[-1]))
             elif kind == "integer":
-                self.columns_.append(_Integer(*bounds[j]))
+                observed = np.unique(values[~np.isnan(values)])
+                if observed.size == 1:
+                    # one value: nothing to learn, and dequantized it could come out one off;
+                    # a lone point mass (no coordinate) reproduces it exactly
+                    self.columns_.append(_Continuous(values, -np.inf, np.inf, observed))
+                else:
+                    self.columns_.append(_Integer(*bounds[j]))
             else:
                 self.columns_.append(_Continuous(values, *bounds[j], atoms[j]))
         self.kinds_ = kinds

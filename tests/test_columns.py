@@ -354,3 +354,14 @@ def test_gradient_boosted_keeps_its_missing_value_handling_with_types(table):
     assert not np.isnan(S).any()
     assert np.all(S[:, 0] == np.floor(S[:, 0])) and set(np.unique(S[:, 1])) <= {0.0, 1.0, 2.0, 3.0}
     assert abs(np.mean(S[:, 2] == 0) - np.mean(X[:, 2][~np.isnan(X[:, 2])] == 0)) <= 0.03
+
+
+def test_a_constant_integer_column_stays_that_constant():
+    # dequantized, a single value could come out one off; it is a point mass instead
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.standard_normal(300), np.full(300, 7.0), rng.integers(0, 5, 300)])
+    model = DiffusionRandomFeatures(n_features=32, n_steps=8, integer_features="auto", random_state=0).fit(X)
+    assert model.column_types_.kinds_ == ["continuous", "integer", "integer"]
+    np.testing.assert_array_equal(np.unique(model.sample(2000, random_state=0)[:, 1]), [7.0])
+    log_density = model.score_samples(np.array([[0.0, 7.0, 2.0], [0.0, 8.0, 2.0], [0.0, 7.5, 2.0]]))
+    assert log_density[0] > -10 and np.all(log_density[1:] == LOG_DENSITY_FLOOR)
