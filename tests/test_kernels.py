@@ -51,3 +51,56 @@ def test_kernels_accept_any_layout_and_readonly_inputs(flags):
     out = np.empty((10, 4))
     _kernels.ddim_step(z, eps, 0.6, 0.8, 0.8, 0.6, out)
     np.testing.assert_allclose(out, 0.8 * (z - 0.8 * eps) / 0.6 + 0.6 * eps)
+
+
+def _binned(X, max_bins):
+    n_features = X.shape[1]
+    thresholds = np.full((n_features, max_bins), np.inf)
+    n_bins = np.empty(n_features, dtype=np.int64)
+    for f in range(n_features):
+        edges = np.unique(np.nanquantile(X[:, f], np.linspace(0, 1, max_bins + 1)[1:-1]))
+        thresholds[f, : len(edges)] = edges
+        n_bins[f] = len(edges) + 1
+    codes = np.empty((n_features, X.shape[0]), dtype=np.uint8)
+    _kernels.bin_codes(X, thresholds, n_bins, max_bins, codes)
+    return _kernels.BinnedFeatures(codes, n_bins, thresholds)
+
+
+@pytest.mark.parametrize("sketch_size", [None, 2])
+@pytest.mark.parametrize("missing_targets", [False, True])
+def test_boosted_trees_predict_what_they_fit(sketch_size, missing_targets):
+    rng = np.random.default_rng(3)
+    n, n_outputs, n_trees = 400, 4, 8
+    X = rng.standard_normal((n, 3))
+    y = np.column_stack([np.sin(2 * X[:, 0]), X[:, 1] ** 2, X[:, 0] * X[:, 2], rng.standard_normal(n)])
+    X[rng.random(X.shape) < 0.1] = np.nan
+    weight = (rng.random(y.shape) > 0.2).astype(float) if missing_targets else np.empty((0, 0))
+    sketches = (
+        rng.standard_normal((n_trees, n_outputs, sketch_size)) if sketch_size else np.empty((0, 0, 0))
+    )
+    trees = _kernels.empty_ensemble(n_trees, 8, n_outputs)
+    residual = y.copy()
+    params = _kernels.BoosterParams(0.5, 1.0, 3, 5)
+    _kernels.fit_boosted_trees(_binned(X, 16), residual, weight, sketches, params, trees)
+    assert (trees.left >= 0).sum() > n_trees  # the trees did split
+    assert trees.leaf_values.shape == (n_trees, 8, n_outputs)
+    pred = np.zeros_like(y)
+    _kernels.predict_boosted_trees(X, trees, pred)
+    observed = weight > 0 if missing_targets else np.ones(y.shape, dtype=bool)
+    np.testing.assert_allclose(pred[observed], (y - residual)[observed], atol=1e-12)
+    np.testing.assert_array_equal(residual[~observed], y[~observed])
+    assert np.mean(residual[observed] ** 2) < 0.8 * np.mean(y[observed] ** 2)
+
+
+def test_gaussian_kde_log_sum_exp_matches_scipy():
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(4)
+    queries, points = rng.standard_normal((30, 3)), rng.standard_normal((200, 3))
+    queries[0] = 1e200  # its distances overflow
+    inv_two_h2 = 2.0
+    out = np.empty(30)
+    _kernels.gaussian_kde_log_sum_exp(queries, points, inv_two_h2, out)
+    d2 = ((queries[1:, None, :] - points[None]) ** 2).sum(axis=-1)
+    np.testing.assert_allclose(out[1:], logsumexp(-d2 * inv_two_h2, axis=1), rtol=1e-12)
+    assert out[0] == -np.inf

@@ -20,17 +20,27 @@ from numba import njit, prange
 _MAX_ACTIVE_FACTOR = 4
 
 
+@njit(inline="always", fastmath=False)
+def _activation(p, absolute):
+    if absolute:
+        return abs(p)
+    return p if p > 0.0 else 0.0
+
+
+@njit(inline="always", fastmath=False)
+def _slope(p, absolute):
+    if p > 0.0:
+        return 1.0
+    return -1.0 if absolute and p < 0.0 else 0.0
+
+
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def relu_features(proj, bias, absolute):
     """In place: ``proj <- act(proj + bias)``, ``act`` = ReLU, or ``|.|`` if ``absolute``."""
     n, m = proj.shape
     for i in prange(n):
         for j in range(m):
-            p = proj[i, j] + bias[j]
-            if absolute:
-                proj[i, j] = abs(p)
-            else:
-                proj[i, j] = p if p > 0.0 else 0.0
+            proj[i, j] = _activation(proj[i, j] + bias[j], absolute)
 
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
@@ -40,15 +50,8 @@ def relu_features_slopes(proj, bias, absolute, slopes):
     for i in prange(n):
         for j in range(m):
             p = proj[i, j] + bias[j]
-            if absolute:
-                proj[i, j] = abs(p)
-                slopes[i, j] = 1.0 if p > 0.0 else (-1.0 if p < 0.0 else 0.0)
-            elif p > 0.0:
-                proj[i, j] = p
-                slopes[i, j] = 1.0
-            else:
-                proj[i, j] = 0.0
-                slopes[i, j] = 0.0
+            proj[i, j] = _activation(p, absolute)
+            slopes[i, j] = _slope(p, absolute)
 
 
 @njit(fastmath=False, cache=True, nogil=True)

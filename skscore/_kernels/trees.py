@@ -12,15 +12,21 @@ Layout and conventions (shared with the scikit-learn and LightGBM learners):
 - features are binned once per fit into ``uint8`` codes stored feature-major,
   ``codes[f, i]``; bin ``b`` of feature ``f`` holds the values
   ``thresholds[f, b - 1] < x <= thresholds[f, b]`` and the last code,
-  ``missing_bin``, holds NaN;
+  ``missing_bin``, holds NaN; the kernels take codes, bin counts and edges
+  together as a :class:`BinnedFeatures`;
 - trees grow best-first (the leaf with the largest gain is split next) up to
   ``max_leaf_nodes`` leaves, ``max_depth`` levels and ``min_samples_leaf``
   rows per leaf; the histogram of the larger child is the parent's minus the
   smaller child's;
-- a node ``m`` of tree ``t`` is a leaf when ``left[t, m] < 0``; rows go left
-  when ``x <= threshold[t, m]`` (NaN follows ``missing_left``), and the
-  leaf's outputs are ``leaf_values[t, leaf_slot[t, m]]``, already multiplied
-  by the learning rate.
+- the fitted trees are a :class:`TreeEnsemble`, seven arrays indexed by tree
+  ``t`` and node ``m`` (:func:`empty_ensemble` allocates them): node ``m`` is
+  a leaf when ``left[t, m] < 0``; rows go left when ``x <= threshold[t, m]``
+  (NaN follows ``missing_left``), and the leaf's outputs are
+  ``leaf_values[t, leaf_slot[t, m]]``, already multiplied by the learning
+  rate.
+
+Named tuples reach the kernels as Numba tuples (typed per field, and cached
+like arrays), so they cost nothing over passing their arrays one by one.
 
 The fitting kernel grows every tree of one model sequentially and releases
 the GIL: models (noise levels, classes) are fitted in parallel by joblib,
@@ -28,16 +34,137 @@ which scales better than splitting one small histogram over threads.  The
 prediction kernel is parallel over rows, like the engine's other kernels.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
 
+class BinnedFeatures(NamedTuple):
+    """The inputs of a fit, binned.
+
+    ``codes``: uint8 ``(n_features, n_rows)``, code ``thresholds.shape[1]``
+    marking a missing value; ``n_bins``: int ``(n_features,)``, the number of
+    non-missing bins of each feature; ``thresholds``: float ``(n_features,
+    max_bins)``, the upper edge of each bin (for ``b < n_bins[f] - 1``).
+    """
+
+    codes: np.ndarray
+    n_bins: np.ndarray
+    thresholds: np.ndarray
+
+
+class BoosterParams(NamedTuple):
+    """The scalar hyperparameters of :func:`fit_boosted_trees`.
+
+    ``learning_rate`` shrinks the leaf values; ``l2_regularization`` is the
+    ridge penalty (in rows) of the split gains and leaf values; ``max_depth``
+    is the deepest level a leaf may sit at (the root is level 0);
+    ``min_samples_leaf`` the fewest rows in a leaf.
+    """
+
+    learning_rate: float
+    l2_regularization: float
+    max_depth: int
+    min_samples_leaf: int
+
+
+class TreeEnsemble(NamedTuple):
+    """Fitted trees: node arrays ``(n_trees, 2 L - 1)`` and leaf values
+    ``(n_trees, L, n_outputs)``, for ``L`` leaves at most per tree."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf_slot: np.ndarray
+    leaf_values: np.ndarray
+
+
+def empty_ensemble(n_trees, max_leaf_nodes, n_outputs):
+    """``n_trees`` trees of a single leaf predicting 0, to fit in place."""
+    n_nodes = 2 * max_leaf_nodes - 1
+    return TreeEnsemble(
+        feature=np.zeros((n_trees, n_nodes), dtype=np.int32),
+        threshold=np.zeros((n_trees, n_nodes)),
+        missing_left=np.zeros((n_trees, n_nodes), dtype=np.bool_),
+        left=np.full((n_trees, n_nodes), -1, dtype=np.int32),
+        right=np.full((n_trees, n_nodes), -1, dtype=np.int32),
+        leaf_slot=np.zeros((n_trees, n_nodes), dtype=np.int32),
+        leaf_values=np.zeros((n_trees, max_leaf_nodes, n_outputs)),
+    )
+
+
+class _Workspace(NamedTuple):
+    """Scratch arrays of one fit, allocated once for all its trees.
+
+    The rows of node ``m`` are ``idx[start[m]:stop[m]]``; ``hist[m]``,
+    ``totals[m]`` and ``split[m]`` are its gradient histogram, gradient sums
+    and best split (gain, feature, bin, missing_left), and ``open_leaf[m]``
+    says whether it is a leaf that may still be split.
+    """
+
+    grad: np.ndarray
+    buffer: np.ndarray
+    idx: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    depth: np.ndarray
+    hist: np.ndarray
+    totals: np.ndarray
+    split: np.ndarray
+    open_leaf: np.ndarray
+    left_sums: np.ndarray
+    sums: np.ndarray
+    mass: np.ndarray
+
+
 @njit(cache=True, nogil=True)
-def _node_histogram(codes, idx, start, stop, grad, buffer, hist):
-    """Sums of the sketched gradients and row counts per (feature, bin)."""
+def _workspace(binned, residual, sketches, max_nodes):
+    n_features, n_rows = binned.codes.shape
+    n_outputs = residual.shape[1]
+    missing_bin = binned.thresholds.shape[1]
+    use_sketch = sketches.shape[0] > 0
+    k = sketches.shape[2] if use_sketch else n_outputs
+    return _Workspace(
+        np.empty((n_rows, k)) if use_sketch else residual,
+        np.empty((n_rows, k)),
+        np.arange(n_rows),
+        np.empty(max_nodes, np.int64),
+        np.empty(max_nodes, np.int64),
+        np.empty(max_nodes, np.int64),
+        np.empty((max_nodes, n_features, missing_bin + 1, k + 1)),
+        np.empty((max_nodes, k)),
+        np.empty((max_nodes, 4)),
+        np.zeros(max_nodes, np.bool_),
+        np.empty(k),
+        np.empty(n_outputs),
+        np.empty(n_outputs),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _sketch(residual, sketch, grad):
+    """``grad = residual @ sketch``."""
+    n_rows, n_outputs = residual.shape
+    k = sketch.shape[1]
+    for i in range(n_rows):
+        for c in range(k):
+            acc = 0.0
+            for j in range(n_outputs):
+                acc += residual[i, j] * sketch[j, c]
+            grad[i, c] = acc
+
+
+@njit(cache=True, nogil=True)
+def _node_histogram(codes, work, m):
+    """Sums of the sketched gradients and row counts per (feature, bin) of node ``m``."""
     n_features = codes.shape[0]
+    idx, grad, buffer, hist = work.idx, work.grad, work.buffer, work.hist[m]
     k = grad.shape[1]
-    n = stop - start
+    start = work.start[m]
+    n = work.stop[m] - start
     # gather the node's gradient rows once: every feature then reads them in order
     for q in range(n):
         i = idx[start + q]
@@ -72,58 +199,66 @@ def _leaf_score(sums, count, l2):
 
 
 @njit(cache=True, nogil=True)
-def _best_split(hist, n_bins, missing_bin, totals, count, l2, min_samples_leaf, left_sums, result):
+def _best_split(hist, n_bins, totals, count, params, left_sums, result):
     """Best (gain, feature, bin, missing_left) of a node, written to ``result``.
 
     The gain of a split is ``|G_L|^2 / (n_L + l2) + |G_R|^2 / (n_R + l2) -
     |G|^2 / (n + l2)`` with ``G`` the sketched gradient sums: the decrease of
-    the squared error summed over outputs, when the sketch is exact.  Each
-    threshold is tried with the node's missing values on either side.
+    the squared error summed over outputs, when the sketch is exact.
     ``result[0]`` stays 0 when no split has positive gain.
     """
-    n_features = hist.shape[0]
-    k = hist.shape[2] - 1
-    parent = _leaf_score(totals, count, l2)
+    parent = _leaf_score(totals, count, params.l2_regularization)
     result[0] = 0.0
     result[1] = -1.0
     result[2] = -1.0
     result[3] = 0.0
-    for f in range(n_features):
-        n_missing = hist[f, missing_bin, k]
-        left_sums[:] = 0.0
-        n_left = 0.0
-        for b in range(n_bins[f]):
-            for c in range(k):
-                left_sums[c] += hist[f, b, c]
-            n_left += hist[f, b, k]
-            for side in range(2):  # 0: missing values go right, 1: left
-                if side == 1 and n_missing == 0.0:
-                    break
-                n_l = n_left + side * n_missing
-                n_r = count - n_l
-                if n_l < min_samples_leaf or n_r < min_samples_leaf:
-                    continue
-                score_l = 0.0
-                score_r = 0.0
-                for c in range(k):
-                    g_l = left_sums[c] + side * hist[f, missing_bin, c]
-                    g_r = totals[c] - g_l
-                    score_l += g_l * g_l
-                    score_r += g_r * g_r
-                gain = score_l / (n_l + l2) + score_r / (n_r + l2) - parent
-                if gain > result[0]:
-                    result[0] = gain
-                    result[1] = f
-                    result[2] = b
-                    # with no missing value in the node, NaN follows the larger side
-                    result[3] = 1.0 if (side == 1 or (n_missing == 0.0 and n_l >= n_r)) else 0.0
+    for f in range(hist.shape[0]):
+        _best_split_of_feature(hist[f], n_bins[f], totals, count, parent, params, left_sums, f, result)
 
 
 @njit(cache=True, nogil=True)
-def _partition(codes, idx, start, stop, feature, split_bin, missing_bin, missing_left):
-    """Reorder ``idx[start:stop]`` so the rows going left come first; return their count."""
-    row = codes[feature]
-    lo, hi = start, stop - 1
+def _best_split_of_feature(hist, n_bins, totals, count, parent, params, left_sums, f, result):
+    """Update ``result`` with the thresholds of feature ``f`` that gain more.
+
+    Each threshold is tried with the node's missing values on either side.
+    """
+    missing_bin = hist.shape[0] - 1
+    k = hist.shape[1] - 1
+    l2 = params.l2_regularization
+    n_missing = hist[missing_bin, k]
+    left_sums[:] = 0.0
+    n_left = 0.0
+    for b in range(n_bins):
+        for c in range(k):
+            left_sums[c] += hist[b, c]
+        n_left += hist[b, k]
+        for side in range(2):  # 0: missing values go right, 1: left
+            if side == 1 and n_missing == 0.0:
+                break
+            n_l = n_left + side * n_missing
+            n_r = count - n_l
+            if n_l < params.min_samples_leaf or n_r < params.min_samples_leaf:
+                continue
+            score_l = 0.0
+            score_r = 0.0
+            for c in range(k):
+                g_l = left_sums[c] + side * hist[missing_bin, c]
+                g_r = totals[c] - g_l
+                score_l += g_l * g_l
+                score_r += g_r * g_r
+            gain = score_l / (n_l + l2) + score_r / (n_r + l2) - parent
+            if gain > result[0]:
+                result[0] = gain
+                result[1] = f
+                result[2] = b
+                # with no missing value in the node, NaN follows the larger side
+                result[3] = 1.0 if (side == 1 or (n_missing == 0.0 and n_l >= n_r)) else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _partition(row, idx, split_bin, missing_bin, missing_left):
+    """Reorder ``idx`` so the rows going left come first; return their count."""
+    lo, hi = 0, idx.shape[0] - 1
     while lo <= hi:
         b = row[idx[lo]]
         goes_left = missing_left if b == missing_bin else b <= split_bin
@@ -132,39 +267,115 @@ def _partition(codes, idx, start, stop, feature, split_bin, missing_bin, missing
         else:
             idx[lo], idx[hi] = idx[hi], idx[lo]
             hi -= 1
-    return lo - start
+    return lo
 
 
 @njit(cache=True, nogil=True)
-def fit_boosted_trees(
-    codes,
-    n_bins,
-    thresholds,
-    residual,
-    weight,
-    sketches,
-    learning_rate,
-    l2_regularization,
-    max_depth,
-    min_samples_leaf,
-    feature,
-    threshold,
-    missing_left,
-    left,
-    right,
-    leaf_slot,
-    leaf_values,
-):
-    """Fit ``feature.shape[0]`` trees to ``residual`` (squared loss), in place.
+def _consider_split(binned, params, work, m):
+    """Sum node ``m``'s gradients and open it to splitting if a split is allowed and gains."""
+    hist = work.hist[m]
+    for c in range(work.totals.shape[1]):
+        work.totals[m, c] = hist[0, :, c].sum()
+    count = work.stop[m] - work.start[m]
+    if work.depth[m] < params.max_depth and count >= 2 * params.min_samples_leaf:
+        _best_split(hist, binned.n_bins, work.totals[m], count, params, work.left_sums, work.split[m])
+        work.open_leaf[m] = work.split[m, 0] > 0.0
+
+
+@njit(cache=True, nogil=True)
+def _best_open_leaf(work, n_nodes):
+    """The open leaf of largest gain, or -1 when none is left."""
+    best, best_gain = -1, 0.0
+    for m in range(n_nodes):
+        if work.open_leaf[m] and work.split[m, 0] > best_gain:
+            best, best_gain = m, work.split[m, 0]
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _split_leaf(binned, params, trees, t, work, m, n_nodes):
+    """Split leaf ``m`` of tree ``t`` as ``work.split[m]`` says into nodes ``n_nodes, n_nodes + 1``."""
+    work.open_leaf[m] = False
+    f = int(work.split[m, 1])
+    b = int(work.split[m, 2])
+    go_missing_left = work.split[m, 3] > 0.5
+    start, stop = work.start[m], work.stop[m]
+    n_left = _partition(binned.codes[f], work.idx[start:stop], b, binned.thresholds.shape[1], go_missing_left)
+    lc, rc = n_nodes, n_nodes + 1
+    trees.feature[t, m] = f
+    trees.threshold[t, m] = binned.thresholds[f, b] if b < binned.n_bins[f] - 1 else np.inf
+    trees.missing_left[t, m] = go_missing_left
+    trees.left[t, m], trees.right[t, m] = lc, rc
+    work.start[lc], work.stop[lc] = start, start + n_left
+    work.start[rc], work.stop[rc] = start + n_left, stop
+    work.depth[lc] = work.depth[m] + 1
+    work.depth[rc] = work.depth[m] + 1
+    small, large = (lc, rc) if n_left <= stop - start - n_left else (rc, lc)
+    _node_histogram(binned.codes, work, small)
+    _subtract(work.hist[m], work.hist[small], work.hist[large])
+    _consider_split(binned, params, work, small)
+    _consider_split(binned, params, work, large)
+
+
+@njit(cache=True, nogil=True)
+def _grow_tree(binned, params, trees, t, work):
+    """Grow tree ``t`` on all the rows, best-first; return its number of nodes."""
+    n_rows = work.idx.shape[0]
+    for i in range(n_rows):
+        work.idx[i] = i
+    trees.left[t, :] = -1
+    trees.right[t, :] = -1
+    trees.leaf_slot[t, :] = -1
+    trees.feature[t, :] = -1
+    trees.threshold[t, :] = 0.0
+    trees.missing_left[t, :] = False
+    work.open_leaf[:] = False
+    work.start[0], work.stop[0], work.depth[0] = 0, n_rows, 0
+    _node_histogram(binned.codes, work, 0)
+    _consider_split(binned, params, work, 0)
+    n_nodes, n_leaves = 1, 1
+    while n_leaves < trees.leaf_values.shape[1]:
+        m = _best_open_leaf(work, n_nodes)
+        if m < 0:
+            break
+        _split_leaf(binned, params, trees, t, work, m, n_nodes)
+        n_nodes += 2
+        n_leaves += 1
+    return n_nodes
+
+
+@njit(cache=True, nogil=True)
+def _fit_leaf(residual, weight, rows, params, work, value):
+    """Set ``value`` to the (ridge) mean residual of ``rows``, shrunk, and take it off them."""
+    n_outputs = residual.shape[1]
+    has_weight = weight.shape[0] > 0
+    sums, mass = work.sums, work.mass
+    sums[:] = 0.0
+    mass[:] = 0.0
+    for i in rows:
+        for j in range(n_outputs):
+            w = weight[i, j] if has_weight else 1.0
+            sums[j] += w * residual[i, j]
+            mass[j] += w
+    for j in range(n_outputs):
+        if mass[j] > 0.0:
+            value[j] = params.learning_rate * sums[j] / (mass[j] + params.l2_regularization)
+        else:
+            value[j] = 0.0
+    for i in rows:
+        for j in range(n_outputs):
+            w = weight[i, j] if has_weight else 1.0
+            residual[i, j] -= w * value[j]
+
+
+@njit(cache=True, nogil=True)
+def fit_boosted_trees(binned, residual, weight, sketches, params, trees):
+    """Fit the trees of ``trees`` to ``residual`` (squared loss), in place.
 
     Parameters
     ----------
-    codes : uint8 array (n_features, n_rows)
-        Binned inputs; code ``thresholds.shape[1]`` marks a missing value.
-    n_bins : int array (n_features,)
-        Number of non-missing bins of each feature.
-    thresholds : float array (n_features, max_bins)
-        Upper edge of each bin (``thresholds[f, b]`` for ``b < n_bins[f] - 1``).
+    binned : BinnedFeatures
+        The inputs, binned.
     residual : float array (n_rows, n_outputs)
         Targets on entry; on exit, what the trees leave unexplained.
     weight : float array (n_rows, n_outputs) or (0, 0)
@@ -172,137 +383,30 @@ def fit_boosted_trees(
     sketches : float array (n_trees, n_outputs, k) or (0, 0, 0)
         Random projection of the residuals for each tree's splits; empty to
         split on the residuals themselves.
-    learning_rate, l2_regularization : float
-        Shrinkage of the leaf values; ridge penalty in the split gains and
-        leaf values (in rows).
-    max_depth : int
-        Deepest level a leaf may sit at (the root is level 0).
-    min_samples_leaf : int
-        Fewest rows in a leaf.
-    feature, threshold, missing_left, left, right, leaf_slot, leaf_values
-        Output arrays of the trees, shapes ``(n_trees, 2 L - 1)`` and
-        ``(n_trees, L, n_outputs)`` for ``L`` leaves at most.
+    params : BoosterParams
+    trees : TreeEnsemble
+        Overwritten; its shapes (from :func:`empty_ensemble`) give the number
+        of trees and of leaves per tree.
     """
-    n_features, n_rows = codes.shape
-    n_outputs = residual.shape[1]
-    n_trees, max_nodes = feature.shape
-    max_leaves = leaf_values.shape[1]
-    missing_bin = thresholds.shape[1]
-    use_sketch = sketches.shape[0] > 0
-    has_weight = weight.shape[0] > 0
-    k = sketches.shape[2] if use_sketch else n_outputs
-
-    grad = np.empty((n_rows, k)) if use_sketch else residual
-    buffer = np.empty((n_rows, k))
-    hist = np.empty((max_nodes, n_features, missing_bin + 1, k + 1))
-    totals = np.empty((max_nodes, k))
-    start = np.empty(max_nodes, np.int64)
-    stop = np.empty(max_nodes, np.int64)
-    depth = np.empty(max_nodes, np.int64)
-    split = np.empty((max_nodes, 4))
-    open_leaf = np.zeros(max_nodes, np.bool_)
-    left_sums = np.empty(k)
-    idx = np.arange(n_rows)
-    sums = np.empty(n_outputs)
-    mass = np.empty(n_outputs)
-
+    n_trees, max_nodes = trees.feature.shape
+    work = _workspace(binned, residual, sketches, max_nodes)
     for t in range(n_trees):
-        if use_sketch:
-            sketch = sketches[t]
-            for i in range(n_rows):
-                for c in range(k):
-                    acc = 0.0
-                    for j in range(n_outputs):
-                        acc += residual[i, j] * sketch[j, c]
-                    grad[i, c] = acc
-        for i in range(n_rows):
-            idx[i] = i
-        left[t, :] = -1
-        right[t, :] = -1
-        leaf_slot[t, :] = -1
-        feature[t, :] = -1
-        threshold[t, :] = 0.0
-        missing_left[t, :] = False
-        open_leaf[:] = False
-
-        start[0], stop[0], depth[0] = 0, n_rows, 0
-        _node_histogram(codes, idx, 0, n_rows, grad, buffer, hist[0])
-        for c in range(k):
-            totals[0, c] = hist[0, 0, :, c].sum()
-        n_nodes = 1
-        n_leaves = 1
-        if max_depth > 0:
-            _best_split(
-                hist[0], n_bins, missing_bin, totals[0], n_rows, l2_regularization, min_samples_leaf,
-                left_sums, split[0],
-            )
-            open_leaf[0] = split[0, 0] > 0.0
-
-        while n_leaves < max_leaves:
-            best, best_gain = -1, 0.0
-            for m in range(n_nodes):
-                if open_leaf[m] and split[m, 0] > best_gain:
-                    best, best_gain = m, split[m, 0]
-            if best < 0:
-                break
-            m = best
-            open_leaf[m] = False
-            f = int(split[m, 1])
-            b = int(split[m, 2])
-            go_missing_left = split[m, 3] > 0.5
-            n_left = _partition(codes, idx, start[m], stop[m], f, b, missing_bin, go_missing_left)
-            lc, rc = n_nodes, n_nodes + 1
-            n_nodes += 2
-            n_leaves += 1
-            feature[t, m] = f
-            threshold[t, m] = thresholds[f, b] if b < n_bins[f] - 1 else np.inf
-            missing_left[t, m] = go_missing_left
-            left[t, m], right[t, m] = lc, rc
-            start[lc], stop[lc] = start[m], start[m] + n_left
-            start[rc], stop[rc] = start[m] + n_left, stop[m]
-            depth[lc] = depth[m] + 1
-            depth[rc] = depth[m] + 1
-            small, large = (lc, rc) if n_left <= stop[m] - start[m] - n_left else (rc, lc)
-            _node_histogram(codes, idx, start[small], stop[small], grad, buffer, hist[small])
-            _subtract(hist[m], hist[small], hist[large])
-            for child in (small, large):
-                for c in range(k):
-                    totals[child, c] = hist[child, 0, :, c].sum()
-                if depth[child] < max_depth and stop[child] - start[child] >= 2 * min_samples_leaf:
-                    _best_split(
-                        hist[child], n_bins, missing_bin, totals[child], stop[child] - start[child],
-                        l2_regularization, min_samples_leaf, left_sums, split[child],
-                    )
-                    open_leaf[child] = split[child, 0] > 0.0
-
-        # leaf values: the (ridge) mean residual of every output, shrunk
+        if sketches.shape[0] > 0:
+            _sketch(residual, sketches[t], work.grad)
+        n_nodes = _grow_tree(binned, params, trees, t, work)
         slot = 0
         for m in range(n_nodes):
-            if left[t, m] >= 0:
-                continue
-            leaf_slot[t, m] = slot
-            sums[:] = 0.0
-            mass[:] = 0.0
-            for p in range(start[m], stop[m]):
-                i = idx[p]
-                for j in range(n_outputs):
-                    w = weight[i, j] if has_weight else 1.0
-                    sums[j] += w * residual[i, j]
-                    mass[j] += w
-            for j in range(n_outputs):
-                value = learning_rate * sums[j] / (mass[j] + l2_regularization) if mass[j] > 0.0 else 0.0
-                leaf_values[t, slot, j] = value
-            for p in range(start[m], stop[m]):
-                i = idx[p]
-                for j in range(n_outputs):
-                    w = weight[i, j] if has_weight else 1.0
-                    residual[i, j] -= w * leaf_values[t, slot, j]
-            slot += 1
+            if trees.left[t, m] < 0:
+                trees.leaf_slot[t, m] = slot
+                rows = work.idx[work.start[m] : work.stop[m]]
+                _fit_leaf(residual, weight, rows, params, work, trees.leaf_values[t, slot])
+                slot += 1
 
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
-def predict_boosted_trees(X, feature, threshold, missing_left, left, right, leaf_slot, leaf_values, out):
+def predict_boosted_trees(X, trees, out):
     """``out[i] += sum over trees of the leaf values reached by row X[i]``."""
+    feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
     n = X.shape[0]
     n_trees = feature.shape[0]
     n_outputs = leaf_values.shape[2]
@@ -346,43 +450,3 @@ def bin_codes(X, thresholds, n_bins, missing_bin, codes):
                 else:
                     hi = mid
             codes[f, i] = lo
-
-
-# ----------------------------------------------------------------------------
-# The density of a fitted tree model (GradientBoostedScore.score_samples) is a
-# Gaussian kernel density estimate on draws from it; its log-sum-exp is here.
-_FAR = 50.0
-
-@njit(parallel=True, fastmath=False, cache=True, nogil=True)
-def gaussian_kde_log_sum_exp(queries, points, inv_two_h2, out):
-    """``out[i] = log sum_j exp(-|queries[i] - points[j]|^2 * inv_two_h2)``.
-
-    Fused distances and log-sum-exp (shifted by each row's nearest point), in
-    O(n_points) memory per row; parallel over the query rows.  Terms below
-    ``exp(-_FAR)`` times the largest one are skipped: with ``_FAR = 50``
-    and fewer than 1e12 points they change the sum by less than 1e-9 of it.
-    A row whose distances overflow (a point far outside the data) gets
-    ``-inf``.
-    """
-    n, d = queries.shape
-    m = points.shape[0]
-    for i in prange(n):
-        buf = np.empty(m)
-        best = np.inf
-        for j in range(m):
-            s = 0.0
-            for c in range(d):
-                diff = queries[i, c] - points[j, c]
-                s += diff * diff
-            buf[j] = s
-            if s < best:
-                best = s
-        if not np.isfinite(best):
-            out[i] = -np.inf
-            continue
-        total = 0.0
-        cutoff = best + _FAR / inv_two_h2
-        for j in range(m):
-            if buf[j] < cutoff:  # farther terms are below exp(-_FAR) of the largest
-                total += np.exp(-(buf[j] - best) * inv_two_h2)
-        out[i] = -best * inv_two_h2 + np.log(total)
