@@ -114,7 +114,7 @@ def projection_throughput(args):
     cuda = kc._cuda()
     n = max(args.n)
     model = make_model(args, "cpu").fit(draw_data(args, min(n, 20000), 3))
-    network = model._cuda_network()
+    network = model.diffusion_.predictor.device_network()
     Z = np.ascontiguousarray(model._standardize(draw_data(args, n, 4)))
     d, N = Z.shape[1], args.n_features
     name, cc, peak = device_description()

@@ -21,7 +21,8 @@ from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler
 
 from skscore import DiffusionRandomFeatures, _kernels
-from skscore.base import effective_n_threads
+from skscore._engine import CHUNK_SIZE
+from skscore._parallel import effective_n_threads, map_chunks
 from skscore.datasets import GaussianMixtureLaw, correlated_mixture_8d
 
 TARGETS = {"fit": 10.0, "sample": 1.0, "score_samples": 3.0}  # seconds at n = 10,000
@@ -126,7 +127,7 @@ def kernel_throughput(model, Z, repeat):
         _kernels.sine_features(proj, b, gate)
         return proj @ theta2
 
-    t_chunks = best_per_call(lambda: model._map_chunks(chunk, len(Z_all)), repeat) / n_threads
+    t_chunks = best_per_call(lambda: map_chunks(chunk, len(Z_all), CHUNK_SIZE, model.n_jobs), repeat) / n_threads
     A = np.random.RandomState(0).standard_normal((CHUNK, 512))
     B = np.random.RandomState(1).standard_normal((512, 512))
     t_blas = best_per_call(lambda: A @ B, repeat)

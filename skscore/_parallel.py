@@ -11,9 +11,10 @@ Every parallel region of the package goes through these helpers:
   in joblib workers, each capped at its share of the threads; a backend set
   by ``joblib.parallel_backend`` (processes, dask) takes over unchanged.
 
-Multi-threaded BLAS alternating with the Numba kernels was several times
-slower than single-threaded BLAS in parallel chunks: OpenBLAS and OpenMP
-workers both spin-wait after each call and fight over the same cores.
+Multi-threaded BLAS alternating with the Numba kernels loses to
+single-threaded BLAS in parallel chunks: OpenBLAS and OpenMP workers both
+spin-wait after each call and fight over the same cores (the engine guide
+reports the measured cost).
 """
 
 from contextlib import contextmanager

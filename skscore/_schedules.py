@@ -18,7 +18,7 @@ import numpy as np
 SCHEDULES = ("cosine", "linear", "vp", "ve", "flow")
 
 # Signal coefficient left at the last level.  The base distribution accounts
-# for it exactly up to second moments (see BaseDiffusionDensity), so the grid
+# for it exactly up to second moments (see skscore._engine.GaussianBase), so the grid
 # does not need to go to a = 0, where eps -> v conversions divide by ~0.
 _FINAL_SIGNAL = 1e-2
 

@@ -1,27 +1,22 @@
 """GradientBoostedScore: gradient-boosted trees as the noise model (ForestDiffusion)."""
 
-import numba
+from numbers import Integral, Real
+
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import linalg
 from scipy.optimize import minimize_scalar
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from threadpoolctl import ThreadpoolController
 
 from . import _kernels
-from ._kernels.trees import bin_codes, gaussian_kde_log_sum_exp
+from ._kernels.kde import gaussian_kde_log_sum_exp
+from ._kernels.trees import BinnedFeatures, BoosterParams, bin_codes, empty_ensemble
+from ._engine import CHUNK_SIZE, Diffusion, GaussianBase, NoisePredictor, repaint_path
+from ._parallel import map_chunks, parallel_map
 from ._schedules import noise_angles
-from .base import (
-    BaseDiffusionDensity,
-    _check_float,
-    _check_int,
-    _check_option,
-    effective_n_threads,
-)
+from .base import BaseDiffusionDensity, _check_int
 
-_DIFFUSION_TYPES = ("flow", "vp")
 # the engine's level grid and sampler for each diffusion type
 _SCHEDULE = {"flow": "flow", "vp": "vp"}
 _SAMPLER = {"flow": "ddim", "vp": "euler_maruyama"}
@@ -78,8 +73,8 @@ class _LevelModel:
 
     def predict(self, z):
         out = z @ self.coef[:-1] + self.coef[-1]
-        if self.trees[0].shape[0]:
-            _kernels.predict_boosted_trees(z, *self.trees, out)
+        if self.trees.feature.shape[0]:
+            _kernels.predict_boosted_trees(z, self.trees, out)
         return out
 
 
@@ -108,33 +103,12 @@ def _linear_fit(inputs, targets, weight):
     return coef
 
 
-_CONTROLLER = []
-
-
-def _thread_pools():
-    """This process's threadpoolctl controller, made once (a scan of the loaded
-    libraries costs milliseconds, and the levels use it once each)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
-
-
-def _fit_level(Z, n_copies, angle, target, params, seed, n_threads):
+def _fit_level(Z, n_copies, angle, target, params, seed):
     """Fit the predictor of one level (and class) on ``Z`` noised ``n_copies`` times.
 
     Run by joblib workers (threads, processes or dask): everything it needs
-    comes in its arguments and its threads are capped to ``n_threads``.
+    comes in its arguments.
     """
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        with _thread_pools().limit(limits=n_threads):
-            return _fit_level_capped(Z, n_copies, angle, target, params, seed)
-    finally:
-        numba.set_num_threads(previous)
-
-
-def _fit_level_capped(Z, n_copies, angle, target, params, seed):
     rng = np.random.RandomState(seed)
     a, s = np.cos(angle), np.sin(angle)
     z0 = np.tile(Z, (n_copies, 1))
@@ -157,67 +131,42 @@ def _fit_level_capped(Z, n_copies, angle, target, params, seed):
 
 def _fit_trees(z, residual, weight, params, rng):
     n_trees = params["max_iter"]
-    n_leaves = params["max_leaf_nodes"]
     n_outputs = residual.shape[1]
-    n_nodes = 2 * n_leaves - 1
-    trees = (
-        np.zeros((n_trees, n_nodes), dtype=np.int32),  # feature
-        np.zeros((n_trees, n_nodes)),  # threshold
-        np.zeros((n_trees, n_nodes), dtype=np.bool_),  # missing_left
-        np.full((n_trees, n_nodes), -1, dtype=np.int32),  # left
-        np.full((n_trees, n_nodes), -1, dtype=np.int32),  # right
-        np.zeros((n_trees, n_nodes), dtype=np.int32),  # leaf_slot
-        np.zeros((n_trees, n_leaves, n_outputs)),  # leaf_values
-    )
+    trees = empty_ensemble(n_trees, params["max_leaf_nodes"], n_outputs)
     if n_trees == 0:
         return trees
-    codes, n_bins, thresholds = _bin_features(z, params["max_bins"], rng)
+    binned = BinnedFeatures(*_bin_features(z, params["max_bins"], rng))
     k = params["sketch_size"]
     if k is not None and k < n_outputs:
         sketches = rng.standard_normal((n_trees, n_outputs, k)) / np.sqrt(k)
     else:
         sketches = np.empty((0, 0, 0))
-    _kernels.fit_boosted_trees(
-        codes,
-        n_bins,
-        thresholds,
-        residual,
-        np.empty((0, 0)) if weight is None else weight,
-        sketches,
+    booster = BoosterParams(
         float(params["learning_rate"]),
         float(params["l2_regularization"]),
-        params["max_depth"],
-        params["min_samples_leaf"],
-        *trees,
+        int(params["max_depth"]),
+        int(params["min_samples_leaf"]),
     )
+    weight = np.empty((0, 0)) if weight is None else weight
+    _kernels.fit_boosted_trees(binned, residual, weight, sketches, booster, trees)
     return trees
 
 
 # ---------------------------------------------------- one class's diffusion
-class _TreeDiffusion(BaseDiffusionDensity):
-    """The diffusion of one class: levels, base distribution and predictors.
+class _TreePredictor(NoisePredictor):
+    """The level models of one class; with ``target='velocity'``, the flow's velocity turned into noise."""
 
-    A fitted part of :class:`GradientBoostedScore`, built by it rather than
-    by ``fit``; it borrows the engine's base distribution and samplers.
-    """
+    def __init__(self, levels, target, noise_angles):
+        self.levels = levels
+        self.target = target
+        self.noise_angles = noise_angles
 
-    def __init__(self, sampler="ddim", n_jobs=None):
-        super().__init__(
-            n_steps=2,
-            schedule="cosine",
-            sampler=sampler,
-            preprocessing=None,
-            random_state=None,
-            n_jobs=n_jobs,
-            device="cpu",
-        )
-
-    def _predict_noise(self, z, level):
-        pred = self.levels_[level].predict(z)
-        if self.target_ == "noise":
+    def predict(self, z, level):
+        pred = self.levels[level].predict(z)
+        if self.target == "noise":
             return pred
         # z = a z0 + s eps and v = eps - z0 give eps = (z + a v) / (a + s)
-        a, s = np.cos(self.noise_angles_[level]), np.sin(self.noise_angles_[level])
+        a, s = np.cos(self.noise_angles[level]), np.sin(self.noise_angles[level])
         pred *= a
         pred += z
         pred /= a + s
@@ -347,6 +296,9 @@ class GradientBoostedScore(BaseDiffusionDensity):
         Share of each class in the training rows (``[1.0]`` without ``y``).
     duplicate_K_ : ndarray of shape (n_classes,)
         Noised copies of each row used for each class.
+    diffusions_ : list of Diffusion
+        One per class, the engine of each (levels, base distribution, tree
+        predictor); see :ref:`architecture`.
     noise_angles_ : ndarray of shape (n_noise_levels,)
         Noise angle ``u_k`` of each level (see :mod:`skscore._schedules`).
     bandwidth_ : float
@@ -382,6 +334,25 @@ class GradientBoostedScore(BaseDiffusionDensity):
     False
     """
 
+    _parameter_constraints = {
+        **BaseDiffusionDensity._parameter_constraints,
+        "n_noise_levels": [Interval(Integral, 2, None, closed="left")],
+        "duplicate_K": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "diffusion_type": [StrOptions({"flow", "vp"})],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left")],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "max_bins": [Interval(Integral, 2, 255, closed="both")],
+        "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "linear_term": ["boolean"],
+        "n_density_samples": [Interval(Integral, 10, None, closed="left")],
+        "repaint_r": [Interval(Integral, 1, None, closed="left")],
+        "repaint_j": [Interval(Real, 0, 1, closed="right")],
+    }
+
     def __init__(
         self,
         n_noise_levels=50,
@@ -409,8 +380,16 @@ class GradientBoostedScore(BaseDiffusionDensity):
         bounds=None,
         point_masses=None,
     ):
-        # the engine's n_steps, schedule and sampler follow from
-        # n_noise_levels and diffusion_type (read-only properties below)
+        super().__init__(
+            preprocessing=preprocessing,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            device=device,
+            integer_features=integer_features,
+            categorical_features=categorical_features,
+            bounds=bounds,
+            point_masses=point_masses,
+        )
         self.n_noise_levels = n_noise_levels
         self.duplicate_K = duplicate_K
         self.diffusion_type = diffusion_type
@@ -426,27 +405,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.n_density_samples = n_density_samples
         self.repaint_r = repaint_r
         self.repaint_j = repaint_j
-        self.preprocessing = preprocessing
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.device = device
-        self.integer_features = integer_features
-        self.categorical_features = categorical_features
-        self.bounds = bounds
-        self.point_masses = point_masses
-
-    # the engine's names for what this model calls otherwise
-    @property
-    def n_steps(self):
-        return self.n_noise_levels
 
     @property
-    def schedule(self):
-        return _SCHEDULE.get(self.diffusion_type, self.diffusion_type)
-
-    @property
-    def sampler(self):
-        return _SAMPLER.get(self.diffusion_type, self.diffusion_type)
+    def _sampler(self):
+        # Euler steps of the flow ODE are the engine's DDIM steps on the flow grid
+        return "ddim" if self.diffusion_type == "flow" else "euler_maruyama"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -454,36 +417,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
         return tags
 
     # ------------------------------------------------------------ validation
-    def _check_params(self):
-        # this model's names first, so that errors name them
-        _check_int("n_noise_levels", self.n_noise_levels, 2)
-        _check_option("diffusion_type", self.diffusion_type, _DIFFUSION_TYPES)
-        super()._check_params()
-
-    def _check_model_params(self):
-        if not (isinstance(self.duplicate_K, str) and self.duplicate_K == "auto"):
-            _check_int("duplicate_K", self.duplicate_K, 1)
-        _check_int("max_iter", self.max_iter, 0)
-        _check_float("learning_rate", self.learning_rate)
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
-        _check_int("max_leaf_nodes", self.max_leaf_nodes, 2)
-        if self.max_depth is not None:
-            _check_int("max_depth", self.max_depth, 1)
-        _check_int("min_samples_leaf", self.min_samples_leaf, 1)
-        _check_float("l2_regularization", self.l2_regularization)
-        _check_int("max_bins", self.max_bins, 2)
-        if self.max_bins > 255:
-            raise ValueError(f"max_bins must be at most 255, got {self.max_bins!r}.")
-        if self.sketch_size is not None:
-            _check_int("sketch_size", self.sketch_size, 1)
-        _check_option("linear_term", self.linear_term, (True, False))
-        _check_int("n_density_samples", self.n_density_samples, 10)
-        _check_int("repaint_r", self.repaint_r, 1)
-        _check_float("repaint_j", self.repaint_j)
-        if not 0 < self.repaint_j <= 1:
-            raise ValueError(f"repaint_j must lie in (0, 1], got {self.repaint_j!r}.")
-
     def _check_labels(self, y, n_rows):
         y = column_or_1d(y, warn=True)
         if len(y) != n_rows:
@@ -530,22 +463,19 @@ class GradientBoostedScore(BaseDiffusionDensity):
         else:
             copies = np.full(n_classes, self.duplicate_K)
         self.duplicate_K_ = copies
-        self.noise_angles_ = noise_angles(self.schedule, self.n_noise_levels)
+        # the flow's straight path, or the VP process, as the engine's grid of angles
+        angles = noise_angles(self.diffusion_type, self.n_noise_levels)
+        self.noise_angles_ = angles
 
         groups = [np.ascontiguousarray(Z[codes == c]) for c in range(n_classes)]
         seeds = random_state.randint(np.iinfo(np.int32).max, size=(n_classes, self.n_noise_levels))
         levels = self._fit_levels(groups, copies, seeds)
-        self._diffusions = []
-        for c, Zc in enumerate(groups):
-            diffusion = _TreeDiffusion(sampler=self.sampler, n_jobs=self.n_jobs)
-            diffusion.noise_angles_ = self.noise_angles_
-            diffusion.target_ = "velocity" if self.diffusion_type == "flow" else "noise"
-            diffusion.levels_ = levels[c]
-            a, s = np.cos(self.noise_angles_[-1]), np.sin(self.noise_angles_[-1])
+        target = "velocity" if self.diffusion_type == "flow" else "noise"
+        self.diffusions_ = []
+        for Zc, class_levels in zip(groups, levels):
             mean, cov = _nan_moments(Zc) if len(Zc) > 1 else (np.nan_to_num(Zc[0]), np.zeros((Z.shape[1],) * 2))
-            diffusion.prior_mean_ = a * np.nan_to_num(mean)
-            diffusion.prior_covariance_ = a**2 * np.nan_to_num(cov) + s**2 * np.eye(Z.shape[1])
-            self._diffusions.append(diffusion)
+            base = GaussianBase.noised(np.nan_to_num(mean), np.nan_to_num(cov), angles[-1])
+            self.diffusions_.append(Diffusion(angles, base, _TreePredictor(class_levels, target, angles)))
         self._fit_kde(random_state)
 
     def _fit_levels(self, groups, copies, seeds):
@@ -563,40 +493,32 @@ class GradientBoostedScore(BaseDiffusionDensity):
         }
         target = "velocity" if self.diffusion_type == "flow" else "noise"
         tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
-        n_threads = effective_n_threads(self.n_jobs)
-        n_workers = min(n_threads, len(tasks))
-        inner = max(1, n_threads // n_workers)
-        # prefer threads (the kernels release the GIL), but a backend set by
-        # joblib.parallel_backend (processes, dask) takes over unchanged
-        # (the workers cap their threads too, for process and dask backends;
-        # capping here first keeps thread workers from undoing each other)
-        with _thread_pools().limit(limits=inner):
-            fitted = Parallel(n_jobs=n_workers, prefer="threads")(
-                delayed(_fit_level)(groups[c], int(copies[c]), self.noise_angles_[k], target, params, seeds[c, k], inner)
-                for c, k in tasks
-            )
+        # threads by default; a backend set by joblib.parallel_backend (dask) takes over
+        fitted = parallel_map(
+            _fit_level,
+            [(groups[c], int(copies[c]), self.noise_angles_[k], target, params, seeds[c, k]) for c, k in tasks],
+            self.n_jobs,
+        )
         levels = [[None] * self.n_noise_levels for _ in groups]
         for (c, k), model in zip(tasks, fitted):
             levels[c][k] = model
         return levels
 
     # --------------------------------------------------------------- sample
-    def _sample_codes(self, codes, rng):
-        """Model-space rows of the given classes (one diffusion per class)."""
+    def _sample(self, n_samples, rng, codes=None):
+        """Model-space rows of the given classes (drawn from ``class_prior_`` when None)."""
+        if codes is None:
+            codes = (
+                np.zeros(n_samples, dtype=np.int64)
+                if len(self.diffusions_) == 1
+                else rng.choice(len(self.diffusions_), size=n_samples, p=self.class_prior_)
+            )
         Z = np.empty((len(codes), len(self.shift_)))  # model-space width (typed columns widen it)
-        for c, diffusion in enumerate(self._diffusions):
+        for c, diffusion in enumerate(self.diffusions_):
             rows = np.flatnonzero(codes == c)
             if len(rows):
-                diffusion.n_jobs = self.n_jobs
-                Z[rows] = diffusion._sample(len(rows), rng)
+                Z[rows] = diffusion.sample(len(rows), rng, sampler=self._sampler, n_jobs=self.n_jobs)
         return Z
-
-    def _sample(self, n_samples, rng):
-        if len(self._diffusions) == 1:
-            codes = np.zeros(n_samples, dtype=np.int64)
-        else:
-            codes = rng.choice(len(self._diffusions), size=n_samples, p=self.class_prior_)
-        return self._sample_codes(codes, rng)
 
     def sample(self, n_samples=1, *, y=None, random_state=None):
         """Generate samples from the fitted model.
@@ -633,16 +555,12 @@ class GradientBoostedScore(BaseDiffusionDensity):
             if y is not None:
                 raise ValueError("This model was fitted without labels: sample(n_samples) takes no y.")
             return super().sample(n_samples, random_state=random_state)
-        rng = self._sample_random_state if random_state is None else check_random_state(random_state)
+        rng = self._sampling_random_state(random_state)
         if y is None:
             codes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
         else:
             codes = self._label_codes(y, n_samples)
-        with np.errstate(all="ignore"):
-            Z = self._sample_codes(codes, rng)
-        if not np.all(np.isfinite(Z)):  # pragma: no cover - defensive
-            raise FloatingPointError("The reverse process diverged.")
-        X = self._inverse_transform(Z)
+        X = self._inverse_transform(self._checked_sample(n_samples, rng, codes=codes))
         return (X, self.classes_[codes]) if y is None else X
 
     # -------------------------------------------------------------- density
@@ -699,7 +617,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             w = np.ascontiguousarray(self._whiten(Z[start:stop]))
             return self._kde_whitened(w, self.bandwidth_) - log_det
 
-        return self._map_chunks(chunk, len(Z))
+        return map_chunks(chunk, len(Z), CHUNK_SIZE, self.n_jobs)
 
     # ---------------------------------------------------------------- score
     def _score(self, Z, level):
@@ -710,7 +628,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             )
         if np.isnan(Z).any():
             raise ValueError("score_function does not accept missing values (NaN).")
-        return self._diffusions[0]._score(Z, level)
+        return self.diffusions_[0].score(Z, level)
 
     # --------------------------------------------------------------- impute
     def impute(self, X, *, y=None, random_state=None):
@@ -752,7 +670,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             if y is None:
                 raise ValueError("This model was fitted with labels: pass the rows' classes, impute(X, y=y).")
             codes = self._label_codes(y, len(X))
-        rng = self._sample_random_state if random_state is None else check_random_state(random_state)
+        rng = self._sampling_random_state(random_state)
         missing = np.isnan(X)
         out = X.copy()
         rows = np.flatnonzero(missing.any(axis=1))
@@ -760,73 +678,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
             return out
         Z = self._standardize(X[rows])
         filled = np.empty_like(Z)
-        for c, diffusion in enumerate(self._diffusions):
+        path = repaint_path(self.n_noise_levels, self.repaint_r, self.repaint_j)
+        for c, diffusion in enumerate(self.diffusions_):
             mine = np.flatnonzero(codes[rows] == c)
             if len(mine):
-                filled[mine] = self._repaint(diffusion, Z[mine], rng)
+                filled[mine] = diffusion.inpaint(Z[mine], rng, path=path, sampler=self._sampler, n_jobs=self.n_jobs)
         values = self.shift_ + self.scale_ * filled
         out[rows] = np.where(missing[rows], values, X[rows])
-        return out
-
-    def _repaint_schedule(self):
-        """Levels visited by the reverse process, with RePaint's jumps back."""
-        n_levels = self.n_noise_levels
-        jump = max(1, int(np.ceil(self.repaint_j * n_levels)))
-        path, k, passes = [n_levels - 1], n_levels - 1, 0
-        while k > 0:
-            k -= 1
-            path.append(k)
-            if (n_levels - 1 - k) % jump == 0 and k > 0:
-                if passes < self.repaint_r - 1:
-                    passes += 1
-                    k += jump
-                    path.append(k)
-                else:
-                    passes = 0
-        return path
-
-    def _repaint(self, diffusion, Z, rng):
-        """Conditional draws of the NaN entries of model-space rows ``Z``."""
-        missing = np.isnan(Z)
-        observed = np.nan_to_num(Z)
-        path = self._repaint_schedule()
-        diffusion.n_jobs = self.n_jobs
-        seeds = rng.randint(np.iinfo(np.int32).max, size=-(-len(Z) // diffusion._chunk_size))
-        start_z = diffusion._prior_sample(len(Z), rng)
-        cos_u, sin_u = np.cos(self.noise_angles_), np.sin(self.noise_angles_)
-
-        def chunk(start, stop):
-            chunk_rng = np.random.RandomState(seeds[start // diffusion._chunk_size])
-            z = np.ascontiguousarray(start_z[start:stop])
-            known, miss = observed[start:stop], missing[start:stop]
-            z_next = np.empty_like(z)
-            for k, k_next in zip(path[:-1], path[1:]):
-                if k_next > k:  # RePaint: noise back up from level k to k_next
-                    r = cos_u[k_next] / cos_u[k]
-                    extra = np.sqrt(max(sin_u[k_next] ** 2 - (r * sin_u[k]) ** 2, 0.0))
-                    z = r * z + extra * chunk_rng.standard_normal(z.shape)
-                    continue
-                noised = cos_u[k] * known + sin_u[k] * chunk_rng.standard_normal(z.shape)
-                z = np.where(miss, z, noised)
-                z_next = self._reverse_step(diffusion, z, k, k_next, chunk_rng)
-                z = z_next
-            # the last step: from level 0 to the data
-            noised = cos_u[0] * known + sin_u[0] * chunk_rng.standard_normal(z.shape)
-            z = np.ascontiguousarray(np.where(miss, z, noised))
-            z = self._reverse_step(diffusion, z, 0, -1, chunk_rng)
-            return np.where(miss, z, known)
-
-        return diffusion._map_chunks(chunk, len(Z))
-
-    def _reverse_step(self, diffusion, z, k, k_next, rng):
-        """One step of the model's sampler from level ``k`` to ``k_next`` (-1: data)."""
-        a, s = np.cos(self.noise_angles_[k]), np.sin(self.noise_angles_[k])
-        a_to, s_to = (np.cos(self.noise_angles_[k_next]), np.sin(self.noise_angles_[k_next])) if k_next >= 0 else (1.0, 0.0)
-        z = np.ascontiguousarray(z)
-        eps = diffusion._predict_noise(z, k)
-        out = np.empty_like(z)
-        if self.sampler == "ddim" or k_next < 0:
-            _kernels.ddim_step(z, eps, a, s, a_to, s_to, out)
-        else:
-            _kernels.euler_maruyama_step(z, eps, rng.standard_normal(z.shape), a, s, a_to, out)
         return out

@@ -1,31 +1,22 @@
 """ConvexTwoLayerScore: a two-layer ReLU score model trained by convex programs."""
 
 import warnings
+from numbers import Integral, Real
 
-import numba
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from . import _convex_solver as solver
 from . import _kernels
+from ._engine import NoisePredictor
 from ._kernels import cuda as _cuda
-from .base import (
-    BaseDiffusionDensity,
-    _check_float,
-    _check_int,
-    _check_option,
-    _threadsafe_kernels,
-    effective_n_threads,
-    limit_threads,
-)
+from ._parallel import limit_threads, parallel_map
+from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity, _check_float, _check_int
 
-_CONDITIONINGS = ("per_level", "input")
-_OBJECTIVES = ("dsm", "sm")
 _MIN_ROWS, _MAX_ROWS = 512, 2048
 
 
@@ -182,6 +173,9 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         Iterations run per program.
     n_patterns_ : ndarray of shape (n_programs,)
         Arrangement patterns per program after deduplication.
+    diffusion_ : skscore._engine.Diffusion
+        The fitted engine: noise angles, base distribution and noise
+        predictor (see :ref:`architecture`).
     noise_angles_ : ndarray of shape (n_steps,)
         Noise angle ``u_k`` of each engine level.
     shift_ : ndarray of shape (`n_features_in_`,)
@@ -233,6 +227,20 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
     True
     """
 
+    _parameter_constraints = {
+        **BaseDiffusionDensity._parameter_constraints,
+        **DIFFUSION_PARAMETERS,
+        "n_gates": [Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "formulation": [StrOptions(set(solver.FORMULATIONS))],
+        "activation": [StrOptions(set(solver.ACTIVATIONS))],
+        "noise_levels": [Interval(Integral, 2, None, closed="left"), None],
+        "conditioning": [StrOptions({"per_level", "input"})],
+        "objective": [StrOptions({"dsm", "sm"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(
         self,
         n_gates=32,
@@ -258,9 +266,6 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         point_masses=None,
     ):
         super().__init__(
-            n_steps=n_steps,
-            schedule=schedule,
-            sampler=sampler,
             preprocessing=preprocessing,
             random_state=random_state,
             n_jobs=n_jobs,
@@ -270,6 +275,9 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             bounds=bounds,
             point_masses=point_masses,
         )
+        self.n_steps = n_steps
+        self.schedule = schedule
+        self.sampler = sampler
         self.n_gates = n_gates
         self.beta = beta
         self.formulation = formulation
@@ -280,21 +288,9 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _check_model_params(self):
-        _check_int("n_gates", self.n_gates, 1)
-        _check_float("beta", self.beta)
-        _check_option("formulation", self.formulation, solver.FORMULATIONS)
-        _check_option("activation", self.activation, solver.ACTIVATIONS)
-        if self.noise_levels is not None:
-            _check_int("noise_levels", self.noise_levels, 2)
-            if self.noise_levels > self.n_steps:
-                raise ValueError(f"noise_levels must be at most n_steps={self.n_steps}, got {self.noise_levels!r}.")
-        _check_option("conditioning", self.conditioning, _CONDITIONINGS)
-        _check_option("objective", self.objective, _OBJECTIVES)
-        _check_float("tol", self.tol)
-        if self.tol == 0:
-            raise ValueError("tol must be positive, got 0.")
-        _check_int("max_iter", self.max_iter, 1)
+    def _check_params_together(self):
+        if self.noise_levels is not None and self.noise_levels > self.n_steps:
+            raise ValueError(f"noise_levels must be at most n_steps={self.n_steps}, got {self.noise_levels!r}.")
         if self.objective == "sm":
             if self.formulation != "relu":
                 raise ValueError(
@@ -304,12 +300,17 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             if self.conditioning != "per_level":
                 raise ValueError("objective='sm' needs conditioning='per_level'.")
 
+    def _supports_cuda(self):
+        # the device kernels evaluate ReLU networks; gated units are not
+        return self.formulation == "relu"
+
     # ------------------------------------------------------------------ fit
     def _trained_levels(self):
         n = self.n_steps if self.noise_levels is None else self.noise_levels
         return np.unique(np.round(np.linspace(0, self.n_steps - 1, n)).astype(int))
 
-    def _noised_rows(self, Z, levels, n_rows, random_state):
+    @staticmethod
+    def _noised_rows(Z, diffusion, levels, n_rows, random_state):
         """Antithetic training pairs at the ``levels``: ``2 n_rows`` inputs ``z`` and noises ``eps``.
 
         ``n_rows`` rows of ``Z`` per level (every row once when ``n_rows >=
@@ -321,8 +322,8 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         used (see the class Notes).
         """
         pairs = {}
-        sin_u = np.sin(self.noise_angles_)
-        for k, z, eps in self._training_pairs(Z, n_rows, random_state):
+        sin_u = np.sin(diffusion.noise_angles)
+        for k, z, eps in diffusion.training_pairs(Z, n_rows, random_state):
             if k not in levels:
                 continue
             signal = z - sin_u[k] * eps
@@ -332,16 +333,15 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             pairs[k] = (np.vstack([signal + sin_u[k] * eps, signal - sin_u[k] * eps]), np.vstack([eps, -eps]))
         return [pairs[k] for k in levels]
 
-    def _programs(self, Z, random_state):
+    def _programs(self, Z, diffusion, levels, random_state):
         """The convex programs to solve, as ``(X, Y, gates, linear_inputs, trace_weight)``."""
         n, d = Z.shape
-        levels = self.trained_levels_
         n_rows = min(max(n, _MIN_ROWS), _MAX_ROWS)
-        sin_u = np.sin(self.noise_angles_)
+        sin_u = np.sin(diffusion.noise_angles)
         if self.conditioning == "input":
             per_level = max(-(-n_rows // len(levels)), 2)
-            pairs = self._noised_rows(Z, levels, per_level, random_state)
-            tau = self._level_input(levels)
+            pairs = self._noised_rows(Z, diffusion, levels, per_level, random_state)
+            tau = _level_input(diffusion.noise_angles[levels])
             X = np.vstack([np.column_stack([z, np.full(len(z), t), np.ones(len(z))]) for (z, _), t in zip(pairs, tau)])
             Y = np.vstack([eps for _, eps in pairs])
             linear = np.zeros((len(X), len(levels) * (d + 1)))
@@ -351,7 +351,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             gates = solver.draw_gates(d + 2, self.n_gates, random_state)
             return [(X, Y, gates, linear, 0.0)]
         programs = []
-        for k, (z, eps) in zip(levels, self._noised_rows(Z, levels, n_rows, random_state)):
+        for k, (z, eps) in zip(levels, self._noised_rows(Z, diffusion, levels, n_rows, random_state)):
             X = np.column_stack([z, np.ones(len(z))])
             gates = solver.draw_gates(d + 1, self.n_gates, random_state)
             if self.objective == "sm":
@@ -359,11 +359,6 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             else:
                 programs.append((X, eps, gates, None, 0.0))
         return programs
-
-    def _level_input(self, levels):
-        """The level column of ``conditioning='input'``: the angle, standardized over the levels."""
-        u = self.noise_angles_[levels]
-        return (u - u.mean()) / max(u.std(), 1e-12)
 
     def _solve(self, X, Y, gates, linear, trace_weight):
         signs, gates = solver.arrangement_patterns(X, gates, self.activation)
@@ -390,29 +385,14 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             "n_patterns": signs.shape[1],
         }
 
-    def _solve_all(self, programs):
-        """Solve the programs, in ``n_jobs`` threads with single-threaded BLAS and kernels."""
-        n_workers = min(effective_n_threads(self.n_jobs), len(programs)) if _threadsafe_kernels() else 1
-
-        def run(program):
-            numba.set_num_threads(1)
-            return self._solve(*program)
-
-        previous = numba.get_num_threads()
-        try:
-            with threadpool_limits(limits=1, user_api="blas"):
-                if n_workers == 1:
-                    return [run(program) for program in programs]
-                return Parallel(n_jobs=n_workers, backend="threading")(delayed(run)(p) for p in programs)
-        finally:
-            numba.set_num_threads(previous)
-
-    def _fit_predictor(self, Z, random_state):
+    def _fit_predictor(self, Z, diffusion, random_state):
         n, d = Z.shape
         if self.objective == "sm" and d != 1:
             raise ValueError(f"objective='sm' is implemented for 1-D data only (as in the paper); got {d} columns.")
         self.trained_levels_ = self._trained_levels()
-        results = self._solve_all(self._programs(Z, random_state))
+        # one program per worker thread, each with single-threaded BLAS and kernels
+        programs = self._programs(Z, diffusion, self.trained_levels_, random_state)
+        results = parallel_map(self._solve, programs, self.n_jobs, inner_threads=1)
         self.objective_ = np.array([r["objective"] for r in results])
         self.optimality_gap_ = np.array([r["gap"] for r in results])
         self.kkt_residual_ = np.array([r["residual"] for r in results])
@@ -427,9 +407,10 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
                 f"tol={self.tol}; increase max_iter or tol.",
                 ConvergenceWarning,
             )
-        self._set_networks(results, d)
+        self._set_networks(results, d, diffusion.noise_angles)
+        return _TwoLayerPredictor(self, diffusion.noise_angles)
 
-    def _set_networks(self, results, d):
+    def _set_networks(self, results, d, noise_angles):
         """Per trained level: the network's weights and the linear term."""
         levels = self.trained_levels_
         self.hidden_weights_, self.hidden_bias_, self.output_weights_ = [], [], []
@@ -439,7 +420,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self.gate_weights_, self.gate_bias_ = ([], []) if gated else (None, None)
         if self.conditioning == "input":
             U, alpha, G = results[0]["neurons"]
-            tau = self._level_input(levels)
+            tau = _level_input(noise_angles[levels])
             for i, t in enumerate(tau):
                 self.hidden_weights_.append(np.ascontiguousarray(U[:d]))
                 self.hidden_bias_.append(U[d + 1] + t * U[d])
@@ -459,74 +440,6 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
                 self.gate_weights_.append(np.ascontiguousarray(G[:d]))
                 self.gate_bias_.append(G[d].copy())
             self.linear_coef_[i], self.linear_intercept_[i] = r["linear"][:d], r["linear"][d]
-
-    # ------------------------------------------------------------ predictor
-    def _neighbours(self, level):
-        """Trained levels around engine ``level`` and the interpolation weight of the upper one."""
-        levels = self.trained_levels_
-        hi = int(np.searchsorted(levels, level))
-        if levels[hi] == level:
-            return hi, hi, 0.0
-        u = self.noise_angles_
-        lo = hi - 1
-        return lo, hi, (u[level] - u[levels[lo]]) / (u[levels[hi]] - u[levels[lo]])
-
-    def _network_output(self, z, i, with_divergence):
-        U, b, alpha = self.hidden_weights_[i], self.hidden_bias_[i], self.output_weights_[i]
-        absolute = self.activation == "abs"
-        proj = z @ U
-        eps = z @ self.linear_coef_[i] + self.linear_intercept_[i]
-        if self.formulation == "gated_relu":
-            # gated linear units: gate(z g) (z u) alpha, whose Jacobian is gate(z g) u alpha
-            gate = z @ self.gate_weights_[i] + self.gate_bias_[i]
-            gate = np.sign(gate) if absolute else (gate >= 0).astype(np.float64)
-            eps += ((proj + b) * gate) @ alpha
-            if not with_divergence:
-                return eps, None
-            return eps, gate @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef_[i])
-        if not with_divergence:
-            _kernels.relu_features(proj, b, absolute)
-            eps += proj @ alpha
-            return eps, None
-        slopes = np.empty_like(proj)
-        _kernels.relu_features_slopes(proj, b, absolute, slopes)
-        eps += proj @ alpha
-        # d eps_j / d z_j = sum_i slope_i U[j, i] alpha[i, j] + A[j, j]
-        div = slopes @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef_[i])
-        return eps, div
-
-    def _predict(self, z, level, with_divergence):
-        lo, hi, w = self._neighbours(level)
-        eps, div = self._network_output(z, lo, with_divergence)
-        if hi != lo:
-            eps_hi, div_hi = self._network_output(z, hi, with_divergence)
-            eps = (1.0 - w) * eps + w * eps_hi
-            div = None if div is None else (1.0 - w) * div + w * div_hi
-        return eps, div
-
-    def _supports_cuda(self):
-        # the device kernels evaluate ReLU networks; gated units are not
-        return self.formulation == "relu"
-
-    def _cuda_network(self):
-        # one term per trained level; an engine level interpolates two of them
-        terms = [
-            (U, b, np.ones(len(b)), alpha, A, c)
-            for U, b, alpha, A, c in zip(
-                self.hidden_weights_, self.hidden_bias_, self.output_weights_, self.linear_coef_, self.linear_intercept_
-            )
-        ]
-        levels = []
-        for level in range(self.n_steps):
-            lo, hi, w = self._neighbours(level)
-            levels.append([(1.0, lo)] if hi == lo else [(1.0 - w, lo), (w, hi)])
-        return _cuda.DeviceNetwork(terms, levels, self.activation)
-
-    def _predict_noise(self, z, level):
-        return self._predict(z, level, False)[0]
-
-    def _predict_noise_divergence(self, z, level):
-        return self._predict(z, level, True)
 
     # --------------------------------------------------------------- Langevin
     def sample_langevin(self, n_samples=1, *, n_iter=1000, step_size=0.01, random_state=None):
@@ -571,11 +484,101 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         z = a * (mean + rng.standard_normal((n_samples, len(mean))) @ chol.T)
         with limit_threads(self.n_jobs):
             for _ in range(n_iter):
-                score = -self._predict_noise(z, 0) / s
+                score = -self.diffusion_.predictor.predict(z, 0) / s
                 z = z + 0.5 * step_size * score + np.sqrt(step_size) * rng.standard_normal(z.shape)
         if not np.all(np.isfinite(z)):
             raise FloatingPointError("Langevin dynamics diverged; use a smaller step_size.")
         return self.shift_ + self.scale_ * z / a
+
+
+def _level_input(angles):
+    """The level column of ``conditioning='input'``: the angle, standardized over the levels."""
+    return (angles - angles.mean()) / max(angles.std(), 1e-12)
+
+
+class _TwoLayerPredictor(NoisePredictor):
+    """The fitted networks of the trained levels; a level in between interpolates its two neighbours.
+
+    Parameters
+    ----------
+    model : ConvexTwoLayerScore
+        The fitted estimator, whose weights (``hidden_weights_``, ...) are read.
+    noise_angles : ndarray of shape (n_steps,)
+        The engine's levels.
+    """
+
+    def __init__(self, model, noise_angles):
+        self.trained_levels = model.trained_levels_
+        self.hidden_weights, self.hidden_bias = model.hidden_weights_, model.hidden_bias_
+        self.output_weights = model.output_weights_
+        self.linear_coef, self.linear_intercept = model.linear_coef_, model.linear_intercept_
+        self.gate_weights, self.gate_bias = model.gate_weights_, model.gate_bias_
+        self.absolute = model.activation == "abs"
+        self.activation = model.activation
+        self.supports_cuda = model.formulation == "relu"
+        self.noise_angles = noise_angles
+
+    def _neighbours(self, level):
+        """Trained levels around engine ``level`` and the interpolation weight of the upper one."""
+        levels = self.trained_levels
+        hi = int(np.searchsorted(levels, level))
+        if levels[hi] == level:
+            return hi, hi, 0.0
+        u = self.noise_angles
+        lo = hi - 1
+        return lo, hi, (u[level] - u[levels[lo]]) / (u[levels[hi]] - u[levels[lo]])
+
+    def _network_output(self, z, i, with_divergence):
+        U, b, alpha = self.hidden_weights[i], self.hidden_bias[i], self.output_weights[i]
+        proj = z @ U
+        eps = z @ self.linear_coef[i] + self.linear_intercept[i]
+        if self.gate_weights is not None:
+            # gated linear units: gate(z g) (z u) alpha, whose Jacobian is gate(z g) u alpha
+            gate = z @ self.gate_weights[i] + self.gate_bias[i]
+            gate = np.sign(gate) if self.absolute else (gate >= 0).astype(np.float64)
+            eps += ((proj + b) * gate) @ alpha
+            if not with_divergence:
+                return eps, None
+            return eps, gate @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef[i])
+        if not with_divergence:
+            _kernels.relu_features(proj, b, self.absolute)
+            eps += proj @ alpha
+            return eps, None
+        slopes = np.empty_like(proj)
+        _kernels.relu_features_slopes(proj, b, self.absolute, slopes)
+        eps += proj @ alpha
+        # d eps_j / d z_j = sum_i slope_i U[j, i] alpha[i, j] + A[j, j]
+        div = slopes @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef[i])
+        return eps, div
+
+    def _predict(self, z, level, with_divergence):
+        lo, hi, w = self._neighbours(level)
+        eps, div = self._network_output(z, lo, with_divergence)
+        if hi != lo:
+            eps_hi, div_hi = self._network_output(z, hi, with_divergence)
+            eps = (1.0 - w) * eps + w * eps_hi
+            div = None if div is None else (1.0 - w) * div + w * div_hi
+        return eps, div
+
+    def predict(self, z, level):
+        return self._predict(z, level, False)[0]
+
+    def predict_with_divergence(self, z, level):
+        return self._predict(z, level, True)
+
+    def device_network(self):
+        # one term per trained level; an engine level interpolates two of them
+        terms = [
+            (U, b, np.ones(len(b)), alpha, A, c)
+            for U, b, alpha, A, c in zip(
+                self.hidden_weights, self.hidden_bias, self.output_weights, self.linear_coef, self.linear_intercept
+            )
+        ]
+        levels = []
+        for level in range(len(self.noise_angles)):
+            lo, hi, w = self._neighbours(level)
+            levels.append([(1.0, lo)] if hi == lo else [(1.0 - w, lo), (w, hi)])
+        return _cuda.DeviceNetwork(terms, levels, self.activation)
 
 
 def _network(V, W, gates, signs, X, formulation):

@@ -1,6 +1,6 @@
 """GaussianMixturePriorDiffusion: diffusion with a Gaussian-mixture prior (Jia et al.)."""
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
@@ -8,15 +8,13 @@ from scipy.special import logsumexp
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._gaussian_mixture import GaussianMixtureLaw
 from ._schedules import noise_angles
-from .base import BaseDiffusionDensity, _check_float, _check_option
-from .datasets import GaussianMixtureLaw
+from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 from .random_features import DiffusionRandomFeatures
 
-_COVARIANCES = ("full", "diag", "identity")
-_INITS = ("gmm", "kmeans")
-_DISPATCHERS = ("posterior", "nearest")
 _MAX_AUTO_COMPONENTS = 10
 _REG_COVAR = 1e-6  # GaussianMixture's default, on standardized columns
 # a component whose Gaussian term is this many nats below a row's best one
@@ -221,6 +219,19 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     True
     """
 
+    _parameter_constraints = {
+        **BaseDiffusionDensity._parameter_constraints,
+        **DIFFUSION_PARAMETERS,
+        "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "prior_covariance": [StrOptions({"full", "diag", "identity"})],
+        "prior_init": [StrOptions({"gmm", "kmeans"})],
+        "dispatcher": [StrOptions({"posterior", "nearest"})],
+        "predictor": [BaseDiffusionDensity, None],
+        "shared_predictor": ["boolean"],
+        "min_component_rows": [Interval(Integral, 2, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    }
+
     def __init__(
         self,
         n_components="auto",
@@ -245,9 +256,6 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         point_masses=None,
     ):
         super().__init__(
-            n_steps=n_steps,
-            schedule=schedule,
-            sampler=sampler,
             preprocessing=preprocessing,
             random_state=random_state,
             n_jobs=n_jobs,
@@ -257,6 +265,9 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             bounds=bounds,
             point_masses=point_masses,
         )
+        self.n_steps = n_steps
+        self.schedule = schedule
+        self.sampler = sampler
         self.n_components = n_components
         self.prior_covariance = prior_covariance
         self.prior_init = prior_init
@@ -268,37 +279,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
 
     def _supports_cuda(self):
         # the component diffusions carry the device
-        return self.predictor is None or (
-            isinstance(self.predictor, BaseDiffusionDensity) and self.predictor._supports_cuda()
-        )
-
-    def _check_model_params(self):
-        if not (
-            isinstance(self.n_components, str)
-            and self.n_components == "auto"
-            or isinstance(self.n_components, numbers.Integral)
-            and not isinstance(self.n_components, bool)
-            and self.n_components >= 1
-        ):
-            raise ValueError(f"n_components must be 'auto' or an integer >= 1, got {self.n_components!r}.")
-        _check_option("prior_covariance", self.prior_covariance, _COVARIANCES)
-        _check_option("prior_init", self.prior_init, _INITS)
-        _check_option("dispatcher", self.dispatcher, _DISPATCHERS)
-        _check_option("shared_predictor", self.shared_predictor, (True, False))
-        if not (
-            isinstance(self.min_component_rows, numbers.Integral)
-            and not isinstance(self.min_component_rows, bool)
-            and self.min_component_rows >= 2
-        ):
-            raise ValueError(f"min_component_rows must be an integer >= 2, got {self.min_component_rows!r}.")
-        if self.validation_fraction is not None:
-            _check_float("validation_fraction", self.validation_fraction)
-            if not 0 < self.validation_fraction < 1:
-                raise ValueError(
-                    f"validation_fraction must lie in (0, 1) or be None, got {self.validation_fraction!r}."
-                )
-        if self.predictor is not None and not isinstance(self.predictor, BaseDiffusionDensity):
-            raise ValueError(f"predictor must be None or an skscore estimator, got {self.predictor!r}.")
+        return self.predictor is None or self.predictor._supports_cuda()
 
     # ---------------------------------------------------------------- prior
     def _gmm(self, n_components, random_state):
@@ -358,19 +339,22 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
 
     def _component_model(self, random_state):
         template = DiffusionRandomFeatures(n_features=256) if self.predictor is None else self.predictor
-        return clone(template).set_params(
-            integer_features=None,
-            categorical_features=None,
-            bounds=None,
-            point_masses=None,
-            n_steps=self.n_steps,
-            schedule=self.schedule,
-            sampler=self.sampler,
-            preprocessing=None,
-            random_state=random_state,
-            n_jobs=self.n_jobs,
-            device=self.device,
-        )
+        overrides = {
+            "integer_features": None,
+            "categorical_features": None,
+            "bounds": None,
+            "point_masses": None,
+            "n_steps": self.n_steps,
+            "schedule": self.schedule,
+            "sampler": self.sampler,
+            "preprocessing": None,
+            "random_state": random_state,
+            "n_jobs": self.n_jobs,
+            "device": self.device,
+        }
+        # a predictor with its own level grid (GradientBoostedScore) keeps it
+        names = template.get_params(deep=False)
+        return clone(template).set_params(**{name: value for name, value in overrides.items() if name in names})
 
     def _fit_correction(self, Y, random_state):
         """A diffusion for whitened rows ``Y``, or None where the Gaussian is better.
@@ -396,7 +380,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         trial = self._component_model(random_state).fit(rest)
         d = Y.shape[1]
         gaussian = -0.5 * np.sum(held_out**2, axis=1) - 0.5 * d * np.log(2 * np.pi)
-        gain = float(np.mean(trial._log_density(np.ascontiguousarray(held_out)) - gaussian))
+        gain = float(np.mean(trial.score_samples(held_out) - gaussian))
         return (model if gain > 0 else None), gain
 
     # ------------------------------------------------------------------ fit
@@ -448,7 +432,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         n, d = Z.shape
         log_weights = np.log(self.weights_) - np.log(np.diagonal(self._chol_z, axis1=1, axis2=2)).sum(axis=1)
         with np.errstate(over="ignore", under="ignore"):  # rows far from every component
-            gaussian_terms, _ = self._prior_law._component_terms(Z)
+            gaussian_terms = self._prior_law.component_log_terms(Z)
         active = gaussian_terms >= gaussian_terms.max(axis=1, keepdims=True) - _NEGLIGIBLE_LOG_TERM
         terms = gaussian_terms.copy()
         for j, model in enumerate(self.component_models_):
@@ -456,7 +440,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             if model is None or len(rows) == 0:
                 continue
             Y = np.ascontiguousarray(self._whiten(Z[rows], j))
-            terms[rows, j] = log_weights[j] + model._log_density(Y)
+            terms[rows, j] = log_weights[j] + model.score_samples(Y)
         return logsumexp(terms, axis=1)
 
     # ---------------------------------------------------------------- sample
@@ -466,7 +450,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         for j, (count, model) in enumerate(zip(counts, self.component_models_)):
             if count == 0:
                 continue
-            Y = rng.standard_normal((count, len(self._centres_z[j]))) if model is None else model._sample(count, rng)
+            Y = rng.standard_normal((count, len(self._centres_z[j]))) if model is None else model.sample(count, random_state=rng)
             parts.append(self._centres_z[j] + Y @ self._chol_z[j].T)
         Z = np.concatenate(parts)
         return Z[rng.permutation(n_samples)] if self.n_components_ > 1 else Z
@@ -489,7 +473,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         score = np.zeros_like(Z)
         for j, model in enumerate(self.component_models_):
             Y = np.ascontiguousarray(self._whiten(Z, j))
-            s = -Y if model is None else model._score(Y, level)
+            s = -Y if model is None else model.score_function(Y, t=level / (len(self.noise_angles_) - 1))
             # the chain rule through y = L^{-1} (z - c): grad_z = L^{-T} grad_y
             s = linalg.solve_triangular(self._chol_z[j].T, s.T, lower=False, check_finite=False).T
             score += resp[:, j, None] * s

@@ -1,17 +1,46 @@
 """A model whose noise predictor is exact: the engine's known answer.
 
 ``ExactMixtureScore`` is fitted like any skscore model but, instead of
-learning, predicts the exact noise of a known Gaussian mixture at every level
-(a Gaussian mixture stays one under the forward process).  Running it through
-the base class separates integration and likelihood error from learning error.
+learning, its predictor returns the exact noise of a known Gaussian mixture at
+every level (a Gaussian mixture stays one under the forward process).
+Running it through the engine separates integration and likelihood error
+from learning error.  It is also the smallest example of a model: a noise
+predictor and the estimator that fits it.
 """
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods
 
-from skscore.base import BaseDiffusionDensity
+from skscore._engine import NoisePredictor
+from skscore.base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
+
+
+class ExactMixtureNoise(NoisePredictor):
+    """The noise of ``law`` noised to each level, ``-sin(u) grad log p_u``."""
+
+    def __init__(self, law, noise_angles):
+        self.law = law
+        self.noise_angles = noise_angles
+
+    def _noised(self, level):
+        return self.law.noised(np.cos(self.noise_angles[level]), np.sin(self.noise_angles[level]))
+
+    def predict(self, z, level):
+        return -np.sin(self.noise_angles[level]) * self._noised(level).score(z)
+
+    def predict_with_divergence(self, z, level):
+        s = np.sin(self.noise_angles[level])
+        score, div = self._noised(level).score_divergence(z)
+        return -s * score, -s * div
 
 
 class ExactMixtureScore(BaseDiffusionDensity):
+    _parameter_constraints = {
+        **BaseDiffusionDensity._parameter_constraints,
+        **DIFFUSION_PARAMETERS,
+        "law": [HasMethods(["noised", "affine"]), None],
+    }
+
     def __init__(
         self,
         law=None,
@@ -29,9 +58,6 @@ class ExactMixtureScore(BaseDiffusionDensity):
         point_masses=None,
     ):
         super().__init__(
-            n_steps=n_steps,
-            schedule=schedule,
-            sampler=sampler,
             preprocessing=preprocessing,
             random_state=random_state,
             n_jobs=n_jobs,
@@ -42,18 +68,11 @@ class ExactMixtureScore(BaseDiffusionDensity):
             point_masses=point_masses,
         )
         self.law = law
+        self.n_steps = n_steps
+        self.schedule = schedule
+        self.sampler = sampler
 
-    def _fit_predictor(self, Z, random_state):
+    def _fit_predictor(self, Z, diffusion, random_state):
         # the law of the standardized data
-        self.law_z_ = self.law.affine(1.0 / self.scale_, -self.shift_ / self.scale_)
-
-    def _noised(self, level):
-        return self.law_z_.noised(np.cos(self.noise_angles_[level]), np.sin(self.noise_angles_[level]))
-
-    def _predict_noise(self, z, level):
-        return -np.sin(self.noise_angles_[level]) * self._noised(level).score(z)
-
-    def _predict_noise_divergence(self, z, level):
-        s = np.sin(self.noise_angles_[level])
-        score, div = self._noised(level).score_divergence(z)
-        return -s * score, -s * div
+        law_z = self.law.affine(1.0 / self.scale_, -self.shift_ / self.scale_)
+        return ExactMixtureNoise(law_z, diffusion.noise_angles)

@@ -26,15 +26,16 @@ SMALL = dict(n_noise_levels=10, duplicate_K=10, max_iter=10, n_density_samples=1
 class _UnlabelledChecks(GradientBoostedScore):
     """Drops the labels: scikit-learn's checks pass ``y`` to every ``fit``.
 
-    The plain instance of the checks therefore covers ``fit(X, y)`` (one
-    diffusion per class) and this one ``fit(X)``.
+    The plain instance of the checks (tests/test_estimator_checks.py)
+    therefore covers ``fit(X, y)`` (one diffusion per class) and this one
+    ``fit(X)``.
     """
 
     def fit(self, X, y=None):
         return super().fit(X)
 
 
-@parametrize_with_checks([GradientBoostedScore(**TINY, random_state=0), _UnlabelledChecks(**TINY, random_state=0)])
+@parametrize_with_checks([_UnlabelledChecks(**TINY, random_state=0)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
@@ -320,13 +321,13 @@ def test_level_workers_cap_their_inner_threads(data_2d, monkeypatch):
     from threadpoolctl import threadpool_info
 
     seen = []
-    original = boosted._fit_level_capped
+    original = boosted._fit_level
 
     def spy(*args, **kwargs):
         seen.append((numba.get_num_threads(), [lib["num_threads"] for lib in threadpool_info()]))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(boosted, "_fit_level_capped", spy)
+    monkeypatch.setattr(boosted, "_fit_level", spy)
     GradientBoostedScore(**SMALL, n_jobs=2, random_state=0).fit(data_2d)
     assert len(seen) == SMALL["n_noise_levels"]
     # two levels run at once on one thread each: never more threads than n_jobs

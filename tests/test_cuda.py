@@ -24,7 +24,9 @@ from skscore import (
     GradientBoostedScore,
     _kernels,
 )
+from skscore._engine import _reverse_flow
 from skscore._kernels import cuda as kc
+from skscore._steps import CpuSteps
 from skscore.metrics import energy_distance
 
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
@@ -120,7 +122,7 @@ def test_deterministic_step_kernels_match_cpu_kernels():
 
 
 def _stochastic_step(sampler, z, eps, a_from, s_from, a_to, s_to, seed, n_states):
-    """One device step of ``sampler`` (through the same code as sample_flow)."""
+    """One device step of ``sampler`` (the kernels that CudaSteps launches)."""
     kernels = kc._step_kernels()
     with kc._quiet():
         dz, deps = _device(z, eps)
@@ -204,7 +206,7 @@ def test_fitted_model_log_density_and_score_match_cpu(fitted_drf):
     X = _data(40, seed=1)
     cpu = _on(fitted_drf, "cpu").score_samples(X)
     cpu_score = fitted_drf.score_function(X, t=0.5)
-    assert _on(fitted_drf, "auto")._on_cuda()  # 'auto' takes the usable device
+    assert fitted_drf.diffusion_.uses_cuda("auto")  # 'auto' takes the usable device
     _assert_close(fitted_drf.score_samples(X), cpu)
     _assert_close(_on(fitted_drf, "cuda").score_samples(X), cpu)
     _assert_close(fitted_drf.score_function(X, t=0.5), cpu_score)
@@ -266,16 +268,19 @@ def test_stochastic_samplers_match_cpu_steps_fed_the_device_draws(fitted_drf, sa
     # the whole device sampler equals the engine's CPU steps given the same
     # normal draws; 7 generators for 30 rows, so each serves several rows
     monkeypatch.setattr(kc, "_MAX_RNG_STATES", 7)
-    model = _on(fitted_drf, "cpu", sampler=sampler)
-    z = model._prior_sample(30, np.random.RandomState(0))
-    gpu = kc.sample_flow(model._cuda_network(), z, model.noise_angles_, sampler, seeds=[123])
+    diffusion = fitted_drf.diffusion_
+    z = diffusion.base.sample(30, np.random.RandomState(0))
+    network = diffusion.predictor.device_network()
+    gpu = kc.map_device_chunks(
+        lambda chunk, start, stop: _reverse_flow(kc.CudaSteps(network, stop - start, 123), z, diffusion.noise_angles, sampler),
+        len(z),
+    )
     kc._step_kernels()
     with kc._quiet():
         states = kc.create_xoroshiro128p_states(7, seed=123).copy_to_host()
-    draws = _xoroshiro_normals(states, 30, z.shape[1], len(model.noise_angles_) - 1)
-    cpu = model._sample_chunk(z.copy(), _Draws(draws))
+    draws = _xoroshiro_normals(states, 30, z.shape[1], len(diffusion.noise_angles) - 1)
+    cpu = _reverse_flow(CpuSteps(diffusion.predictor, _Draws(draws)), z.copy(), diffusion.noise_angles, sampler)
     _assert_close(gpu, cpu)
-    _on(fitted_drf, "cpu", sampler="heun")
 
 
 @needs_cuda
@@ -335,7 +340,7 @@ def test_auto_without_gpu_is_the_cpu_silently(no_gpu):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         auto = DiffusionRandomFeatures(n_features=16, n_steps=5, random_state=0, device="auto").fit(X)
-        assert not auto._on_cuda()
+        assert not auto.diffusion_.uses_cuda("auto")
         np.testing.assert_array_equal(auto.score_samples(X[:10]), cpu.score_samples(X[:10]))
         np.testing.assert_array_equal(auto.sample(10), cpu.sample(10))
         np.testing.assert_array_equal(auto.score_function(X[:5]), cpu.score_function(X[:5]))
@@ -368,5 +373,5 @@ def test_models_without_cuda_kernels_say_so():
         GradientBoostedScore(device="cuda").fit(X)
     with pytest.raises(ValueError, match="not supported by GaussianMixturePriorDiffusion"):
         GaussianMixturePriorDiffusion(predictor=GradientBoostedScore(), device="cuda").fit(X)
-    with pytest.raises(ValueError, match="device must be one of"):
+    with pytest.raises(ValueError, match="'device' parameter"):
         DiffusionRandomFeatures(device="gpu").fit(X)

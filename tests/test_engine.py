@@ -1,4 +1,4 @@
-"""The engine alone, on known answers: an exact noise predictor run through the base class.
+"""The engine alone, on known answers: an exact noise predictor run through the engine.
 
 A Gaussian mixture stays one under the forward process, so its noise (score) is
 known in closed form at every level; with it, every remaining error is
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from _oracle import ExactMixtureScore
 
+from skscore._engine import SAMPLERS, NoisePredictor
 from skscore._schedules import SCHEDULES, noise_angles
-from skscore.base import SAMPLERS, BaseDiffusionDensity
 from skscore.datasets import correlated_mixture_8d, mixture_2d
 from skscore.metrics import sliced_wasserstein
 
@@ -82,9 +82,10 @@ def test_finite_difference_divergence_matches_closed_form():
     law = correlated_mixture_8d()
     model = ExactMixtureScore(law).fit(law.sample(300, random_state=0))
     z = model._standardize(law.sample(50, random_state=1))
+    predictor = model.diffusion_.predictor
     for level in (0, 20, 49):
-        eps, div = model._predict_noise_divergence(z, level)
-        eps_fd, div_fd = BaseDiffusionDensity._predict_noise_divergence(model, z, level)
+        eps, div = predictor.predict_with_divergence(z, level)
+        eps_fd, div_fd = NoisePredictor.predict_with_divergence(predictor, z, level)
         np.testing.assert_allclose(eps_fd, eps)
         np.testing.assert_allclose(div_fd, div, rtol=1e-5, atol=1e-5)
 

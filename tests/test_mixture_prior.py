@@ -10,7 +10,6 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neighbors import KernelDensity
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skscore import DiffusionRandomFeatures, GaussianMixturePriorDiffusion
 from skscore.datasets import (
@@ -25,11 +24,6 @@ from skscore.metrics import sliced_wasserstein
 
 # small shapes; one thread, so that the many small component fits stay fast
 SMALL = dict(n_components=2, n_steps=8, predictor=DiffusionRandomFeatures(n_features=32), n_jobs=1)
-
-
-@parametrize_with_checks([GaussianMixturePriorDiffusion(**SMALL, random_state=0)])
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,16 @@ from .integrators import (
     velocity_euler,
     velocity_heun,
 )
-from .trees import fit_boosted_trees, predict_boosted_trees
+from .kde import gaussian_kde_log_sum_exp
+from .trees import (
+    BinnedFeatures,
+    BoosterParams,
+    TreeEnsemble,
+    bin_codes,
+    empty_ensemble,
+    fit_boosted_trees,
+    predict_boosted_trees,
+)
 
 __all__ = [
     "sine_features",
@@ -23,8 +32,14 @@ __all__ = [
     "euler_maruyama_step",
     "velocity_euler",
     "velocity_heun",
+    "BinnedFeatures",
+    "BoosterParams",
+    "TreeEnsemble",
+    "empty_ensemble",
+    "bin_codes",
     "fit_boosted_trees",
     "predict_boosted_trees",
+    "gaussian_kde_log_sum_exp",
 ]
 from .relu import cone_projection_norms, cone_prox, cone_subgradients, relu_features, relu_features_slopes
 

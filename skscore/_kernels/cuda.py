@@ -18,8 +18,10 @@ What runs here, for the models with a CUDA path (``device='cuda'``, or
 - the log-density accumulation along the probability-flow ODE (the
   trapezoidal rule on the divergence, as in the engine).
 
-:func:`sample_flow` and :func:`log_density_flow` run every step on device
-arrays: the rows go to the GPU once and come back once.
+:class:`CudaSteps` implements the engine's step interface
+(:mod:`skscore._steps`) with these kernels, so the engine's one sampling loop
+and one likelihood loop run every step on device arrays: the rows go to the
+GPU once and come back once.
 
 ``numba.cuda`` is imported only when a kernel is first needed, so importing
 skscore never requires CUDA; :func:`cuda_usable` never raises.
@@ -419,109 +421,107 @@ def predict_noise(network, Z, level, with_divergence=False):
         return (eps.copy_to_host(), div.copy_to_host()) if with_divergence else eps.copy_to_host()
 
 
-def _chunks(n):
-    return [(start, min(start + _DEVICE_CHUNK, n)) for start in range(0, n, _DEVICE_CHUNK)]
+def map_device_chunks(func, n_rows):
+    """``func(chunk, start, stop)`` on consecutive chunks of ``2^20`` rows, concatenated.
 
-
-def sample_flow(network, Z, noise_angles, sampler, seeds):
-    """Integrate base draws ``Z`` (host, n x d) back through every level on the GPU.
-
-    The same steps as :meth:`BaseDiffusionDensity._sample_chunk`; chunk ``c``
-    of ``2^20`` rows seeds its xoroshiro128+ generators with ``seeds[c]``.
+    Bounds device memory (about five arrays of rows x d per chunk); Numba's
+    low-occupancy warnings and floating-point warnings are silenced inside.
     """
     _cuda()
-
-    kernels = _step_kernels()
-    cos_u, sin_u = np.cos(noise_angles), np.sin(noise_angles)
-    n_levels = len(noise_angles)
-    out = np.empty_like(Z, dtype=np.float64)
-    with _quiet():
-        for c, (start, stop) in enumerate(_chunks(len(Z))):
-            n = stop - start
-            z = cuda.to_device(np.ascontiguousarray(Z[start:stop], dtype=np.float64))
-            z_next = cuda.device_array_like(z)
-            eps = cuda.device_array_like(z)
-            if sampler == "heun":
-                v = cuda.device_array_like(z)
-                z_pred = cuda.device_array_like(z)
-                for k in range(n_levels - 1, -1, -1):
-                    h = float((noise_angles[k - 1] if k > 0 else 0.0) - noise_angles[k])
-                    network.predict(z, k, eps)
-                    _launch(kernels["velocity_euler"], n, z, eps, cos_u[k], sin_u[k], z, h, v, z_pred)
-                    if k > 0:
-                        network.predict(z_pred, k - 1, eps)
-                        _launch(kernels["velocity_heun"], n, z_pred, eps, cos_u[k - 1], sin_u[k - 1], z, v, h, z_next)
-                    else:  # the velocity is exactly 0 at u = 0
-                        _launch(kernels["axpy"], n, z, 0.5 * h, v, z_next)
-                    z, z_next = z_next, z
-            else:
-                n_states = min(n, _MAX_RNG_STATES)
-                states = None
-                if sampler in ("ddpm", "euler_maruyama"):
-                    states = create_xoroshiro128p_states(n_states, seed=int(seeds[c]))
-                stochastic_blocks = max(1, -(-n_states // _ROWS_PER_BLOCK))
-                for k in range(n_levels - 1, -1, -1):
-                    network.predict(z, k, eps)
-                    a_from, s_from = cos_u[k], sin_u[k]
-                    a_to, s_to = (cos_u[k - 1], sin_u[k - 1]) if k > 0 else (1.0, 0.0)
-                    if sampler == "ddim" or k == 0:
-                        _launch(kernels["ddim_step"], n, z, eps, a_from, s_from, a_to, s_to, z_next)
-                    elif sampler == "ddpm":
-                        r = a_from / a_to
-                        c2 = max(s_from * s_from - r * r * s_to * s_to, 0.0)
-                        inv = 1.0 / (s_from * s_from)
-                        std = (c2 * s_to * s_to * inv) ** 0.5
-                        # exactly n_states threads: thread t owns generator t
-                        kernels["ancestral_step"][stochastic_blocks, _ROWS_PER_BLOCK](
-                            z, eps, states, r, c2, inv, std, a_from, s_from, a_to, s_to, z_next
-                        )
-                    else:
-                        r = a_from / a_to
-                        beta = 1.0 - r * r
-                        kernels["euler_maruyama_step"][stochastic_blocks, _ROWS_PER_BLOCK](
-                            z, eps, states, beta, beta**0.5, s_from, z_next
-                        )
-                    z, z_next = z_next, z
-            out[start:stop] = z.copy_to_host()
-    return out
+    bounds = [(start, min(start + _DEVICE_CHUNK, n_rows)) for start in range(0, n_rows, _DEVICE_CHUNK)]
+    with _quiet(), np.errstate(all="ignore"):
+        return np.concatenate([func(chunk, start, stop) for chunk, (start, stop) in enumerate(bounds)])
 
 
-def log_density_flow(network, Z, noise_angles):
-    """Heun integration of the probability-flow ODE from the rows ``Z`` to ``u_K`` on the GPU.
+class CudaSteps:
+    """The engine's steps (:mod:`skscore._steps`) as numba.cuda kernels on device arrays.
 
-    The same steps as :meth:`BaseDiffusionDensity._log_density_chunk`.
-    Returns the rows at ``u_K`` and the accumulated log-determinant (host
-    arrays); the base log-density is added by the caller.
+    Parameters
+    ----------
+    network : DeviceNetwork
+        The noise predictor on the GPU.
+    n_rows : int
+        Rows of the chunk.
+    seed : int or None
+        Seed of the chunk's xoroshiro128+ generators (one per thread of a
+        fixed grid of ``min(n_rows, 2^16)`` threads, so the draws do not
+        depend on the block size); None when no stochastic step runs.
     """
-    _cuda()
-    kernels = _step_kernels()
-    cos_u, sin_u = np.cos(noise_angles), np.sin(noise_angles)
-    d = Z.shape[1]
-    z_end = np.empty_like(Z, dtype=np.float64)
-    log_det_out = np.empty(len(Z))
-    with _quiet():
-        for start, stop in _chunks(len(Z)):
-            n = stop - start
-            z = cuda.to_device(np.ascontiguousarray(Z[start:stop], dtype=np.float64))
-            v_prev = cuda.to_device(np.zeros((n, d)))  # the velocity is exactly 0 at u = 0
-            div_prev = cuda.to_device(np.zeros(n))
-            log_det = cuda.to_device(np.zeros(n))
-            z_pred, z_next = cuda.device_array_like(z), cuda.device_array_like(z)
-            eps, div_eps = cuda.device_array_like(z), cuda.device_array(n)
-            u_prev = 0.0
-            for k, u in enumerate(noise_angles):
-                h = float(u - u_prev)
-                _launch(kernels["axpy"], n, z, h, v_prev, z_pred)
-                network.predict(z_pred, k, eps, div_eps)
-                a, s = cos_u[k], sin_u[k]
-                _launch(kernels["velocity_heun"], n, z_pred, eps, a, s, z, v_prev, h, z_next)
-                _launch(kernels["log_det_trapezoid"], n, div_eps, a, s, float(d), h, div_prev, log_det)
-                z, z_next = z_next, z
-                if k + 1 < len(noise_angles):
-                    network.predict(z, k, eps, div_eps)
-                    _launch(kernels["velocity_euler"], n, z, eps, a, s, z, 0.0, v_prev, z_pred)
-                    _launch(kernels["flow_divergence"], n, div_eps, a, s, float(d), div_prev)
-                u_prev = float(u)
-            z_end[start:stop] = z.copy_to_host()
-            log_det_out[start:stop] = log_det.copy_to_host()
-    return z_end, log_det_out
+
+    def __init__(self, network, n_rows, seed=None):
+        self.network = network
+        self.kernels = _step_kernels()
+        self.n_rows = n_rows
+        self.n_states = min(n_rows, _MAX_RNG_STATES)
+        self.seed = seed
+        self._states = None
+        self._eps = self._div = None
+
+    # -------------------------------------------------------------- arrays
+    def to_backend(self, z):
+        return cuda.to_device(np.ascontiguousarray(z, dtype=np.float64))
+
+    def to_host(self, z):
+        return z.copy_to_host()
+
+    def empty_like(self, z):
+        return cuda.device_array_like(z)
+
+    def zeros(self, shape):
+        return cuda.to_device(np.zeros(shape))
+
+    # ----------------------------------------------------------- predictor
+    def predict(self, z, level):
+        if self._eps is None:
+            self._eps = cuda.device_array_like(z)
+        self.network.predict(z, level, self._eps)
+        return self._eps
+
+    def predict_with_divergence(self, z, level):
+        if self._div is None:
+            self._eps, self._div = cuda.device_array_like(z), cuda.device_array(z.shape[0])
+        self.network.predict(z, level, self._eps, self._div)
+        return self._eps, self._div
+
+    # -------------------------------------------------------------- updates
+    def _run(self, name, *args):
+        _launch(self.kernels[name], self.n_rows, *args)
+
+    def axpy(self, z, h, v, out):
+        self._run("axpy", z, float(h), v, out)
+
+    def velocity_euler(self, z_eval, eps, a, s, z_base, h, v_out, z_out):
+        self._run("velocity_euler", z_eval, eps, a, s, z_base, float(h), v_out, z_out)
+
+    def velocity_heun(self, z_eval, eps, a, s, z_base, v_prev, h, z_out):
+        self._run("velocity_heun", z_eval, eps, a, s, z_base, v_prev, float(h), z_out)
+
+    def ddim(self, z, eps, a_from, s_from, a_to, s_to, out):
+        self._run("ddim_step", z, eps, a_from, s_from, a_to, s_to, out)
+
+    def _stochastic(self, name, *args):
+        if self._states is None:
+            self._states = create_xoroshiro128p_states(self.n_states, seed=int(self.seed))
+        # exactly n_states threads: thread t owns generator t
+        blocks = max(1, -(-self.n_states // _ROWS_PER_BLOCK))
+        self.kernels[name][blocks, _ROWS_PER_BLOCK](*args[:2], self._states, *args[2:])
+
+    def ancestral(self, z, eps, a_from, s_from, a_to, s_to, out):
+        # the constants of integrators.ancestral_step, computed on the host
+        r = a_from / a_to
+        c2 = max(s_from * s_from - r * r * s_to * s_to, 0.0)
+        inv = 1.0 / (s_from * s_from)
+        std = (c2 * s_to * s_to * inv) ** 0.5
+        self._stochastic("ancestral_step", z, eps, r, c2, inv, std, a_from, s_from, a_to, s_to, out)
+
+    def euler_maruyama(self, z, eps, a_from, s_from, a_to, out):
+        r = a_from / a_to
+        beta = 1.0 - r * r
+        self._stochastic("euler_maruyama_step", z, eps, beta, beta**0.5, s_from, out)
+
+    # ----------------------------------------------------------- divergence
+    def log_det_trapezoid(self, div_eps, a, s, d, h, div_prev, log_det):
+        self._run("log_det_trapezoid", div_eps, a, s, float(d), float(h), div_prev, log_det)
+
+    def flow_divergence(self, div_eps, a, s, d, out):
+        self._run("flow_divergence", div_eps, a, s, float(d), out)

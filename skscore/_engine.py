@@ -1,0 +1,358 @@
+"""The diffusion engine: an object that the estimators hold.
+
+A :class:`Diffusion` is a fitted forward process and what reverses it:
+
+- the noise angles ``0 < u_1 < ... < u_K`` of the levels (every DDPM, VP or
+  VE process has marginals ``z = cos(u) z_0 + sin(u) eps``, see
+  :mod:`skscore._schedules`);
+- the Gaussian base distribution at ``u_K`` (:class:`GaussianBase`, its
+  Cholesky factor computed once);
+- a :class:`NoisePredictor`, the model's own part: ``predict(z, k)`` and
+  ``predict_with_divergence(z, k)``.
+
+Its methods draw training pairs, sample (every sampler), compute the
+log-density along the probability-flow ODE, the score, and inpaint missing
+entries (RePaint).  The sampling and likelihood loops are written once, here,
+against the step interface of :mod:`skscore._steps`; the CPU steps run them on
+row chunks in parallel threads, the CUDA steps on the GPU.
+
+An estimator holds one diffusion (:class:`~skscore.DiffusionRandomFeatures`),
+one per mixture component or one per class; it keeps validation, column
+types, standardization and the public API (:mod:`skscore.base`).
+"""
+
+import numpy as np
+from scipy import linalg
+
+from ._kernels import cuda as _cuda  # numba.cuda itself is imported only when a kernel runs
+from ._parallel import map_chunks
+from ._steps import CpuSteps
+
+__all__ = ["SAMPLERS", "DEVICES", "Diffusion", "GaussianBase", "NoisePredictor", "check_cuda", "repaint_path"]
+
+SAMPLERS = ("heun", "ddim", "ddpm", "euler_maruyama")
+DEVICES = ("cpu", "cuda", "auto")
+# rows per chunk on the CPU: each chunk runs every step in one thread
+CHUNK_SIZE = 1024
+_MAX_SEED = np.iinfo(np.int32).max
+_FD_STEP = 1e-4
+
+
+def check_cuda(owner, supported):
+    """Raise a ValueError unless ``device='cuda'`` can run ``owner``'s kernels here."""
+    if not supported:
+        raise ValueError(
+            f"device='cuda' is not supported by {owner}: its noise predictor has no CUDA kernels (they exist "
+            "for DiffusionRandomFeatures, ConvexTwoLayerScore and GaussianMixturePriorDiffusion with such a "
+            "predictor). Use device='cpu', or 'auto'."
+        )
+    if not _cuda.cuda_usable():
+        raise ValueError(
+            f"device='cuda' needs a usable CUDA GPU, but {_cuda.cuda_unavailable_reason()}. Install the CUDA "
+            "extra (pip install 'skscore[cuda]') on a machine with an NVIDIA GPU and driver, or use "
+            "device='auto', which falls back to the CPU."
+        )
+
+
+class GaussianBase:
+    """The base distribution ``N(mean, covariance)``, its Cholesky factor cached.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (d,)
+    covariance : ndarray of shape (d, d)
+        Symmetric positive definite.
+    """
+
+    def __init__(self, mean, covariance):
+        self.mean = mean
+        self.covariance = covariance
+        self.cholesky = linalg.cholesky(covariance, lower=True)
+
+    @classmethod
+    def noised(cls, mean, covariance, angle):
+        """The law of ``cos(u) z_0 + sin(u) eps`` up to second moments, for ``z_0`` of these moments."""
+        a, s = np.cos(angle), np.sin(angle)
+        return cls(a * mean, a**2 * covariance + s**2 * np.eye(len(mean)))
+
+    @classmethod
+    def for_data(cls, Z, angle):
+        """The base of data ``Z`` at the last angle: exact for the data's first two moments."""
+        return cls.noised(Z.mean(axis=0), np.atleast_2d(np.cov(Z, rowvar=False, bias=True)), angle)
+
+    def log_density(self, z):
+        w = linalg.solve_triangular(self.cholesky, (z - self.mean).T, lower=True, check_finite=False)
+        d = z.shape[1]
+        return -0.5 * np.sum(w**2, axis=0) - np.log(np.diag(self.cholesky)).sum() - 0.5 * d * np.log(2 * np.pi)
+
+    def sample(self, n_samples, random_state):
+        return self.mean + random_state.standard_normal((n_samples, self.cholesky.shape[0])) @ self.cholesky.T
+
+
+class NoisePredictor:
+    """What a model plugs into the engine: the noise of ``z = cos(u_k) z_0 + sin(u_k) eps``.
+
+    Subclasses implement :meth:`predict`; :meth:`predict_with_divergence`
+    defaults to central finite differences (exact up to ``O(h^2)``, ``2 d``
+    extra evaluations), which models with a closed form override.  A
+    predictor with CUDA kernels sets ``supports_cuda`` and returns its
+    :class:`skscore._kernels.cuda.DeviceNetwork` from :meth:`device_network`.
+    """
+
+    supports_cuda = False
+
+    def predict(self, z, level):
+        """Predicted noise at ``level`` for rows ``z`` (n, d)."""
+        raise NotImplementedError
+
+    def predict_with_divergence(self, z, level):
+        """The prediction and its divergence ``sum_j d eps_j / d z_j`` (here by finite differences)."""
+        eps = self.predict(z, level)
+        div = np.zeros(z.shape[0])
+        shifted = z.copy()
+        for j in range(z.shape[1]):
+            shifted[:, j] = z[:, j] + _FD_STEP
+            plus = self.predict(shifted, level)[:, j]
+            shifted[:, j] = z[:, j] - _FD_STEP
+            minus = self.predict(shifted, level)[:, j]
+            shifted[:, j] = z[:, j]
+            div += (plus - minus) / (2.0 * _FD_STEP)
+        return eps, div
+
+    def device_network(self):
+        """The predictor's weights on the GPU (only when ``supports_cuda``)."""
+        raise NotImplementedError
+
+
+def repaint_path(n_levels, n_resamplings, jump_fraction):
+    """Levels visited by RePaint: down the grid, going back up ``jump`` levels every ``jump`` levels.
+
+    Every ``ceil(jump_fraction n_levels)`` levels the rows are noised back up
+    as many levels and the stretch is run again, ``n_resamplings`` times in
+    all; the path ends with ``-1``, the data.
+    """
+    jump = max(1, int(np.ceil(jump_fraction * n_levels)))
+    path, k, passes = [n_levels - 1], n_levels - 1, 0
+    while k > 0:
+        k -= 1
+        path.append(k)
+        if (n_levels - 1 - k) % jump == 0 and k > 0:
+            if passes < n_resamplings - 1:
+                passes += 1
+                k += jump
+                path.append(k)
+            else:
+                passes = 0
+    return path + [-1]
+
+
+# ------------------------------------------------------------------ the loops
+def _reverse_step(steps, z, k, k_to, cos_u, sin_u, sampler, out):
+    """One step of a first-order sampler from level ``k`` to ``k_to`` (-1: the data)."""
+    eps = steps.predict(z, k)
+    a_to, s_to = (cos_u[k_to], sin_u[k_to]) if k_to >= 0 else (1.0, 0.0)
+    if sampler == "ddim" or k_to < 0:
+        # the last step of every sampler is the Tweedie denoising step
+        steps.ddim(z, eps, cos_u[k], sin_u[k], a_to, s_to, out)
+    elif sampler == "ddpm":
+        steps.ancestral(z, eps, cos_u[k], sin_u[k], a_to, s_to, out)
+    else:
+        steps.euler_maruyama(z, eps, cos_u[k], sin_u[k], a_to, out)
+
+
+def _reverse_flow(steps, z, angles, sampler):
+    """Rows at the last level integrated back to the data, with ``sampler``."""
+    cos_u, sin_u = np.cos(angles), np.sin(angles)
+    z = steps.to_backend(z)
+    z_next = steps.empty_like(z)
+    if sampler != "heun":
+        for k in range(len(angles) - 1, -1, -1):
+            _reverse_step(steps, z, k, k - 1, cos_u, sin_u, sampler, z_next)
+            z, z_next = z_next, z
+        return steps.to_host(z)
+    # Heun on the probability-flow ODE dz/du = (eps_hat - sin(u) z) / cos(u)
+    v, z_pred = steps.empty_like(z), steps.empty_like(z)
+    for k in range(len(angles) - 1, -1, -1):
+        h = (angles[k - 1] if k > 0 else 0.0) - angles[k]
+        eps = steps.predict(z, k)
+        steps.velocity_euler(z, eps, cos_u[k], sin_u[k], z, h, v, z_pred)
+        if k > 0:
+            eps = steps.predict(z_pred, k - 1)
+            steps.velocity_heun(z_pred, eps, cos_u[k - 1], sin_u[k - 1], z, v, h, z_next)
+        else:  # the velocity is exactly 0 at u = 0
+            steps.axpy(z, 0.5 * h, v, z_next)
+        z, z_next = z_next, z
+    return steps.to_host(z)
+
+
+def _forward_flow(steps, z, angles):
+    """Heun integration of the probability-flow ODE from the data to ``u_K``.
+
+    Returns the rows at ``u_K`` and the integral of the divergence of the
+    velocity (the trapezoidal rule on the same grid), the log-determinant of
+    the flow's Jacobian.  On ``[0, u_1]`` the velocity is interpolated
+    linearly to its exact value 0 at ``u = 0``.
+    """
+    cos_u, sin_u = np.cos(angles), np.sin(angles)
+    z = steps.to_backend(z)
+    n, d = z.shape
+    v_prev, div_prev, log_det = steps.zeros((n, d)), steps.zeros(n), steps.zeros(n)
+    z_pred, z_next = steps.empty_like(z), steps.empty_like(z)
+    u_prev = 0.0
+    for k, u in enumerate(angles):
+        h = u - u_prev
+        a, s = cos_u[k], sin_u[k]
+        steps.axpy(z, h, v_prev, z_pred)
+        eps, div_eps = steps.predict_with_divergence(z_pred, k)
+        steps.velocity_heun(z_pred, eps, a, s, z, v_prev, h, z_next)
+        steps.log_det_trapezoid(div_eps, a, s, d, h, div_prev, log_det)
+        z, z_next = z_next, z
+        if k + 1 < len(angles):
+            eps, div_eps = steps.predict_with_divergence(z, k)
+            steps.velocity_euler(z, eps, a, s, z, 0.0, v_prev, z_pred)
+            steps.flow_divergence(div_eps, a, s, d, div_prev)
+        u_prev = u
+    return steps.to_host(z), steps.to_host(log_det)
+
+
+# ---------------------------------------------------------------- the engine
+class Diffusion:
+    """A fitted diffusion: levels, base distribution and noise predictor.
+
+    Parameters
+    ----------
+    noise_angles : ndarray of shape (K,)
+        Increasing noise angles of the levels.
+    base : GaussianBase
+        The base distribution at the last level.
+    predictor : NoisePredictor or None, default=None
+        The fitted noise predictor (set once fitted; :meth:`training_pairs`
+        needs none).
+
+    Notes
+    -----
+    ``score_samples`` integrates the probability-flow ODE from the data to
+    ``u_K`` with Heun's method on the level grid, accumulating the divergence
+    (instantaneous change of variables); ``sample`` with ``sampler='heun'``
+    integrates the same ODE on the same grid backwards, so the two describe
+    the same distribution up to the ``O(h^2)`` error of the integrator.
+    """
+
+    def __init__(self, noise_angles, base, predictor=None):
+        self.noise_angles = noise_angles
+        self.base = base
+        self.predictor = predictor
+
+    @property
+    def n_levels(self):
+        return len(self.noise_angles)
+
+    def training_pairs(self, Z, n_pairs, random_state):
+        """Yield ``(k, z_k, eps)`` for every level: noised rows and their noise.
+
+        Each level gets ``n_pairs`` rows of ``Z`` (every row once when
+        ``n_pairs >= n``, the remainder drawn with replacement; a random subset
+        otherwise) and fresh noise.
+        """
+        n, d = Z.shape
+        for k, (a, s) in enumerate(zip(np.cos(self.noise_angles), np.sin(self.noise_angles))):
+            if n_pairs < n:
+                idx = random_state.choice(n, n_pairs, replace=False)
+            else:
+                extra = random_state.randint(0, n, n_pairs - n)
+                idx = np.concatenate([np.arange(n), extra])
+            eps = random_state.standard_normal((n_pairs, d))
+            yield k, a * Z[idx] + s * eps, eps
+
+    def uses_cuda(self, device):
+        """Whether ``device`` runs the predictor on the GPU ('cuda' is checked, 'auto' falls back)."""
+        supported = self.predictor.supports_cuda
+        if device == "cuda":
+            check_cuda(type(self.predictor).__name__, supported)
+            return True
+        # 'auto' also keeps a model wider than the fused kernel's limit on the CPU
+        return device == "auto" and supported and _cuda.cuda_usable() and len(self.base.mean) <= _cuda.MAX_DIMS
+
+    def _map_rows(self, run, n_rows, *, device, n_jobs, seeds=None):
+        """``run(steps, start, stop)`` on row chunks, each with its own steps on the device.
+
+        Chunk ``c`` draws its normal variates from ``seeds[c]``; the CPU
+        chunks run in ``n_jobs`` threads, the GPU chunks (larger) in turn.
+        """
+        if self.uses_cuda(device):
+            network = self.predictor.device_network()
+
+            def device_chunk(chunk, start, stop):
+                seed = None if seeds is None else seeds[chunk]
+                return run(_cuda.CudaSteps(network, stop - start, seed), start, stop)
+
+            return _cuda.map_device_chunks(device_chunk, n_rows)
+
+        def cpu_chunk(start, stop):
+            rng = None if seeds is None else np.random.RandomState(seeds[start // CHUNK_SIZE])
+            return run(CpuSteps(self.predictor, rng), start, stop)
+
+        return map_chunks(cpu_chunk, n_rows, CHUNK_SIZE, n_jobs)
+
+    def sample(self, n_samples, random_state, *, sampler="heun", n_jobs=None, device="cpu"):
+        """Base draws integrated back through every level with ``sampler``."""
+        z = self.base.sample(n_samples, random_state)
+        # one generator per chunk, seeded up front: draws do not depend on threads
+        seeds = random_state.randint(_MAX_SEED, size=-(-n_samples // CHUNK_SIZE))
+
+        def run(steps, start, stop):
+            return _reverse_flow(steps, z[start:stop], self.noise_angles, sampler)
+
+        return self._map_rows(run, n_samples, device=device, n_jobs=n_jobs, seeds=seeds)
+
+    def log_density(self, Z, *, n_jobs=None, device="cpu"):
+        """Log-density of rows ``Z`` along the probability-flow ODE."""
+
+        def run(steps, start, stop):
+            z_end, log_det = _forward_flow(steps, Z[start:stop], self.noise_angles)
+            with np.errstate(all="ignore"):
+                return self.base.log_density(z_end) + log_det
+
+        return self._map_rows(run, len(Z), device=device, n_jobs=n_jobs)
+
+    def score(self, Z, level, *, device="cpu"):
+        """Score of the noised law at ``level``, ``-eps_hat / sin(u)``."""
+        if self.uses_cuda(device):
+            eps = _cuda.predict_noise(self.predictor.device_network(), Z, level)
+        else:
+            eps = self.predictor.predict(Z, level)
+        return -eps / np.sin(self.noise_angles[level])
+
+    def inpaint(self, Z, random_state, *, path, sampler, n_jobs=None):
+        """Draws of the NaN entries of rows ``Z`` given the others (RePaint, on the CPU).
+
+        The reverse process runs on whole rows along ``path`` (see
+        :func:`repaint_path`) with the steps of ``sampler``; at every level the
+        observed entries are replaced by a fresh forward noising of their
+        values, and where the path goes up the rows are noised back up.
+        """
+        missing = np.isnan(Z)
+        observed = np.nan_to_num(Z)
+        seeds = random_state.randint(_MAX_SEED, size=-(-len(Z) // CHUNK_SIZE))
+        start_z = self.base.sample(len(Z), random_state)
+        cos_u, sin_u = np.cos(self.noise_angles), np.sin(self.noise_angles)
+
+        def chunk(start, stop):
+            rng = np.random.RandomState(seeds[start // CHUNK_SIZE])
+            steps = CpuSteps(self.predictor, rng)
+            z = steps.to_backend(start_z[start:stop])
+            known, unknown = observed[start:stop], missing[start:stop]
+            out = np.empty_like(z)
+            for k, k_to in zip(path[:-1], path[1:]):
+                if k_to > k:  # back up from level k to k_to: the forward transition
+                    r = cos_u[k_to] / cos_u[k]
+                    extra = np.sqrt(max(sin_u[k_to] ** 2 - (r * sin_u[k]) ** 2, 0.0))
+                    z = r * z + extra * rng.standard_normal(z.shape)
+                    continue
+                noised = cos_u[k] * known + sin_u[k] * rng.standard_normal(z.shape)
+                z = np.where(unknown, z, noised)
+                _reverse_step(steps, z, k, k_to, cos_u, sin_u, sampler, out)
+                z, out = out, z
+            return np.where(unknown, z, known)
+
+        return map_chunks(chunk, len(Z), CHUNK_SIZE, n_jobs)
