@@ -18,6 +18,9 @@ from ._parallel import limit_threads, parallel_map
 from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity, _check_float, _check_int
 
 _MIN_ROWS, _MAX_ROWS = 512, 2048
+# the cone projections of formulation='relu' grow about as the fourth power of
+# the model's columns: beyond this many a fit does not finish in useful time
+MAX_RELU_COLUMNS = 32
 
 
 def _score_matching_threshold(x, trace_weight):
@@ -84,7 +87,10 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         own model, equal to its ReLU reading on the training rows only);
         faster to fit, but the units jump across their gates, which the
         change of variables of :meth:`score_samples` does not see, so its
-        density is not normalized (see the User Guide).
+        density is not normalized (see the User Guide).  'relu' takes at
+        most 32 model columns (typed columns counted after encoding): its
+        cost grows about as the fourth power of the columns, and ``fit``
+        refuses wider tables with a ValueError.
     activation : {'relu', 'abs'}, default='relu'
         Hidden activation: ReLU, or the absolute value.
     noise_levels : int or None, default=None
@@ -389,6 +395,13 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         n, d = Z.shape
         if self.objective == "sm" and d != 1:
             raise ValueError(f"objective='sm' is implemented for 1-D data only (as in the paper); got {d} columns.")
+        if self.formulation == "relu" and d > MAX_RELU_COLUMNS:
+            raise ValueError(
+                f"formulation='relu' takes at most {MAX_RELU_COLUMNS} model columns (its cone-constrained programs "
+                f"grow about as the fourth power of the columns); these data have {d} after typed columns are "
+                "encoded. Use fewer columns, formulation='gated_relu' (fast, but its density is not normalized), "
+                "or another model such as DiffusionRandomFeatures."
+            )
         self.trained_levels_ = self._trained_levels()
         # one program per worker thread, each with single-threaded BLAS and kernels
         programs = self._programs(Z, diffusion, self.trained_levels_, random_state)

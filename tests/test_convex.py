@@ -386,3 +386,39 @@ def test_langevin_sampler_reaches_the_gaussian():
     samples = model.sample_langevin(2000, n_iter=300, step_size=0.05, random_state=0)
     np.testing.assert_allclose(samples.mean(axis=0), MEAN, atol=0.15)
     np.testing.assert_allclose(np.cov(samples.T), COV, atol=0.25)
+
+
+def test_too_wide_tables_for_the_exact_program_are_refused_before_any_solve(monkeypatch):
+    # 33 columns would take hours with cone constraints: a clear error, at once
+    import skscore._convex_solver as solver
+
+    def never(*args, **kwargs):
+        raise AssertionError("no program may be solved")
+
+    monkeypatch.setattr(solver, "solve", never)
+    X = np.random.default_rng(0).standard_normal((60, 33))
+    with pytest.raises(ValueError, match="at most 32 model columns.*gated_relu"):
+        ConvexTwoLayerScore(n_gates=2, n_steps=3).fit(X)
+    monkeypatch.undo()
+    # the relaxation has no cones and fits
+    model = ConvexTwoLayerScore(n_gates=2, n_steps=3, formulation="gated_relu", max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    assert np.all(np.isfinite(model.sample(5, random_state=0)))
+
+
+def test_many_level_categorical_is_refused_or_fits():
+    # the tester's hang: a 100-level categorical column (100 model columns with
+    # one coordinate per level) ran for minutes without a word
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 100, 400), rng.standard_normal(400)]).astype(float)
+    model = ConvexTwoLayerScore(n_gates=2, n_steps=3, max_iter=50, categorical_features=[0], random_state=0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X)
+    except ValueError as error:
+        assert "model columns" in str(error)
+    else:
+        assert set(np.unique(model.sample(50, random_state=0)[:, 0])) <= set(range(100))

@@ -11,7 +11,7 @@ from sklearn.neighbors import KernelDensity
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skscore import DiffusionRandomFeatures, GaussianMixturePriorDiffusion
+from skscore import DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
 from skscore.datasets import (
     GaussianMixtureLaw,
     circle_mixture_2d,
@@ -237,3 +237,14 @@ def test_nothing_non_finite_comes_out_even_far_from_the_data(small_model):
     assert np.all(log_density < small_model.score_samples(np.zeros((1, 2))))
     assert np.all(np.isfinite(small_model.score_function(far[:2])))
     assert np.all(np.isfinite(small_model.sample(2000, random_state=0)))
+
+
+def test_a_predictor_with_its_own_level_grid_works(data_2d):
+    # GradientBoostedScore has no n_steps, schedule or sampler: it keeps its own
+    # (this raised scikit-learn's "Invalid parameter 'n_steps'")
+    trees = GradientBoostedScore(n_noise_levels=4, duplicate_K=2, max_iter=3, max_leaf_nodes=4, n_density_samples=40)
+    model = GaussianMixturePriorDiffusion(n_components=2, predictor=trees, n_jobs=1, random_state=0).fit(data_2d)
+    fitted = [m for m in model.component_models_ if m is not None]
+    assert all(isinstance(m, GradientBoostedScore) and m.n_noise_levels == 4 for m in fitted)
+    assert np.all(np.isfinite(model.sample(20, random_state=0)))
+    assert np.all(np.isfinite(model.score_samples(data_2d[:20])))
