@@ -1,13 +1,28 @@
-"""Distances between samples, for measuring generated data against held-out data."""
+"""Distances between samples, for measuring generated data against held-out data.
+
+Every argument is checked before any computation: a bad one raises a
+``ValueError`` (scikit-learn's ``InvalidParameterError`` for the parameters)
+that names it.  The distances are computed on copies of the samples rescaled
+by a common power of two (an exact operation), so that data of any finite
+magnitude give a finite, correct result; a result too large for float64
+raises a ``ValueError`` instead of returning ``inf``.
+"""
+
+import functools
+import inspect
+import math
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
-from sklearn.base import clone
+from sklearn import get_config
+from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, InvalidParameterError, StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
 __all__ = [
@@ -20,24 +35,107 @@ __all__ = [
 ]
 
 
-def _check_pair(X, Y, names=("X", "Y")):
-    """Validate two samples as 2-D float arrays with the same number of columns."""
-    X = check_array(X, dtype=np.float64)
-    Y = check_array(Y, dtype=np.float64)
-    if X.shape[1] != Y.shape[1]:
+# ------------------------------------------------------------------ validation
+def _validated(constraints, *, prefer_skip_nested_validation=True):
+    """:func:`sklearn.utils._param_validation.validate_params`, refusing booleans for numbers.
+
+    scikit-learn's numeric intervals accept ``True`` and ``False`` (``bool`` is
+    an ``int``); here a boolean is always a mistake.  The wrapper is defined
+    in this module so that doctest finds the docstrings of the decorated
+    functions.
+    """
+
+    def decorator(func):
+        checked = validate_params(constraints, prefer_skip_nested_validation=prefer_skip_nested_validation)(func)
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            if not get_config()["skip_parameter_validation"]:
+                bound = signature.bind(*args, **kwargs)
+                for name, value in bound.arguments.items():
+                    if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints.get(name, ()):
+                        raise InvalidParameterError(
+                            f"The {name!r} parameter of {func.__qualname__} must not be a boolean. Got {value!r}."
+                        )
+            return checked(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _check_samples(names, arrays, min_rows=1):
+    """Validate samples as finite 2-D float arrays with the same number of columns."""
+    checked = []
+    for name, A in zip(names, arrays):
+        A = check_array(A, dtype=np.float64, input_name=name)
+        if A.shape[0] < min_rows:
+            raise ValueError(f"{name} must have at least {min_rows} rows, got {A.shape[0]}.")
+        checked.append(A)
+    first = checked[0]
+    for name, A in zip(names[1:], checked[1:]):
+        if A.shape[1] != first.shape[1]:
+            raise ValueError(
+                f"{names[0]} and {name} must have the same number of columns, got {first.shape[1]} and {A.shape[1]}."
+            )
+    return checked
+
+
+# ------------------------------------------------------------ exact rescaling
+def _pow2_exponent(*arrays, axis=None):
+    """Exponent ``e`` with ``max |A| / 2**e`` in [0.5, 1) over the arrays (0 where all are 0).
+
+    Dividing by ``2**e`` (:func:`numpy.ldexp`) is exact, so homogeneous
+    metrics computed on the rescaled arrays and scaled back agree with the
+    exact values, without overflow in squares, sums or differences.
+    """
+    largest = np.max([np.max(np.abs(A), axis=axis) for A in arrays], axis=0)
+    return np.frexp(largest)[1]
+
+
+def _scale_back(value, exponent, what):
+    """``value * 2**exponent`` as a float; a ``ValueError`` if it overflows float64."""
+    try:
+        return math.ldexp(float(value), int(exponent))
+    except OverflowError:
+        size = math.log10(float(value)) + int(exponent) * math.log10(2.0)
         raise ValueError(
-            f"{names[0]} and {names[1]} must have the same number of columns, "
-            f"got {X.shape[1]} and {Y.shape[1]}."
-        )
-    return X, Y
+            f"The {what} (about 10**{size:.1f}) overflows float64 (largest about 1.8e308); "
+            "divide the data by a common factor."
+        ) from None
 
 
-def _wasserstein_1d(u, v, p):
-    """W_p^p between the empirical laws of the columns of ``u`` and ``v``.
+def _standardize(ref, *others, what="data"):
+    """Standardize arrays with the column means and standard deviations of ``ref``.
+
+    Each column is first divided by a power of two (exact), so the moments
+    do not overflow whatever the magnitude of the data; a constant column of
+    ``ref`` is only centred.  Raises a ``ValueError`` if a standardized
+    value overflows float64 (rows of ``others`` very far from ``ref``).
+    """
+    e = _pow2_exponent(ref, axis=0)
+    R = np.ldexp(ref, -e)
+    constant = np.ptp(R, axis=0) == 0
+    mean = np.where(constant, R[0], R.mean(axis=0))
+    std = np.where(constant, 1.0, R.std(axis=0))
+    std[std == 0] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = [(np.ldexp(A, -e) - mean) / std for A in (ref, *others)]
+    if not all(np.isfinite(Z).all() for Z in out):
+        raise ValueError(f"The standardized {what} overflow float64: rows lie too far from the reference data.")
+    return out
+
+
+# -------------------------------------------------------------------- metrics
+def _sliced_gaps(u, v):
+    """Gaps between the quantile functions of the columns of ``u`` and ``v``.
 
     Exact for samples of any sizes: both quantile functions are step
     functions, so the integral over quantile levels is a finite sum over the
-    merged breakpoints.
+    merged breakpoints.  Returns the absolute gaps, of shape
+    ``(n_levels, n_columns)``, and the widths of the levels, so that
+    ``W_p^p`` of column ``j`` is ``sum(gaps[:, j] ** p * widths)``.
     """
     u = np.sort(u, axis=0)
     v = np.sort(v, axis=0)
@@ -47,26 +145,38 @@ def _wasserstein_1d(u, v, p):
     mid = levels - 0.5 * widths
     iu = np.minimum((mid * n).astype(np.int64), n - 1)
     iv = np.minimum((mid * m).astype(np.int64), m - 1)
-    return np.sum(np.abs(u[iu] - v[iv]) ** p * widths[:, None], axis=0)
+    return np.abs(u[iu] - v[iv]), widths
 
 
+@_validated(
+    {
+        "X": ["array-like"],
+        "Y": ["array-like"],
+        "n_projections": [Interval(Integral, 1, None, closed="left")],
+        "p": [Interval(Real, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+)
 def sliced_wasserstein(X, Y, *, n_projections=500, p=2, random_state=0):
     """Sliced Wasserstein distance between two samples.
 
     ``SW_p = (E_theta W_p^p(theta'X, theta'Y))^(1/p)`` over directions
     ``theta`` uniform on the sphere, estimated with ``n_projections``
-    directions; each one-dimensional distance is exact.
+    directions; each one-dimensional distance is exact.  The result is
+    homogeneous of degree 1: multiplying both samples by ``c > 0``
+    multiplies it by ``c``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples_X, n_features)
-        First sample.
+        First sample: finite values, at least one row.
     Y : array-like of shape (n_samples_Y, n_features)
-        Second sample (its size may differ).
+        Second sample, with the same columns (its size may differ).
     n_projections : int, default=500
-        Number of random directions.
+        Number of random directions, an integer >= 1.
     p : float, default=2
-        Order of the distance.
+        Order of the distance: any finite real number >= 1, integer or not
+        (for ``p < 1`` ``W_p`` is not a distance and is refused).
     random_state : int, RandomState instance or None, default=0
         Seed of the directions (fixed by default, so that distances computed
         in one study share their directions).
@@ -76,6 +186,13 @@ def sliced_wasserstein(X, Y, *, n_projections=500, p=2, random_state=0):
     distance : float
         The sliced Wasserstein distance, in the units of the data.
 
+    Raises
+    ------
+    ValueError
+        If a parameter is out of its range or of the wrong type, if the
+        samples are not finite 2-D arrays with the same number of columns,
+        or if the distance overflows float64.
+
     Examples
     --------
     >>> import numpy as np
@@ -84,16 +201,28 @@ def sliced_wasserstein(X, Y, *, n_projections=500, p=2, random_state=0):
     >>> round(sliced_wasserstein(X, X + [1.0, 0.0, 0.0], n_projections=2000), 1)
     0.6
     """
-    X = check_array(X, dtype=np.float64)
-    Y = check_array(Y, dtype=np.float64)
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X and Y must have the same number of columns, got {X.shape[1]} and {Y.shape[1]}.")
+    X, Y = _check_samples(("X", "Y"), (X, Y))
+    p = float(p)
     rng = check_random_state(random_state)
     theta = rng.standard_normal((X.shape[1], n_projections))
     theta /= np.linalg.norm(theta, axis=0, keepdims=True)
-    return float(np.mean(_wasserstein_1d(X @ theta, Y @ theta, p)) ** (1.0 / p))
+    e = _pow2_exponent(X, Y)
+    gaps, widths = _sliced_gaps(np.ldexp(X, -e) @ theta, np.ldexp(Y, -e) @ theta)
+    # W_p^p relative to the largest gap: no overflow or underflow for any p
+    largest = gaps.max()
+    if largest == 0:
+        return 0.0
+    mean = np.mean(np.sum((gaps / largest) ** p * widths[:, None], axis=0))
+    return _scale_back(largest * mean ** (1.0 / p), e, "sliced Wasserstein distance")
 
 
+@_validated(
+    {
+        "X": ["array-like"],
+        "Y": ["array-like"],
+        "protocol": [StrOptions({"forestdiffusion"}), None],
+    }
+)
 def wasserstein1(X, Y, *, protocol=None):
     """Exact 1-Wasserstein distance between two samples of equal size.
 
@@ -106,11 +235,13 @@ def wasserstein1(X, Y, *, protocol=None):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        First sample (e.g. generated data).
+        First sample (e.g. generated data): finite values, at least one row.
     Y : array-like of shape (n_samples, n_features)
-        Second sample, of the same size (e.g. held-out test data).
+        Second sample, of the same size and columns (e.g. held-out test
+        data).
     protocol : {None, 'forestdiffusion'}, default=None
-        ``None``: Euclidean ground cost on the data as given.
+        ``None``: Euclidean ground cost on the data as given (the distance is
+        then homogeneous of degree 1 in the data).
         ``'forestdiffusion'``: the benchmark protocol of ForestDiffusion
         (Jolicoeur-Martineau et al., 2024): both samples are min-max scaled
         column-wise with the minimum and maximum of ``Y`` (the reference
@@ -125,8 +256,9 @@ def wasserstein1(X, Y, *, protocol=None):
     Raises
     ------
     ValueError
-        If the samples differ in size or number of columns, or if
-        ``protocol`` is unknown.
+        If the samples are not finite 2-D arrays of the same shape, if
+        ``protocol`` is unknown, or if the distance (or a min-max scaled
+        value) overflows float64.
 
     Examples
     --------
@@ -139,30 +271,48 @@ def wasserstein1(X, Y, *, protocol=None):
     ...              protocol="forestdiffusion")
     0.75
     """
-    X, Y = _check_pair(X, Y)
+    X, Y = _check_samples(("X", "Y"), (X, Y))
     if X.shape[0] != Y.shape[0]:
-        raise ValueError(
-            "wasserstein1 needs samples of equal size, "
-            f"got {X.shape[0]} and {Y.shape[0]} rows."
-        )
-    if protocol is None:
-        metric = "euclidean"
-    elif protocol == "forestdiffusion":
-        lo, hi = Y.min(axis=0), Y.max(axis=0)
-        scale = hi - lo
-        scale[scale == 0] = 1.0
-        X = (X - lo) / scale
-        Y = (Y - lo) / scale
+        raise ValueError(f"wasserstein1 needs samples of equal size, got {X.shape[0]} and {Y.shape[0]} rows.")
+    metric = "euclidean"
+    if protocol == "forestdiffusion":
+        # min-max scaling on columns divided by a power of two (exact): no overflow in hi - lo
+        ec = _pow2_exponent(Y, axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Xc, Yc = np.ldexp(X, -ec), np.ldexp(Y, -ec)
+            lo, hi = Yc.min(axis=0), Yc.max(axis=0)
+            span = hi - lo
+            constant = span == 0
+            span[constant] = 1.0
+            X, Y = (np.where(constant, np.ldexp(A - lo, ec), (A - lo) / span) for A in (Xc, Yc))
+        if not np.isfinite(X).all():
+            raise ValueError("The min-max scaled X overflows float64: X lies too far from the range of Y.")
         metric = "cityblock"
-    else:
-        raise ValueError(
-            f"protocol must be None or 'forestdiffusion', got {protocol!r}."
-        )
-    cost = cdist(X, Y, metric=metric)
+    e = _pow2_exponent(X, Y)
+    cost = cdist(np.ldexp(X, -e), np.ldexp(Y, -e), metric=metric)
     rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean())
+    return _scale_back(cost[rows, cols].mean(), e, "1-Wasserstein distance")
 
 
+def _rbf_mean(A, B, h, leave_out_diagonal):
+    """Mean of ``exp(-||a - b||^2 / (2 h^2))`` over the pairs, ``h`` possibly 0 or inf."""
+    d = cdist(A, B)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        r = d / h
+        k = np.where(d == 0, 1.0, np.exp(-0.5 * r * r))
+    if leave_out_diagonal:
+        n = k.shape[0]
+        return (k.sum() - np.trace(k)) / (n * (n - 1))
+    return k.mean()
+
+
+@_validated(
+    {
+        "X": ["array-like"],
+        "Y": ["array-like"],
+        "bandwidth": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
+    }
+)
 def mmd(X, Y, *, bandwidth="median"):
     """Unbiased estimate of the squared maximum mean discrepancy (RBF kernel).
 
@@ -174,22 +324,34 @@ def mmd(X, Y, *, bandwidth="median"):
     unbiased, as ``x_i`` and ``y_j`` are independent for ``i != j``), so a
     sample against itself gives exactly 0.  The estimate can be slightly
     negative when the two laws are close. Memory and time are quadratic in
-    the number of rows.
+    the number of rows.  With the median bandwidth the estimate does not
+    change when both samples are multiplied by the same ``c > 0`` (with a
+    fixed bandwidth, multiply it by ``c`` too).
 
     Parameters
     ----------
     X : array-like of shape (n_samples_X, n_features)
-        First sample, at least 2 rows.
+        First sample: finite values, at least 2 rows.
     Y : array-like of shape (n_samples_Y, n_features)
-        Second sample, at least 2 rows (its size may differ).
+        Second sample, at least 2 rows and the same columns (its size may
+        differ).
     bandwidth : 'median' or float, default='median'
-        Kernel bandwidth ``h``. ``'median'``: the median of the nonzero
-        pairwise Euclidean distances of the pooled sample.
+        Kernel bandwidth ``h``, a finite number > 0, or ``'median'``: the
+        median of the nonzero pairwise Euclidean distances of the pooled
+        sample.
 
     Returns
     -------
     mmd2 : float
         The unbiased estimate of the squared MMD.
+
+    Raises
+    ------
+    ValueError
+        If ``bandwidth`` is not ``'median'`` or a positive finite number, if
+        the samples are not finite 2-D arrays with the same number of columns
+        and at least 2 rows each, or if the median heuristic finds no two
+        distinct rows.
 
     Examples
     --------
@@ -204,13 +366,11 @@ def mmd(X, Y, *, bandwidth="median"):
     >>> mmd(X, X)
     0.0
     """
-    X, Y = _check_pair(X, Y)
+    X, Y = _check_samples(("X", "Y"), (X, Y), min_rows=2)
     n, m = X.shape[0], Y.shape[0]
-    if n < 2 or m < 2:
-        raise ValueError(f"mmd needs at least 2 rows in each sample, got {n} and {m}.")
+    e = int(_pow2_exponent(X, Y))
+    X, Y = np.ldexp(X, -e), np.ldexp(Y, -e)
     if isinstance(bandwidth, str):
-        if bandwidth != "median":
-            raise ValueError(f"bandwidth must be 'median' or a positive float, got {bandwidth!r}.")
         Z = np.vstack([X, Y])
         d = cdist(Z, Z)[np.triu_indices(n + m, k=1)]
         d = d[d > 0]
@@ -218,39 +378,44 @@ def mmd(X, Y, *, bandwidth="median"):
             raise ValueError("The median heuristic needs at least two distinct rows; pass a float bandwidth.")
         h = float(np.median(d))
     else:
-        h = float(bandwidth)
-        if not np.isfinite(h) or h <= 0:
-            raise ValueError(f"bandwidth must be 'median' or a positive float, got {bandwidth!r}.")
-    gamma = 1.0 / (2.0 * h * h)
-    kxx = np.exp(-gamma * cdist(X, X, "sqeuclidean"))
-    kyy = np.exp(-gamma * cdist(Y, Y, "sqeuclidean"))
-    kxy = np.exp(-gamma * cdist(X, Y, "sqeuclidean"))
-    xx = (kxx.sum() - np.trace(kxx)) / (n * (n - 1))
-    yy = (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-    xy = (kxy.sum() - np.trace(kxy)) / (n * (n - 1)) if n == m else kxy.mean()
+        try:
+            h = math.ldexp(float(bandwidth), -e)  # in the units of the rescaled data; may underflow to 0
+        except OverflowError:
+            h = math.inf
+    xx = _rbf_mean(X, X, h, True)
+    yy = _rbf_mean(Y, Y, h, True)
+    xy = _rbf_mean(X, Y, h, True) if n == m else _rbf_mean(X, Y, h, False)
     return float(xx + yy - 2.0 * xy)
 
 
+@_validated({"X": ["array-like"], "Y": ["array-like"]})
 def energy_distance(X, Y):
     """Energy distance between two samples.
 
     ``2 E||X - Y|| - E||X - X'|| - E||Y - Y'||`` (Szekely and Rizzo), with
     Euclidean norms and all expectations taken over all pairs, diagonal
     included (V-statistic). It is nonnegative, exactly 0 for identical
-    samples, and zero in the population limit only when the two laws agree.
-    Memory and time are quadratic in the number of rows.
+    samples, and zero in the population limit only when the two laws agree;
+    it is homogeneous of degree 1 in the data.  Memory and time are
+    quadratic in the number of rows.
 
     Parameters
     ----------
     X : array-like of shape (n_samples_X, n_features)
-        First sample.
+        First sample: finite values, at least one row.
     Y : array-like of shape (n_samples_Y, n_features)
-        Second sample (its size may differ).
+        Second sample, with the same columns (its size may differ).
 
     Returns
     -------
     distance : float
         The energy distance, in the units of the data.
+
+    Raises
+    ------
+    ValueError
+        If the samples are not finite 2-D arrays with the same number of
+        columns, or if the distance overflows float64.
 
     Examples
     --------
@@ -260,10 +425,24 @@ def energy_distance(X, Y):
     >>> energy_distance([[0.0]], [[3.0]])
     6.0
     """
-    X, Y = _check_pair(X, Y)
-    return float(2.0 * cdist(X, Y).mean() - cdist(X, X).mean() - cdist(Y, Y).mean())
+    X, Y = _check_samples(("X", "Y"), (X, Y))
+    e = _pow2_exponent(X, Y)
+    X, Y = np.ldexp(X, -e), np.ldexp(Y, -e)
+    value = 2.0 * cdist(X, Y).mean() - cdist(X, X).mean() - cdist(Y, Y).mean()
+    return _scale_back(value, e, "energy distance")
 
 
+@_validated(
+    {
+        "X_real": ["array-like"],
+        "X_synthetic": ["array-like"],
+        "classifier": [HasMethods(["fit", "predict_proba"]), HasMethods(["fit", "decision_function"]), None],
+        "cv": [Interval(Integral, 2, None, closed="left"), HasMethods(["split", "get_n_splits"])],
+        "random_state": ["random_state"],
+    },
+    # the classifier's own parameters are checked when it is fitted
+    prefer_skip_nested_validation=False,
+)
 def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
     """Classifier two-sample test: cross-validated ROC AUC of real vs synthetic.
 
@@ -273,18 +452,31 @@ def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
     synthetic data look like the real data to it); 1.0 means they are
     perfectly separable. Values somewhat below 0.5 are noise.
 
+    The pooled rows are standardized column-wise (with the means and
+    standard deviations of the pooled sample, which do not depend on the
+    labels; a constant column is only centred) before classification, so
+    the result does not depend on the units of the columns, whatever the
+    classifier.
+
     Parameters
     ----------
     X_real : array-like of shape (n_samples_real, n_features)
-        Real data.
+        Real data: finite values, at least ``cv`` rows when ``cv`` is an int.
     X_synthetic : array-like of shape (n_samples_synthetic, n_features)
-        Synthetic data.
+        Synthetic data, with the same columns and at least ``cv`` rows when
+        ``cv`` is an int.
     classifier : classifier, default=None
-        Any scikit-learn classifier with ``predict_proba`` or
-        ``decision_function`` (it is cloned). ``None``:
+        A scikit-learn classifier instance (``is_classifier`` true) with
+        ``fit`` and ``predict_proba`` or ``decision_function`` (it is cloned;
+        the AUC is computed from ``decision_function`` when there is one,
+        otherwise from the probability of the synthetic class). ``None``:
         ``HistGradientBoostingClassifier(max_iter=100, random_state=random_state)``.
-    cv : int, default=5
-        Number of folds of :class:`~sklearn.model_selection.StratifiedKFold`.
+    cv : int or cross-validation splitter, default=5
+        An int >= 2: the number of folds of
+        :class:`~sklearn.model_selection.StratifiedKFold` (shuffled, seeded
+        with ``random_state``).  A splitter (an object with ``split`` and
+        ``get_n_splits``, e.g. ``StratifiedKFold(3)``) is used as given; each
+        of its test folds must hold rows of both samples.
     random_state : int, RandomState instance or None, default=0
         Seed of the fold shuffling and of the default classifier.
 
@@ -292,6 +484,15 @@ def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
     -------
     auc : float
         Mean ROC AUC over the folds.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of its range or of the wrong type, if the
+        samples are not finite 2-D arrays with the same number of columns
+        and enough rows for the folds, or if the AUC is undefined on a fold
+        (a test fold with rows of one sample only).  Errors raised by the
+        classifier propagate.
 
     Examples
     --------
@@ -304,22 +505,52 @@ def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
     >>> c2st_auc(real, fake, classifier=LogisticRegression()) > 0.99
     True
     """
-    X_real, X_synthetic = _check_pair(X_real, X_synthetic, names=("X_real", "X_synthetic"))
-    X = np.vstack([X_real, X_synthetic])
-    y = np.concatenate([np.zeros(X_real.shape[0], dtype=int), np.ones(X_synthetic.shape[0], dtype=int)])
+    if classifier is not None and (isinstance(classifier, type) or not is_classifier(classifier)):
+        raise InvalidParameterError(
+            "The 'classifier' parameter of c2st_auc must be a scikit-learn classifier instance "
+            f"(sklearn.base.is_classifier). Got {classifier!r} instead."
+        )
+    X_real, X_synthetic = _check_samples(("X_real", "X_synthetic"), (X_real, X_synthetic))
+    n_real, n_synthetic = X_real.shape[0], X_synthetic.shape[0]
+    if isinstance(cv, Integral):
+        if min(n_real, n_synthetic) < cv:
+            raise ValueError(
+                f"c2st_auc with cv={cv} needs at least {cv} rows in each sample (one per fold), "
+                f"got {n_real} real and {n_synthetic} synthetic rows."
+            )
+        folds = StratifiedKFold(int(cv), shuffle=True, random_state=random_state)
+    else:
+        folds = cv
+    (X,) = _standardize(np.vstack([X_real, X_synthetic]))
+    y = np.concatenate([np.zeros(n_real, dtype=int), np.ones(n_synthetic, dtype=int)])
     if classifier is None:
         classifier = HistGradientBoostingClassifier(max_iter=100, random_state=random_state)
     else:
         classifier = clone(classifier)
-    folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-    return float(np.mean(cross_val_score(classifier, X, y, scoring="roc_auc", cv=folds)))
+    try:
+        scores = cross_val_score(classifier, X, y, scoring="roc_auc", cv=folds, error_score="raise")
+    except InvalidParameterError as exc:
+        # a bad parameter of the classifier: the decorators of cross_val_score and of
+        # this function would name themselves in the message; keep the classifier's
+        original = exc
+        while isinstance(original.__cause__, InvalidParameterError):
+            original = original.__cause__
+        raise ValueError(f"The classifier refused its parameters: {original}") from exc
+    if not np.isfinite(scores).all():
+        raise ValueError(
+            "The ROC AUC is undefined on a fold whose test rows all come from one sample; "
+            "pass a cv splitter whose test folds hold rows of both samples (e.g. StratifiedKFold)."
+        )
+    return float(np.mean(scores))
 
 
+@_validated({"X_train": ["array-like"], "X_synthetic": ["array-like"], "X_holdout": ["array-like"]})
 def dcr(X_train, X_synthetic, X_holdout):
     """Distance to closest record: a memorization (privacy) check.
 
     All three samples are standardized with the column means and standard
-    deviations of ``X_train`` (a constant column is only centred). For each
+    deviations of ``X_train`` (a constant column is only centred), so the
+    result does not depend on the units of the columns.  For each
     synthetic row, the Euclidean distance to its nearest training row is
     computed, and likewise for each holdout row (real data not used in
     training), which serves as the reference: a model that generalizes puts
@@ -337,21 +568,31 @@ def dcr(X_train, X_synthetic, X_holdout):
     Parameters
     ----------
     X_train : array-like of shape (n_samples_train, n_features)
-        The data the generator was trained on.
+        The data the generator was trained on: finite values, at least one
+        row.
     X_synthetic : array-like of shape (n_samples_synthetic, n_features)
-        Generated data.
+        Generated data, with the same columns.
     X_holdout : array-like of shape (n_samples_holdout, n_features)
-        Real data from the same source, not used in training.
+        Real data from the same source, not used in training, with the same
+        columns.
 
     Returns
     -------
     result : dict
         ``'synthetic_median'``: median distance of a synthetic row to its
-        closest training row; ``'holdout_median'``: the same for holdout rows;
+        closest training row; ``'holdout_median'``: the same for holdout rows
+        (both in standardized units);
         ``'ratio'``: ``synthetic_median / holdout_median`` (``inf`` or ``nan``
         when the holdout median is 0); ``'share_closer'``: fraction of
         synthetic rows closer to the training data than the 5th percentile of
         the holdout distances.
+
+    Raises
+    ------
+    ValueError
+        If the samples are not finite 2-D arrays with the same number of
+        columns, or if standardized values or distances overflow float64
+        (rows extremely far from the training data).
 
     Examples
     --------
@@ -364,21 +605,14 @@ def dcr(X_train, X_synthetic, X_holdout):
     >>> copied["ratio"], copied["share_closer"]
     (0.0, 1.0)
     """
-    X_train = check_array(X_train, dtype=np.float64)
-    X_synthetic = check_array(X_synthetic, dtype=np.float64)
-    X_holdout = check_array(X_holdout, dtype=np.float64)
-    for name, A in (("X_synthetic", X_synthetic), ("X_holdout", X_holdout)):
-        if A.shape[1] != X_train.shape[1]:
-            raise ValueError(
-                f"X_train and {name} must have the same number of columns, "
-                f"got {X_train.shape[1]} and {A.shape[1]}."
-            )
-    mean = X_train.mean(axis=0)
-    std = X_train.std(axis=0)
-    std[std == 0] = 1.0
-    nn = NearestNeighbors(n_neighbors=1).fit((X_train - mean) / std)
-    d_syn = nn.kneighbors((X_synthetic - mean) / std)[0][:, 0]
-    d_hold = nn.kneighbors((X_holdout - mean) / std)[0][:, 0]
+    names = ("X_train", "X_synthetic", "X_holdout")
+    arrays = _check_samples(names, (X_train, X_synthetic, X_holdout))
+    Z_train, Z_synthetic, Z_holdout = _standardize(*arrays, what="X_synthetic or X_holdout")
+    # distances computed on the rows divided by a power of two (exact): no overflow in squares
+    e = _pow2_exponent(Z_train, Z_synthetic, Z_holdout)
+    nn = NearestNeighbors(n_neighbors=1).fit(np.ldexp(Z_train, -e))
+    d_syn = nn.kneighbors(np.ldexp(Z_synthetic, -e))[0][:, 0]
+    d_hold = nn.kneighbors(np.ldexp(Z_holdout, -e))[0][:, 0]
     syn_med = float(np.median(d_syn))
     hold_med = float(np.median(d_hold))
     if hold_med > 0:
@@ -387,8 +621,8 @@ def dcr(X_train, X_synthetic, X_holdout):
         ratio = float("nan") if syn_med == 0 else float("inf")
     threshold = np.percentile(d_hold, 5)
     return {
-        "synthetic_median": syn_med,
-        "holdout_median": hold_med,
+        "synthetic_median": _scale_back(syn_med, e, "median synthetic distance"),
+        "holdout_median": _scale_back(hold_med, e, "median holdout distance"),
         "ratio": float(ratio),
         "share_closer": float(np.mean(d_syn < threshold)),
     }

@@ -1,6 +1,9 @@
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
+from sklearn.model_selection import PredefinedSplit, StratifiedKFold
+from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
 from skscore.metrics import c2st_auc, dcr, energy_distance, mmd, sliced_wasserstein, wasserstein1
@@ -28,7 +31,6 @@ def test_column_mismatch_is_refused():
 
 
 # --- wasserstein1, mmd, energy_distance, c2st_auc, dcr -----------------------
-
 
 
 def test_wasserstein1_of_a_shift_is_the_shift():
@@ -156,3 +158,167 @@ def test_dcr_standardizes_with_training_scale():
     assert b["ratio"] == pytest.approx(a["ratio"])
     with pytest.raises(ValueError, match="same number of columns"):
         dcr(train, synthetic, np.zeros((3, 3)))
+
+
+# --- argument checking (issue 17, item 10) -------------------------------------
+
+
+class _PredictOnly:
+    """A classifier with neither predict_proba nor decision_function."""
+
+    _estimator_type = "classifier"
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X), dtype=int)
+
+
+_X = np.random.default_rng(0).standard_normal((20, 2))
+_Y = np.random.default_rng(1).standard_normal((20, 2)) + 1.0
+
+
+@pytest.mark.parametrize(
+    "function, kwargs, name",
+    [
+        (sliced_wasserstein, {"n_projections": 0}, "n_projections"),
+        (sliced_wasserstein, {"n_projections": 2.5}, "n_projections"),
+        (sliced_wasserstein, {"n_projections": True}, "n_projections"),
+        (sliced_wasserstein, {"p": -1}, "'p'"),
+        (sliced_wasserstein, {"p": 0}, "'p'"),
+        (sliced_wasserstein, {"p": 0.5}, "'p'"),
+        (sliced_wasserstein, {"p": "2"}, "'p'"),
+        (sliced_wasserstein, {"p": np.inf}, "'p'"),
+        (sliced_wasserstein, {"p": np.nan}, "'p'"),
+        (sliced_wasserstein, {"p": True}, "'p'"),
+        (sliced_wasserstein, {"random_state": "a"}, "random_state"),
+        (wasserstein1, {"protocol": 1}, "protocol"),
+        (mmd, {"bandwidth": True}, "bandwidth"),
+        (mmd, {"bandwidth": np.inf}, "bandwidth"),
+        (mmd, {"bandwidth": "mean"}, "bandwidth"),
+        (c2st_auc, {"cv": 1}, "cv"),
+        (c2st_auc, {"cv": 2.5}, "cv"),
+        (c2st_auc, {"cv": True}, "cv"),
+        (c2st_auc, {"cv": "5"}, "cv"),
+        (c2st_auc, {"random_state": -1}, "random_state"),
+        (c2st_auc, {"classifier": _PredictOnly()}, "classifier"),
+        (c2st_auc, {"classifier": LogisticRegression}, "classifier"),
+        (c2st_auc, {"classifier": LinearRegression()}, "classifier"),
+    ],
+)
+def test_bad_parameters_are_refused_by_name(function, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        function(_X, _Y, **kwargs)
+
+
+def test_c2st_auc_names_a_bad_parameter_of_the_classifier():
+    # used to return NaN after a warning per fold
+    with pytest.raises(ValueError, match="LogisticRegression"):
+        c2st_auc(_X, _Y, classifier=LogisticRegression(C=-1.0))
+
+
+def test_c2st_auc_with_decision_function_only_or_a_splitter(one_thread):
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((90, 3))
+    synthetic = rng.standard_normal((90, 3)) + 3.0
+    assert c2st_auc(real, synthetic, classifier=RidgeClassifier()) > 0.95
+    assert c2st_auc(real, synthetic, classifier=LinearSVC(), cv=StratifiedKFold(3)) > 0.95
+
+
+def test_c2st_auc_refuses_folds_it_cannot_score():
+    # too few rows for the folds
+    with pytest.raises(ValueError, match="at least 5 rows"):
+        c2st_auc(_X, _Y[:4], classifier=LogisticRegression())
+    # a test fold of real rows only: the AUC is undefined (it was NaN)
+    only_real = PredefinedSplit([0] * 5 + [-1] * 35)
+    with pytest.warns(UndefinedMetricWarning), pytest.raises(ValueError, match="one sample"):
+        c2st_auc(_X, _Y, classifier=LogisticRegression(), cv=only_real)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda X, Y: sliced_wasserstein(X, Y),
+        lambda X, Y: wasserstein1(X, Y),
+        lambda X, Y: mmd(X, Y),
+        lambda X, Y: energy_distance(X, Y),
+        lambda X, Y: c2st_auc(X, Y, classifier=LogisticRegression()),
+        lambda X, Y: dcr(X, Y, Y),
+    ],
+    ids=["sliced_wasserstein", "wasserstein1", "mmd", "energy_distance", "c2st_auc", "dcr"],
+)
+def test_bad_data_are_refused(call):
+    with pytest.raises(ValueError, match="NaN"):
+        call(np.where(np.eye(20, 2) > 0, np.nan, _X), _Y)
+    with pytest.raises(ValueError, match="infinity"):
+        call(_X, np.where(np.eye(20, 2) > 0, np.inf, _Y))
+    with pytest.raises(ValueError, match="2D"):
+        call(_X[:, 0], _Y)
+    with pytest.raises(ValueError, match="same number of columns"):
+        call(_X, _Y[:, :1])
+
+
+# --- huge and tiny values -------------------------------------------------------
+
+_SCALED = {
+    "sliced_wasserstein": (lambda X, Y, H, c: sliced_wasserstein(X, Y, n_projections=50), 1),
+    "sliced_wasserstein_p1.5": (lambda X, Y, H, c: sliced_wasserstein(X, Y, n_projections=50, p=1.5), 1),
+    "wasserstein1": (lambda X, Y, H, c: wasserstein1(X, Y), 1),
+    "wasserstein1_forestdiffusion": (lambda X, Y, H, c: wasserstein1(X, Y, protocol="forestdiffusion"), 0),
+    "mmd_median": (lambda X, Y, H, c: mmd(X, Y), 0),
+    "mmd_fixed": (lambda X, Y, H, c: mmd(X, Y, bandwidth=1.5 * c), 0),
+    "energy_distance": (lambda X, Y, H, c: energy_distance(X, Y), 1),
+    "c2st_auc": (lambda X, Y, H, c: c2st_auc(X, Y, cv=3), 0),
+    "c2st_auc_logistic": (lambda X, Y, H, c: c2st_auc(X, Y, classifier=LogisticRegression(), cv=3), 0),
+    "dcr": (lambda X, Y, H, c: dcr(X, Y, H), 0),
+}
+
+
+@pytest.mark.parametrize("c", [1e-300, 1e-150, 1e150, 1e160, 1e300])
+@pytest.mark.parametrize("name", list(_SCALED))
+def test_metrics_are_homogeneous_at_any_magnitude(name, c, one_thread):
+    # metric(c X, c Y) == c**k metric(X, Y); it used to give inf, NaN, 0 or
+    # "cost matrix is infeasible" far from 1
+    call, k = _SCALED[name]
+    rng = np.random.default_rng(0)
+    X, Y, H = rng.standard_normal((40, 2)), rng.standard_normal((40, 2)) + 0.7, rng.standard_normal((40, 2))
+    expected, got = call(X, Y, H, 1.0), call(c * X, c * Y, c * H, c)
+    if isinstance(expected, dict):
+        assert got == pytest.approx(expected, rel=1e-9)
+    else:
+        assert np.isfinite(got)
+        assert got / c**k == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: sliced_wasserstein([[1.7e308]], [[-1.7e308]]),
+        lambda: wasserstein1([[1.7e308]], [[-1.7e308]]),
+        lambda: wasserstein1([[1e308], [0.0]], [[0.0], [1e-300]], protocol="forestdiffusion"),
+        lambda: energy_distance([[1.7e308]], [[-1.7e308]]),
+        lambda: dcr([[0.0], [1e-300]], [[1e300]], [[0.0]]),
+    ],
+    ids=["sliced_wasserstein", "wasserstein1", "wasserstein1_forestdiffusion", "energy_distance", "dcr"],
+)
+def test_results_beyond_float64_are_refused(call):
+    with pytest.raises(ValueError, match="overflow"):
+        call()
+
+
+def test_sliced_wasserstein_of_high_order_is_finite_and_increasing_in_p():
+    # |gap| ** 1000 used to overflow; SW_p is a power mean, nondecreasing in p
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((100, 2)), 3.0 * rng.standard_normal((100, 2))
+    values = [sliced_wasserstein(x, y, n_projections=50, p=p) for p in (1, 2, 10, 1000, 1e6)]
+    assert np.all(np.isfinite(values))
+    assert np.all(np.diff(values) >= -1e-12)
+    assert values[-1] <= 4 * np.abs(np.vstack([x, y])).max()
