@@ -11,7 +11,10 @@ each of one kind:
 column holding the codes ``0..K-1`` of its labels in sorted order, and
 :meth:`Table.from_array` turns such a matrix (a model's samples) back into a
 table of the same columns and kinds, which :func:`write_csv` writes
-atomically.  The types themselves are handled by the estimators (their
+atomically.  The field separator is detected (comma, semicolon, tab or
+vertical bar) and the output uses the input's.  :func:`identifier_columns`
+flags columns with a different value on every row, which ``skscore
+generate`` refuses to model.  The types themselves are handled by the estimators (their
 ``integer_features`` and ``categorical_features`` parameters, see
 :mod:`skscore._columns`).  Problems with the input are raised as
 :class:`ValueError` with a one-line message that names the column and line.
@@ -46,7 +49,16 @@ import numpy as np
 
 from ._io import atomic_write
 
-__all__ = ["KINDS", "MISSING_MARKERS", "Table", "read_csv", "write_csv"]
+__all__ = [
+    "DELIMITERS",
+    "KINDS",
+    "MISSING_MARKERS",
+    "Table",
+    "format_csv",
+    "identifier_columns",
+    "read_csv",
+    "write_csv",
+]
 
 KINDS = ("float", "integer", "categorical")
 
@@ -55,6 +67,13 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "-nan", "null"})
 
 # Integral floats above this magnitude are not exactly integers any more.
 _MAX_EXACT_INTEGER = 2.0**53
+
+# Field separators that read_csv detects, in order of preference.
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_RECORDS = 50  # records (header included) read to detect the separator
+
+# identifier_columns: fewest rows for "a different value on every row" to mean an identifier.
+MIN_IDENTIFIER_ROWS = 10
 
 
 @dataclass
@@ -72,11 +91,15 @@ class Table:
         integral values (as read by :func:`read_csv`) or int64 (as returned by
         :meth:`from_array`) for 'integer' columns, and an object array of str
         for 'categorical' columns.
+    delimiter : str, default=','
+        Field separator of the file read (:func:`read_csv` sets it), used by
+        :func:`write_csv`.
     """
 
     names: list
     kinds: list
     columns: list = field(repr=False)
+    delimiter: str = ","
 
     def __post_init__(self):
         self.names, self.kinds, self.columns = list(self.names), list(self.kinds), list(self.columns)
@@ -90,6 +113,7 @@ class Table:
             raise ValueError(f"unknown column kind {bad[0]!r}; choose from {', '.join(KINDS)}")
         if len({len(column) for column in self.columns}) > 1:
             raise ValueError("the columns of a table must all have the same length")
+        self.delimiter = _check_delimiter(self.delimiter) or ","
 
     @property
     def n_rows(self):
@@ -170,7 +194,7 @@ class Table:
                 columns.append(values.astype(np.int64))
             else:
                 columns.append(np.array(categories[name], dtype=object)[values.astype(np.intp)])
-        return Table(names=list(self.names), kinds=list(self.kinds), columns=columns)
+        return Table(names=list(self.names), kinds=list(self.kinds), columns=columns, delimiter=self.delimiter)
 
 
 # ---------------------------------------------------------------------- read
@@ -198,15 +222,68 @@ def _parse_number(text):
         return None
 
 
-def _read_rows(path):
-    """Header fields and ``(line, fields)`` of every non-blank data row."""
+def _check_delimiter(delimiter):
+    if delimiter is None:
+        return None
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n' or delimiter.isalnum():
+        raise ValueError(
+            f"the delimiter must be one character other than a letter, digit, quote or newline, got {delimiter!r}"
+        )
+    return delimiter
+
+
+def _sniff_delimiter(text):
+    """The separator of ``DELIMITERS`` that splits the first records into the most, equal, fields.
+
+    Each candidate splits the header and the next data records (up to
+    ``_SNIFF_RECORDS`` in all, blank lines skipped); a candidate qualifies when
+    every one of them has the same number of fields, at least two.  The qualifying candidate
+    with the most fields wins, ties going to the earlier one in
+    ``DELIMITERS``; the comma when none qualifies (the reader then reports the
+    first ragged line).
+    """
+    best, best_fields = ",", 0
+    for candidate in DELIMITERS:
+        counts, n_records = set(), 0
+        try:
+            for fields in csv.reader(io.StringIO(text), delimiter=candidate):
+                if not any(cell.strip() for cell in fields):
+                    continue
+                counts.add(len(fields))
+                n_records += 1
+                if len(counts) > 1 or n_records >= _SNIFF_RECORDS:
+                    break
+        except csv.Error:
+            continue
+        if len(counts) == 1 and (n_fields := counts.pop()) > max(best_fields, 1):
+            best, best_fields = candidate, n_fields
+    return best
+
+
+def _read_rows(path, delimiter):
+    """The separator, the header fields and ``(line, fields)`` of every non-blank data row."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            return _parse_rows(csv.reader(handle), path)
+            text = handle.read()
     except FileNotFoundError:
         raise ValueError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise ValueError(f"{path} is a directory, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+    sniffed = delimiter is None
+    if sniffed:
+        delimiter = _sniff_delimiter(text)
+    header, rows = _parse_rows(csv.reader(io.StringIO(text), delimiter=delimiter), path)
+    if sniffed and header is not None and len(header) == 1:
+        inside = [sep for sep in DELIMITERS if sep != delimiter and sep in header[0]]
+        if inside:
+            raise ValueError(
+                f"{path}: the header reads as one column named {header[0]!r}; if the fields are separated "
+                f"by {inside[0]!r}, pass --delimiter {inside[0]!r} (it was not detected because the lines "
+                f"do not all have the same number of fields)"
+            )
+    return delimiter, header, rows
 
 
 def _parse_rows(reader, path):
@@ -224,8 +301,6 @@ def _parse_rows(reader, path):
                 rows.append((start, fields))
     except csv.Error as exc:
         raise ValueError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text") from None
     return header, rows
 
 
@@ -240,11 +315,16 @@ def _check_header(header, path):
         seen.add(name)
 
 
-def _forced_kinds(header, integer_columns, categorical_columns):
+def _forced_kinds(header, integer_columns, categorical_columns, drop_columns):
     integer_columns = _as_names(integer_columns, "integer_columns")
     categorical_columns = _as_names(categorical_columns, "categorical_columns")
+    drop_columns = _as_names(drop_columns, "drop_columns")
     known = set(header)
-    for option, names in (("integer_columns", integer_columns), ("categorical_columns", categorical_columns)):
+    for option, names in (
+        ("integer_columns", integer_columns),
+        ("categorical_columns", categorical_columns),
+        ("drop_columns", drop_columns),
+    ):
         unknown = [name for name in names if name not in known]
         if unknown:
             raise ValueError(
@@ -254,9 +334,15 @@ def _forced_kinds(header, integer_columns, categorical_columns):
     both = [name for name in integer_columns if name in set(categorical_columns)]
     if both:
         raise ValueError(f"column {both[0]!r} is given both as integer and as categorical")
+    for option, names in (("integer", integer_columns), ("categorical", categorical_columns)):
+        dropped = [name for name in names if name in set(drop_columns)]
+        if dropped:
+            raise ValueError(f"column {dropped[0]!r} is given both as {option} and as dropped")
+    if drop_columns and set(drop_columns) >= known:
+        raise ValueError("every column is dropped; nothing is left to read")
     forced = dict.fromkeys(integer_columns, "integer")
     forced.update(dict.fromkeys(categorical_columns, "categorical"))
-    return forced
+    return forced, set(drop_columns)
 
 
 def _numeric_column(name, cells, lines, kind):
@@ -282,8 +368,10 @@ def _numeric_column(name, cells, lines, kind):
     return values, ("integer" if integral else "float")
 
 
-def read_csv(path, *, integer_columns=None, categorical_columns=None, max_categories=50):
-    """Read a comma-separated file with a header row into a :class:`Table`.
+def read_csv(
+    path, *, integer_columns=None, categorical_columns=None, max_categories=50, delimiter=None, drop_columns=None
+):
+    """Read a delimited text file with a header row into a :class:`Table`.
 
     Each column's kind is detected unless forced by name: a column whose
     every value parses as a number is numeric, 'integer' when all its values
@@ -295,11 +383,19 @@ def read_csv(path, *, integer_columns=None, categorical_columns=None, max_catego
     ``N/A``, ``NaN``, ``-NaN``, ``null`` (any case) is a missing value, which
     is an error: this layer does not impute.
 
+    The field separator is detected unless given: of the comma, semicolon,
+    tab and vertical bar (:data:`DELIMITERS`), the one that splits the header
+    and the first data records (50 records in all) into the same number of
+    fields, the most fields winning and ties going to the earlier one in that
+    list; the comma when none does.  A file whose header then reads as a
+    single column holding one of the other separators is refused (its
+    separator is ambiguous), rather than read as one text column.
+
     Parameters
     ----------
     path : str or path-like
-        CSV file, UTF-8 (a byte-order mark is allowed), comma-separated,
-        double-quoted fields as written by spreadsheets and :mod:`csv`.
+        CSV file, UTF-8 (a byte-order mark is allowed), double-quoted fields
+        as written by spreadsheets and :mod:`csv`.
     integer_columns : list of str, default=None
         Columns to read as 'integer'; every value must be an integral
         number.
@@ -310,12 +406,18 @@ def read_csv(path, *, integer_columns=None, categorical_columns=None, max_catego
         Largest number of distinct values allowed in a categorical column
         (detected or forced); more suggest an identifier or free text, which
         a density model cannot learn.
+    delimiter : str or None, default=None
+        Field separator, one character; None detects it.
+    drop_columns : list of str, default=None
+        Columns left out of the table: their cells are not checked (but each
+        row must still have as many fields as the header).
 
     Returns
     -------
     table : Table
-        The columns in file order: float64 arrays for 'float' and 'integer'
-        columns, object arrays of str for 'categorical' ones.
+        The columns in file order (less the dropped ones): float64 arrays for
+        'float' and 'integer' columns, object arrays of str for 'categorical'
+        ones; ``table.delimiter`` is the separator read.
 
     Raises
     ------
@@ -323,33 +425,36 @@ def read_csv(path, *, integer_columns=None, categorical_columns=None, max_catego
         For a missing or unreadable file, fewer than two data rows, an empty
         or duplicated column name, a row with a different number of fields
         than the header, a missing or non-finite value, an unknown column
-        name in the flags, a forced integer column holding other values, or
-        a categorical column with more than ``max_categories`` values.
+        name in the flags, a forced integer column holding other values, a
+        categorical column with more than ``max_categories`` values, or a
+        single-column header that holds another separator.
     """
     if isinstance(max_categories, bool) or not isinstance(max_categories, (int, np.integer)) or max_categories < 1:
         raise ValueError(f"max_categories must be a positive integer, got {max_categories!r}")
+    delimiter = _check_delimiter(delimiter)
     path = os.fspath(path)
-    header, rows = _read_rows(path)
+    delimiter, header, rows = _read_rows(path, delimiter)
     if header is None or not rows:
         raise ValueError(f"{path} has no data rows")
     if len(rows) < 2:
         raise ValueError(f"{path} has a single data row; it needs at least 2 rows")
     _check_header(header, path)
-    forced = _forced_kinds(header, integer_columns, categorical_columns)
+    forced, dropped = _forced_kinds(header, integer_columns, categorical_columns, drop_columns)
 
     n_columns = len(header)
+    kept = [(j, name) for j, name in enumerate(header) if name not in dropped]
     lines = [line for line, _ in rows]
     for line, fields in rows:
         if len(fields) != n_columns:
             raise ValueError(
                 f"{path}, line {line}: {len(fields)} field{'s' if len(fields) != 1 else ''}, the header has {n_columns}"
             )
-        for name, cell in zip(header, fields):
-            if cell.strip().lower() in MISSING_MARKERS:
+        for j, name in kept:
+            if fields[j].strip().lower() in MISSING_MARKERS:
                 raise ValueError(f"missing value in column {name!r}, line {line}; fill or drop it first")
 
     kinds, columns = [], []
-    for j, name in enumerate(header):
+    for j, name in kept:
         cells = [fields[j].strip() for _, fields in rows]
         kind = forced.get(name, "auto")
         parsed = None if kind == "categorical" else _numeric_column(name, cells, lines, kind)
@@ -359,13 +464,48 @@ def read_csv(path, *, integer_columns=None, categorical_columns=None, max_catego
             values, kind = np.array(cells, dtype=object), "categorical"
             n_distinct = len(set(cells))
             if n_distinct > max_categories:
+                every = " (one per row)" if n_distinct == len(cells) else ""
                 raise ValueError(
-                    f"column {name!r} has {n_distinct} distinct text values; it looks like an identifier "
-                    f"or free text: drop it or raise --max-categories (now {max_categories})"
+                    f"column {name!r} has {n_distinct} distinct text values{every}; it looks like an identifier "
+                    f"or free text, which cannot be modelled: leave it out with --drop {name}, or raise "
+                    f"--max-categories (now {max_categories}) if it is a category"
                 )
         kinds.append(kind)
         columns.append(values)
-    return Table(names=header, kinds=kinds, columns=columns)
+    return Table(names=[name for _, name in kept], kinds=kinds, columns=columns, delimiter=delimiter)
+
+
+def identifier_columns(table, exempt=()):
+    """Columns that look like row identifiers, with the reason.
+
+    With at least ``MIN_IDENTIFIER_ROWS`` (10) rows, a column looks like an
+    identifier when every row holds a different value and the column is
+    'integer' or 'categorical': a model would learn nothing from it and copy
+    or imitate real identifiers.  'float' columns are not flagged (distinct
+    values are normal there).
+
+    Parameters
+    ----------
+    table : Table
+    exempt : collection of str, default=()
+        Names not to flag (columns whose kind the user gave explicitly).
+
+    Returns
+    -------
+    flagged : list of (str, str)
+        ``(name, reason)`` in column order.
+    """
+    if table.n_rows < MIN_IDENTIFIER_ROWS:
+        return []
+    flagged = []
+    for name, kind, column in zip(table.names, table.kinds, table.columns):
+        if kind == "float" or name in exempt:
+            continue
+        values = column.astype(str) if kind == "categorical" else np.asarray(column, dtype=np.float64)
+        if len(np.unique(values)) == table.n_rows:
+            what = "integer" if kind == "integer" else "label"
+            flagged.append((name, f"a different {what} on each of its {table.n_rows} rows"))
+    return flagged
 
 
 # --------------------------------------------------------------------- write
@@ -385,27 +525,54 @@ def _format_cells(table):
     return formatted
 
 
-def write_csv(table, path):
+def format_csv(table, delimiter=None):
+    """The text of ``table`` as a CSV file with a header row.
+
+    Floats are written with the shortest text that reads back to the same
+    double (``repr``), integers as integers, categories as text (quoted when
+    needed); lines end with ``\\n``.
+
+    Parameters
+    ----------
+    table : Table
+    delimiter : str or None, default=None
+        Field separator; None uses ``table.delimiter``.
+
+    Returns
+    -------
+    text : str
+    """
+    delimiter = _check_delimiter(delimiter) or table.delimiter
+    cells = _format_cells(table)
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(table.names)
+    writer.writerows(zip(*cells))
+    return text.getvalue()
+
+
+def write_csv(table, path, *, delimiter=None, overwrite=True):
     """Write ``table`` as a CSV file with a header row, atomically.
 
-    The text goes to a temporary file in the destination's directory, which
-    then replaces ``path`` in one step: readers see the old file or the
-    complete new one, and on any error the temporary file is removed and
-    ``path`` is left as it was.  Floats are written with the shortest text
-    that reads back to the same double (``repr``), integers as integers,
-    categories as text (quoted when needed).
+    The text (see :func:`format_csv`) goes to a temporary file in the
+    destination's directory, which then replaces ``path`` in one step:
+    readers see the old file or the complete new one, and on any error the
+    temporary file is removed and ``path`` is left as it was.  See
+    :func:`skscore._io.atomic_write` for symbolic links, permissions and
+    destinations that are not regular files.
 
     Parameters
     ----------
     table : Table
         The table to write.
     path : str or path-like
-        Destination; its directory must exist.  The new file gets the usual
-        permissions of a new file (``0o666`` less the umask).
+        Destination; its directory must exist.  An existing file keeps its
+        permission bits; a new file gets the usual permissions of a new file
+        (``0o666`` less the umask).
+    delimiter : str or None, default=None
+        Field separator; None uses ``table.delimiter``.
+    overwrite : bool, default=True
+        When False, an existing ``path`` raises :class:`FileExistsError`.
     """
-    cells = _format_cells(table)  # fail before touching the file system
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(table.names)
-    writer.writerows(zip(*cells))
-    atomic_write(path, text.getvalue())
+    text = format_csv(table, delimiter)  # fail before touching the file system
+    atomic_write(path, text, overwrite=overwrite)

@@ -2,7 +2,16 @@
 
 ``generate`` fits a model to a CSV file and writes synthetic rows with the
 same columns and types: it reads the file (see :mod:`skscore._tabular`) and
-passes its integer and categorical columns to the model's column types.  The benchmark fits every requested skscore model and the baselines
+passes its integer and categorical columns to the model's column types.
+Columns with a different integer or label on every row (identifiers) are
+refused unless dropped (``--drop``) or typed explicitly.  Outputs never lose
+data: an existing file is replaced only with ``--force`` (atomically, keeping
+its permission bits), never the input file, a symbolic link is followed and
+kept, a named pipe or character device is written to as it is, and ``-o -``
+writes to standard output.  Arguments are checked before anything is fitted,
+and Ctrl-C exits with status 130 after one line.
+
+The benchmark fits every requested skscore model and the baselines
 (``GaussianMixture`` with its number of components chosen by BIC,
 ``KernelDensity`` with its bandwidth chosen by cross-validation on
 standardized data, and ForestDiffusion when its package is installed) on one
@@ -19,8 +28,10 @@ import contextlib
 import io
 import math
 import os
+import stat
 import sys
 import time
+import warnings
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -29,8 +40,8 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler
 
-from ._io import atomic_write
-from ._tabular import read_csv, write_csv
+from ._io import atomic_write, check_directory, write_stream
+from ._tabular import format_csv, identifier_columns, read_csv
 from .datasets import DATASETS, load_dataset
 from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
 from .boosted import GradientBoostedScore
@@ -57,6 +68,11 @@ GMM_COMPONENTS = range(1, 11)
 KDE_BANDWIDTHS = np.logspace(-1.5, 0.5, 20)
 FD_PARAMS = {"n_t": 50, "duplicate_K": 100, "diffusion_type": "flow"}
 MAX_MARGINALS = 8  # columns shown in DIR/<dataset>_marginals.png
+# Fewest train and test rows of a benchmark split: KernelDensity's bandwidth
+# search and the classifier two-sample test both use 5 folds.
+MIN_SPLIT_ROWS = 5
+# ``generate -o``: these names write to standard output.
+STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
 
 # Table columns after dataset and model: (header, row key, format).
 _MEASURES = (
@@ -260,6 +276,40 @@ def _evaluate(model, X_train, X_test, scaler, seed):
     return row, samples
 
 
+def _check_seed_and_jobs(seed, n_jobs):
+    if seed is not None and not 0 <= seed < 2**32:
+        raise ValueError(f"--seed must be an integer in 0..2**32-1, got {seed}.")
+    if n_jobs == 0:
+        raise ValueError("--n-jobs must not be 0 (give a number of threads, or -1 for all cores).")
+
+
+def _benchmark_splits(datasets, models, seed, test_size, n_jobs):
+    """Check the arguments and split each dataset: a list of ``(dataset, X_train, X_test)``.
+
+    Everything that can be checked before fitting is checked here, so that a
+    bad argument is reported at once rather than after minutes of fitting.
+    """
+    _check_names("dataset", datasets, DATASETS)
+    _check_names("model", models, list(MODELS))
+    _check_seed_and_jobs(seed, n_jobs)
+    splits = []
+    for dataset in datasets:
+        X = load_dataset(dataset)
+        try:
+            X_train, X_test = train_test_split(X, test_size=test_size, random_state=seed)
+        except ValueError as exc:
+            raise ValueError(f"--test-size {test_size} on {dataset} ({X.shape[0]} rows): {exc}") from None
+        for part, rows in (("test", X_test.shape[0]), ("training", X_train.shape[0])):
+            if rows < MIN_SPLIT_ROWS:
+                raise ValueError(
+                    f"--test-size {test_size} leaves {rows} {part} rows of {dataset} ({X.shape[0]} rows); "
+                    f"the benchmark needs at least {MIN_SPLIT_ROWS} in each part (5-fold model selection and "
+                    f"two-sample test)."
+                )
+        splits.append((dataset, X_train, X_test))
+    return splits
+
+
 def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress=False):
     """Yield ``(dataset, X_train, X_test, rows, samples)`` dataset by dataset.
 
@@ -267,16 +317,13 @@ def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, pr
     ``progress``, one line per fitted model goes to stderr.
     """
     datasets, models = list(datasets), list(models)
-    _check_names("dataset", datasets, DATASETS)
-    _check_names("model", models, list(MODELS))
+    splits = _benchmark_splits(datasets, models, seed, test_size, n_jobs)  # every check before any fit
     factories = [(name, MODELS[name]) for name in models]
     factories += [(cls.name, cls) for cls in (_BICGaussianMixture, _StandardizedKDE)]
     if _forest_diffusion_installed():
         factories.append((_ForestDiffusion.name, _ForestDiffusion))
-    total, done = len(datasets) * len(factories), 0
-    for dataset in datasets:
-        X = load_dataset(dataset)
-        X_train, X_test = train_test_split(X, test_size=test_size, random_state=seed)
+    total, done = len(splits) * len(factories), 0
+    for dataset, X_train, X_test in splits:
         scaler = StandardScaler().fit(X_train)
         rows, samples = [], {}
         for name, factory in factories:
@@ -354,10 +401,59 @@ def format_table(rows):
     return "\n".join(lines) + "\n\n" + NOTE + "\n"
 
 
-def _write_atomic(directory, filename, data):
-    """Write ``data`` (str or bytes) to ``directory/filename`` atomically."""
+def _write_atomic(directory, filename, data, force=False):
+    """Write ``data`` (str or bytes) to ``directory/filename`` atomically.
+
+    An existing file is replaced only with ``force`` (keeping its permission bits).
+    """
     os.makedirs(directory, exist_ok=True)
-    atomic_write(os.path.join(directory, filename), data)
+    path = os.path.join(directory, filename)
+    try:
+        atomic_write(path, data, overwrite=force)
+    except FileExistsError:
+        raise ValueError(f"{path} was created during the benchmark; pass --force to replace it") from None
+
+
+def _benchmark_files(datasets, figures):
+    names = ["benchmark.md"]
+    if figures:
+        names += [f"{dataset}_{kind}.png" for dataset in datasets for kind in ("marginals", "pairs")]
+    return names
+
+
+def _check_out_directory(directory, filenames, force):
+    """Before any fit: ``--out DIR`` must be (or become) a writable directory whose files may be written.
+
+    A missing DIR is not created here (a later error would leave it behind);
+    its nearest existing ancestor must be a writable directory.  Existing
+    files need ``force`` and must be regular files.
+    """
+    if os.path.isdir(directory):
+        existing = directory
+    else:
+        if os.path.lexists(directory):
+            raise ValueError(f"--out {directory} exists and is not a directory")
+        existing = os.path.dirname(os.path.abspath(directory))
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise ValueError(f"--out {directory}: {existing} is not a directory")
+    try:
+        check_directory(existing)
+    except OSError as exc:
+        raise ValueError(f"--out {directory}: cannot create files in {existing} ({exc.strerror})") from None
+    if existing != directory:
+        return
+    present = [name for name in filenames if os.path.lexists(os.path.join(directory, name))]
+    for name in present:
+        path = os.path.join(directory, name)
+        if not os.path.isfile(path):  # follows links: a link to a regular file is fine
+            raise ValueError(f"--out {directory}: {name} exists and is not a regular file")
+    if present and not force:
+        raise ValueError(
+            f"--out {directory} already holds {', '.join(present)}; pass --force to replace "
+            f"{'it' if len(present) == 1 else 'them'}"
+        )
 
 
 # ------------------------------------------------------------------- figures
@@ -369,13 +465,13 @@ def _have_matplotlib():
     return True
 
 
-def _write_figure(directory, filename, fig):
+def _write_figure(directory, filename, fig, force=False):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    _write_atomic(directory, filename, buffer.getvalue())
+    _write_atomic(directory, filename, buffer.getvalue(), force)
 
 
-def _write_figures(directory, dataset, X_train, X_test, samples):
+def _write_figures(directory, dataset, X_train, X_test, samples, force=False):
     """``<dataset>_marginals.png`` and ``<dataset>_pairs.png``: test data vs each model's samples.
 
     Uses matplotlib's Agg canvas directly, so pyplot's global state is left alone.
@@ -402,7 +498,7 @@ def _write_figures(directory, dataset, X_train, X_test, samples):
         ax.set_visible(False)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(samples) + 1)
     fig.suptitle(f"{dataset}: marginals of the first {n_cols} columns")
-    _write_figure(directory, f"{dataset}_marginals.png", fig)
+    _write_figure(directory, f"{dataset}_marginals.png", fig, force)
 
     # First two principal components of the standardized train data.
     scaler = StandardScaler().fit(X_train)
@@ -424,7 +520,7 @@ def _write_figures(directory, dataset, X_train, X_test, samples):
         ax.legend(fontsize="small")
     axes[0].set_ylabel("PC 2")
     fig.suptitle(f"{dataset}: first two principal components (standardized train data)")
-    _write_figure(directory, f"{dataset}_pairs.png", fig)
+    _write_figure(directory, f"{dataset}_pairs.png", fig, force)
 
 
 # ---------------------------------------------------------------------- main
@@ -455,8 +551,9 @@ def _build_parser():
         "--out",
         metavar="DIR",
         help="also write the table to DIR/benchmark.md and, with matplotlib, "
-        "DIR/<dataset>_marginals.png and DIR/<dataset>_pairs.png",
+        "DIR/<dataset>_marginals.png and DIR/<dataset>_pairs.png (existing files need --force)",
     )
+    bench.add_argument("--force", action="store_true", help="replace files that already exist in --out DIR")
     bench.add_argument(
         "--n-jobs",
         type=int,
@@ -482,35 +579,155 @@ def _build_parser():
             "point_masses='auto': integers are dequantized for the fit and floored on output, "
             "categories take only their input labels, columns without negative values stay "
             "non-negative (within [0, 1] when they lie there), and values shared by at least 5% of "
-            "the rows of a float column (such as exact zeros) are reproduced as point masses."
+            "the rows of a float column (such as exact zeros) are reproduced as point masses.  "
+            "Columns with a different integer or label on every row look like identifiers and are "
+            "refused: leave them out with --drop, or name them in --integer/--categorical."
         ),
     )
     gen.add_argument("data", help="input CSV file with a header row")
     gen.add_argument("-n", "--n-samples", type=int, required=True, metavar="N", help="number of rows to generate")
-    gen.add_argument("-o", "--output", required=True, metavar="FILE", help="output CSV file (written atomically)")
+    gen.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="output CSV file, written atomically ('-': standard output); an existing file needs --force",
+    )
+    gen.add_argument("--force", action="store_true", help="replace an existing output file (keeping its permissions)")
     gen.add_argument("--model", default="random-features", help=f"one of {', '.join(MODELS)}")
     gen.add_argument("--seed", type=int, default=None, help="seed of the fit and the samples (default: fresh)")
     gen.add_argument("--integer", default="", metavar="COLS", help="comma-separated columns to treat as integers")
     gen.add_argument("--categorical", default="", metavar="COLS", help="comma-separated columns to treat as categories")
+    gen.add_argument(
+        "--drop", default="", metavar="COLS", help="comma-separated columns to leave out (of the fit and the output)"
+    )
+    gen.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=None,
+        metavar="SEP",
+        help="field separator of the input and the output: one character, 'tab', or 'auto' (default: "
+        "detect among , ; tab |)",
+    )
     gen.add_argument("--max-categories", type=int, default=50, metavar="K", help="most distinct values of a text column")
     gen.add_argument("--n-jobs", type=int, default=None, metavar="N", help="threads of the model")
     gen.add_argument("--progress", action="store_true", help="report fit and sampling times on stderr (default: on a terminal)")
     return parser
 
 
+def _delimiter(text):
+    """``--delimiter``: 'auto' (None), 'tab' or '\\t', or one character."""
+    if text == "auto":
+        return None
+    if text in ("tab", "\\t"):
+        return "\t"
+    if len(text) != 1 or text in '"\r\n' or text.isalnum():
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto', 'tab' or one character other than a letter or digit, got {text!r}"
+        )
+    return text
+
+
+def _output_plan(path, data, force):
+    """How ``generate`` writes ``-o PATH``, decided before anything is fitted.
+
+    Returns 'stdout' (``-``, ``/dev/stdout``), 'stream' (an existing named
+    pipe or character device, written to as it is) or 'file' (a new or
+    existing regular file, written atomically; a symbolic link is followed
+    and kept).  Raises ValueError for the input file itself, an existing
+    regular file without ``force``, a directory or another kind of file, or
+    a directory where no file can be created.
+    """
+    if path in STDOUT_NAMES or os.path.abspath(path) in STDOUT_NAMES:
+        return "stdout"
+    try:
+        status = os.stat(path)  # follows symbolic links
+    except FileNotFoundError:
+        status = None
+    if status is not None:
+        try:
+            same = os.path.samestat(status, os.stat(data))
+        except OSError:
+            same = False
+        if same or os.path.realpath(path) == os.path.realpath(data):
+            raise ValueError(f"the output {path} is the input file {data}; write the samples to another file")
+        mode = status.st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+            return "stream"
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"the output {path} is a directory; give a file name")
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"the output {path} is not a regular file, a named pipe or a character device")
+        if not force:
+            raise ValueError(f"the output {path} exists; pass --force to replace it")
+    directory = os.path.dirname(os.path.realpath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(f"cannot write {path}: no directory {directory}")
+    try:
+        check_directory(directory)
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: cannot create files in {directory} ({exc.strerror})") from None
+    return "file"
+
+
+def _check_scale(table, X):
+    """Refuse columns whose spread overflows float64 (the models standardize the data)."""
+    with np.errstate(all="ignore"):
+        spread = np.std(X, axis=0)
+    bad = np.flatnonzero(~np.isfinite(spread))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"column {table.names[j]!r} holds values too large to model (up to "
+            f"{np.max(np.abs(X[:, j])):.3g} in magnitude; its variance overflows): rescale it first"
+        )
+
+
+def _refuse_identifiers(table, exempt):
+    """``generate`` refuses columns that look like identifiers (see ``identifier_columns``)."""
+    flagged = identifier_columns(table, exempt)
+    if not flagged:
+        return
+    names = [name for name, _ in flagged]
+    if len(names) == 1:
+        name, reason = flagged[0]
+        flag = "--integer" if table.kinds[table.names.index(name)] == "integer" else "--categorical"
+        raise ValueError(
+            f"column {name!r} looks like an identifier ({reason}): synthetic rows would copy or imitate real "
+            f"identifiers; leave it out with --drop {name}, or pass {flag} {name} to model it anyway"
+        )
+    raise ValueError(
+        f"columns {', '.join(map(repr, names))} look like identifiers (a different value on every row): synthetic "
+        f"rows would copy or imitate real identifiers; leave them out with --drop {','.join(names)}, or name them "
+        "in --integer or --categorical to model them anyway"
+    )
+
+
 def _generate_command(args):
-    """``generate``: fit on a CSV file, write synthetic rows; returns a summary line."""
+    """``generate``: fit on a CSV file, write synthetic rows.
+
+    Returns what goes to standard output: the summary line, or the CSV text
+    itself with ``-o -`` (the summary then goes to stderr).
+    """
     _check_names("model", [args.model], list(MODELS))
     if args.n_samples < 1:
         raise ValueError(f"-n must be a positive number of rows, got {args.n_samples}.")
+    _check_seed_and_jobs(args.seed, args.n_jobs)
+    plan = _output_plan(args.output, args.data, args.force)
+    integer, categorical = _split_names(args.integer), _split_names(args.categorical)
+    dropped = _split_names(args.drop)
     table = read_csv(
         args.data,
-        integer_columns=_split_names(args.integer) or None,
-        categorical_columns=_split_names(args.categorical) or None,
+        integer_columns=integer or None,
+        categorical_columns=categorical or None,
         max_categories=args.max_categories,
+        delimiter=args.delimiter,
+        drop_columns=dropped or None,
     )
+    _refuse_identifiers(table, exempt=set(integer) | set(categorical))
     progress = args.progress or sys.stderr.isatty()
     X = table.to_array()  # categorical columns as the codes of their sorted labels
+    _check_scale(table, X)
     model = MODELS[args.model](
         random_state=args.seed,
         n_jobs=args.n_jobs,
@@ -521,20 +738,53 @@ def _generate_command(args):
     )
     if progress:
         print(f"skscore: fitting {args.model} on {X.shape[0]} rows x {X.shape[1]} columns ...", file=sys.stderr)
-    _, fit_s = _timed(model.fit, X)
-    if progress:
-        print(f"skscore: fitted in {fit_s:.1f} s; sampling {args.n_samples} rows ...", file=sys.stderr)
-    samples, sample_s = _timed(model.sample, args.n_samples)  # seeded at fit
-    write_csv(table.from_array(samples), args.output)
-    return f"wrote {args.n_samples} rows x {len(table.names)} columns to {args.output} (fit {fit_s:.1f} s, sample {sample_s:.1f} s)\n"
+    # Numeric warnings (overflow on extreme values) are not shown: the samples are checked instead.
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, fit_s = _timed(model.fit, X)
+        if progress:
+            print(f"skscore: fitted in {fit_s:.1f} s; sampling {args.n_samples} rows ...", file=sys.stderr)
+        samples, sample_s = _timed(model.sample, args.n_samples)  # seeded at fit
+    if not np.all(np.isfinite(samples)):
+        raise ValueError(
+            f"the {args.model} model produced non-finite values (a numeric overflow); rescale columns with "
+            "very large values and try again"
+        )
+    text = format_csv(table.from_array(samples))
+    left_out = f", left out: {', '.join(dropped)}" if dropped else ""
+    destination = "standard output" if plan == "stdout" else args.output
+    summary = (
+        f"wrote {args.n_samples} rows x {len(table.names)} columns to {destination} "
+        f"(fit {fit_s:.1f} s, sample {sample_s:.1f} s{left_out})\n"
+    )
+    if plan == "stdout":
+        sys.stderr.write(summary)
+        return text
+    if plan == "stream":
+        try:
+            write_stream(args.output, text)
+        except BrokenPipeError:
+            raise ValueError(f"the reader of {args.output} went away before all rows were written") from None
+    else:
+        try:
+            atomic_write(args.output, text, overwrite=args.force)
+        except FileExistsError:
+            raise ValueError(
+                f"the output {args.output} was created while the model was fitted; pass --force to replace it"
+            ) from None
+    return summary
 
 
 def _benchmark_command(args):
     """``benchmark``: returns the table; writes the files of ``--out``."""
+    datasets, models = _split_names(args.datasets), _split_names(args.models)
     figures = bool(args.out) and _have_matplotlib()
+    if args.out:
+        _check_names("dataset", datasets, DATASETS)
+        _check_out_directory(args.out, _benchmark_files(datasets, figures), args.force)
     results = _benchmark_datasets(
-        _split_names(args.datasets),
-        _split_names(args.models),
+        datasets,
+        models,
         seed=args.seed,
         test_size=args.test_size,
         n_jobs=args.n_jobs,
@@ -544,10 +794,10 @@ def _benchmark_command(args):
     for dataset, X_train, X_test, dataset_rows, samples in results:
         rows += dataset_rows
         if figures:
-            _write_figures(args.out, dataset, X_train, X_test, samples)
+            _write_figures(args.out, dataset, X_train, X_test, samples, args.force)
     table = format_table(rows)
     if args.out:
-        _write_atomic(args.out, "benchmark.md", table)
+        _write_atomic(args.out, "benchmark.md", table, args.force)
         if not figures:
             print("skscore: note: matplotlib is not installed; wrote the table only, no figures.", file=sys.stderr)
     return table
@@ -567,15 +817,25 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 on a usage error (reported on one line of stderr).
+        0 on success, 2 on a usage error (reported on one line of stderr),
+        130 when interrupted (Ctrl-C; one line on stderr, no file left half
+        written).
     """
     try:
         args = _build_parser().parse_args(argv)
         output = _COMMANDS[args.command](args)
+        sys.stdout.write(output)
+        sys.stdout.flush()
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        print("skscore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader of standard output went away (``| head``)
+        with contextlib.suppress(Exception):  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (_UsageError, ValueError, OSError) as exc:
         print("skscore: error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
-    sys.stdout.write(output)
     return 0

@@ -2,15 +2,20 @@
 
 import functools
 import importlib.util
+import io
 import math
+import os
+import stat
 import sys
+import threading
 import types
+import warnings
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from skscore import DiffusionRandomFeatures, cli
+from skscore import DiffusionRandomFeatures, _io, cli
 from skscore._tabular import read_csv
 from skscore.datasets import make_mixed_table
 from skscore.metrics import c2st_auc
@@ -270,3 +275,286 @@ def test_generate_mixed_table_matches_held_out_rows(tmp_path):
     assert auc <= 0.56  # the same measure gave 0.612 with one-hot inputs and training-range clipping
     zeros, train_zeros = np.mean(synthetic["spend"] == 0), np.mean(real["spend"] == 0)
     assert abs(zeros - train_zeros) <= 0.03  # 0.13 against 0.29 without point masses
+
+
+# ------------------------------------------------- output safety (issue 17)
+def _small_csv(path, n=40, seed=0, delimiter=","):
+    """A float column and a small-count column (no column looks like an identifier)."""
+    rng = np.random.default_rng(seed)
+    pairs = zip(rng.normal(size=n), rng.integers(0, 4, n))
+    rows = [delimiter.join(["x", "k"])] + [f"{x:.3f}{delimiter}{k}" for x, k in pairs]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def no_fit(monkeypatch):
+    """A model registry whose model must not be built: the command has to fail before fitting."""
+
+    def forbidden(**kwargs):
+        raise AssertionError("a model was built although the command should have failed first")
+
+    monkeypatch.setattr(cli, "MODELS", {"random-features": forbidden})
+    monkeypatch.setattr(cli, "DEFAULT_MODELS", ("random-features",))
+
+
+def _one_error_line(capsys, *words):
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skscore: error: "), captured.err
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+def _leftovers(directory):
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("alias", ["same", "dotted", "symlink", "hardlink"])
+@pytest.mark.parametrize("force", [False, True])
+def test_generate_refuses_to_write_over_its_input(tmp_path, capsys, monkeypatch, no_fit, alias, force):
+    data = _small_csv(tmp_path / "in.csv")
+    before = data.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    output = {"same": "in.csv", "dotted": "././in.csv", "symlink": "link.csv", "hardlink": "hard.csv"}[alias]
+    if alias == "symlink":
+        os.symlink("in.csv", tmp_path / "link.csv")
+    if alias == "hardlink":
+        os.link(data, tmp_path / "hard.csv")
+    argv = ["generate", "in.csv", "-n", "5", "-o", output] + (["--force"] if force else [])
+    assert cli.main(argv) == 2
+    _one_error_line(capsys, "is the input file")
+    assert data.read_bytes() == before
+
+
+def test_generate_existing_output_needs_force_and_keeps_its_mode(tmp_path, capsys, tiny_generate_model):
+    data = _small_csv(tmp_path / "in.csv")
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+    os.chmod(out, 0o640)
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(out), "--seed", "0"]) == 2
+    _one_error_line(capsys, "--force")
+    assert out.read_text() == "precious\n"
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(out), "--seed", "0", "--force"]) == 0
+    assert read_csv(out).n_rows == 5
+    assert os.stat(out).st_mode & 0o777 == 0o640
+    assert _leftovers(tmp_path) == []
+
+
+def test_generate_to_standard_output(tmp_path, capsys, tiny_generate_model):
+    data = _small_csv(tmp_path / "in.csv")
+    for name in ("-", "/dev/stdout"):
+        assert cli.main(["generate", str(data), "-n", "4", "-o", name, "--seed", "0"]) == 0
+        captured = capsys.readouterr()
+        lines = captured.out.splitlines()
+        assert lines[0] == "x,k" and len(lines) == 5
+        assert captured.err.startswith("wrote 4 rows") and "standard output" in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_generate_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path, tiny_generate_model):
+    data = _small_csv(tmp_path / "in.csv")
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "out.csv"
+    target.write_text("old\n")
+    os.chmod(target, 0o600)
+    link = tmp_path / "link.csv"
+    os.symlink(target, link)
+    assert cli.main(["generate", str(data), "-n", "3", "-o", str(link), "--force", "--seed", "0"]) == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert read_csv(target).n_rows == 3 and os.stat(target).st_mode & 0o777 == 0o600
+    assert _leftovers(tmp_path) == [] and _leftovers(tmp_path / "real") == []
+    # a dangling link: its target is created, the link kept
+    dangling = tmp_path / "dangling.csv"
+    os.symlink(tmp_path / "real" / "new.csv", dangling)
+    assert cli.main(["generate", str(data), "-n", "3", "-o", str(dangling), "--seed", "0"]) == 0
+    assert dangling.is_symlink() and read_csv(tmp_path / "real" / "new.csv").n_rows == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_generate_writes_into_a_named_pipe(tmp_path, tiny_generate_model):
+    data = _small_csv(tmp_path / "in.csv")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    assert cli.main(["generate", str(data), "-n", "3", "-o", str(fifo), "--seed", "0"]) == 0
+    reader.join(10)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still a pipe, not replaced by a file
+    assert received and received[0].splitlines()[0] == "x,k" and len(received[0].splitlines()) == 4
+
+
+def test_generate_refuses_a_directory_output(tmp_path, capsys, no_fit):
+    data = _small_csv(tmp_path / "in.csv")
+    (tmp_path / "dir").mkdir()
+    assert cli.main(["generate", str(data), "-n", "3", "-o", str(tmp_path / "dir"), "--force"]) == 2
+    _one_error_line(capsys, "is a directory")
+    assert cli.main(["generate", str(data), "-n", "3", "-o", str(tmp_path / "nodir" / "out.csv")]) == 2
+    _one_error_line(capsys, "no directory")
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_generate_detects_the_delimiter(tmp_path, capsys, tiny_generate_model, delimiter):
+    data = _small_csv(tmp_path / "in.csv", delimiter=delimiter)
+    out = tmp_path / "out.csv"
+    assert cli.main(["generate", str(data), "-n", "30", "-o", str(out), "--seed", "0"]) == 0
+    table = read_csv(out)
+    assert table.names == ["x", "k"] and table.kinds == ["float", "integer"] and table.delimiter == delimiter
+    assert out.read_text().splitlines()[0] == delimiter.join(["x", "k"])  # written with the input's separator
+    rows = {tuple(line) for line in zip(*(np.round(c, 3) for c in table.columns))}
+    assert len(rows) > 10  # not copies of a few input rows
+
+
+def test_generate_ambiguous_delimiter_is_refused(tmp_path, capsys, no_fit):
+    data = _write(tmp_path / "ragged.csv", "a;b\n1;2\n3;4\n5\n")
+    assert cli.main(["generate", str(data), "-n", "3", "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys, "--delimiter ';'")
+    assert cli.main(["generate", str(data), "-n", "3", "-o", str(tmp_path / "out.csv"), "--delimiter", ";"]) == 2
+    _one_error_line(capsys, "line 4: 1 field, the header has 2")
+
+
+def _id_csv(path, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    pairs = zip(rng.normal(size=n), rng.integers(0, 3, n))
+    lines = ["id,x,k"] + [f"{1000 + i},{x:.3f},{k}" for i, (x, k) in enumerate(pairs)]
+    return _write(path, "\n".join(lines) + "\n")
+
+
+def test_generate_refuses_identifier_columns(tmp_path, capsys, no_fit):
+    data = _id_csv(tmp_path / "ids.csv")
+    out = tmp_path / "out.csv"
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(out)]) == 2
+    _one_error_line(capsys, "'id'", "identifier", "--drop id", "--integer id")
+    names = _write(tmp_path / "names.csv", "name,x\n" + "".join(f"user{i},{i % 3}\n" for i in range(20)))
+    assert cli.main(["generate", str(names), "-n", "5", "-o", str(out)]) == 2
+    _one_error_line(capsys, "'name'", "--drop name")
+    assert not out.exists()
+
+
+def test_generate_drop_and_forced_identifier(tmp_path, capsys, tiny_generate_model):
+    data = _id_csv(tmp_path / "ids.csv")
+    out = tmp_path / "out.csv"
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(out), "--drop", "id", "--seed", "0"]) == 0
+    assert "left out: id" in capsys.readouterr().out
+    assert read_csv(out).names == ["x", "k"]  # dropped columns are left out of the output
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(out), "--integer", "id", "--force"]) == 0
+    assert read_csv(out).names == ["id", "x", "k"]
+
+
+def test_generate_huge_values_give_one_line(tmp_path, capsys, no_fit):
+    rng = np.random.default_rng(0)
+    lines = [f"{float(v) * 1e200!r},{float(w)!r}" for v, w in rng.normal(size=(30, 2))]
+    data = _write(tmp_path / "big.csv", "a,b\n" + "\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would be a failure here, not a line on stderr
+        assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys, "'a'", "too large")
+
+
+def test_generate_non_finite_samples_are_one_line(tmp_path, capsys, monkeypatch):
+    class Overflowing:
+        def __init__(self, **kwargs):
+            pass
+
+        def fit(self, X):
+            warnings.warn("overflow encountered in multiply", RuntimeWarning)
+            return self
+
+        def sample(self, n):
+            return np.full((n, 2), np.inf)
+
+    monkeypatch.setattr(cli, "MODELS", {"random-features": Overflowing})
+    data = _small_csv(tmp_path / "in.csv")
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys, "non-finite")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize("where", ["fit", "write"])
+def test_generate_ctrl_c_is_one_line_exit_130_and_no_temp_file(
+    tmp_path, capsys, monkeypatch, tiny_generate_model, where
+):
+    data = _small_csv(tmp_path / "in.csv")
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if where == "fit":
+        monkeypatch.setattr(DiffusionRandomFeatures, "fit", interrupt)
+    else:
+        monkeypatch.setattr(_io.os, "fsync", interrupt)  # inside the atomic write, temp file open
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv"), "--seed", "0"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == ["skscore: interrupted"] and captured.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--test-size", "3"], ["3 test rows", "at least 5"]),
+        (["--test-size", "147"], ["3 training rows"]),
+        (["--n-jobs", "0"], ["--n-jobs"]),
+        (["--seed", "-1"], ["--seed"]),
+    ],
+    ids=["few-test-rows", "few-train-rows", "n-jobs", "seed"],
+)
+def test_benchmark_checks_arguments_before_fitting(capsys, no_fit, extra, words):
+    assert cli.main(["benchmark", "--datasets", "iris"] + extra) == 2
+    _one_error_line(capsys, *words)
+
+
+def test_benchmark_checks_out_before_fitting(tmp_path, capsys, no_fit, monkeypatch):
+    monkeypatch.setattr(cli, "_have_matplotlib", lambda: False)
+    a_file = _write(tmp_path / "file.txt", "x\n")
+    assert cli.main(["benchmark", "--datasets", "iris", "--out", str(a_file)]) == 2
+    _one_error_line(capsys, "not a directory")
+    assert cli.main(["benchmark", "--datasets", "iris", "--out", str(a_file / "sub")]) == 2
+    _one_error_line(capsys, "not a directory")
+    out = tmp_path / "results"
+    out.mkdir()
+    _write(out / "benchmark.md", "old table\n")
+    assert cli.main(["benchmark", "--datasets", "iris", "--out", str(out)]) == 2
+    _one_error_line(capsys, "benchmark.md", "--force")
+    assert (out / "benchmark.md").read_text() == "old table\n"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_benchmark_unwritable_out_before_fitting(tmp_path, capsys, no_fit):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o500)
+    try:
+        assert cli.main(["benchmark", "--datasets", "iris", "--out", str(locked / "results")]) == 2
+        _one_error_line(capsys, "cannot create files")
+    finally:
+        os.chmod(locked, 0o700)
+
+
+def test_benchmark_out_replaces_only_with_force(tiny_models, monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setattr(cli, "_benchmark_datasets", _canned_results)
+    out = tmp_path / "results"
+    out.mkdir()
+    old = _write(out / "benchmark.md", "old table\n")
+    os.chmod(old, 0o640)
+    assert cli.main(["benchmark", "--datasets", "iris", "--out", str(out)]) == 2
+    capsys.readouterr()
+    assert cli.main(["benchmark", "--datasets", "iris", "--out", str(out), "--force"]) == 0
+    assert (out / "benchmark.md").read_text().startswith("| dataset")
+    assert os.stat(out / "benchmark.md").st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in out.iterdir()) == ["benchmark.md"]
+
+
+def test_generate_to_a_closed_standard_output_is_quiet(tmp_path, capsys, monkeypatch, tiny_generate_model):
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    data = _small_csv(tmp_path / "in.csv")
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert cli.main(["generate", str(data), "-n", "5", "-o", "-", "--seed", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error" not in err

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skscore import _tabular
-from skscore._tabular import Table, read_csv, write_csv
+from skscore._tabular import Table, format_csv, identifier_columns, read_csv, write_csv
 
 
 def _write(path, text):
@@ -148,8 +148,8 @@ def test_missing_file_and_directory(tmp_path):
 def test_too_many_categories(tmp_path):
     path = _write(tmp_path / "ids.csv", "id,x\n" + "".join(f"user{i},{i}\n" for i in range(6)))
     message = (
-        r"column 'id' has 6 distinct text values; it looks like an identifier or free text: "
-        r"drop it or raise --max-categories"
+        r"column 'id' has 6 distinct text values \(one per row\); it looks like an identifier or free text, "
+        r"which cannot be modelled: leave it out with --drop id, or raise --max-categories \(now 5\)"
     )
     with pytest.raises(ValueError, match=message):
         read_csv(path, max_categories=5)
@@ -212,11 +212,102 @@ def test_write_csv_keeps_old_file_when_formatting_fails(tmp_path):
 
 
 def test_write_csv_replaces_and_uses_umask_permissions(tmp_path):
-    out = _write(tmp_path / "out.csv", "old\n")
+    out = tmp_path / "new.csv"
     write_csv(Table(["x"], ["integer"], [np.array([4.0, 5.0])]), out)
     assert out.read_text() == "x\n4\n5\n"
-    assert os.listdir(tmp_path) == ["out.csv"]
+    assert os.listdir(tmp_path) == ["new.csv"]
     if os.name == "posix":
         umask = os.umask(0)
         os.umask(umask)
         assert os.stat(out).st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_write_csv_replacing_keeps_permission_bits(tmp_path):
+    out = _write(tmp_path / "out.csv", "old\n")
+    os.chmod(out, 0o640)
+    write_csv(Table(["x"], ["integer"], [np.array([4.0, 5.0])]), out)
+    assert out.read_text() == "x\n4\n5\n"
+    assert os.stat(out).st_mode & 0o777 == 0o640  # not widened to 0o666 less the umask
+    assert os.listdir(tmp_path) == ["out.csv"]
+    with pytest.raises(FileExistsError):
+        write_csv(Table(["x"], ["integer"], [np.array([1.0, 2.0])]), out, overwrite=False)
+    assert out.read_text() == "x\n4\n5\n" and os.listdir(tmp_path) == ["out.csv"]
+
+
+# ----------------------------------------------------------------- delimiter
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_detected_and_written_back(tmp_path, delimiter):
+    lines = ["x y label".replace(" ", delimiter)] + [
+        delimiter.join([f"{i / 3:.4f}", str(i % 4), f'"a{delimiter}{i % 2}"' if i % 2 else "plain"]) for i in range(12)
+    ]
+    path = _write(tmp_path / "data.csv", "\n".join(lines) + "\n")
+    table = read_csv(path)
+    assert table.names == ["x", "y", "label"] and table.kinds == ["float", "integer", "categorical"]
+    assert table.delimiter == delimiter
+    assert set(table.columns[2]) == {"plain", f"a{delimiter}1"}  # a quoted separator stays in its field
+    out = tmp_path / "out.csv"
+    write_csv(table, out)
+    assert out.read_text().splitlines()[0] == delimiter.join(table.names)
+    again = read_csv(out)
+    assert again.delimiter == delimiter and again.columns[2].tolist() == table.columns[2].tolist()
+    assert read_csv(out, delimiter=delimiter).names == table.names
+    assert format_csv(table, ",").splitlines()[0] == "x,y,label"
+
+
+def test_semicolon_file_is_not_one_text_column(tmp_path):
+    path = _write(tmp_path / "semi.csv", "a;b;c\n" + "".join(f"{i}.5;{-i}.25;{i % 3}\n" for i in range(10)))
+    table = read_csv(path)
+    assert table.names == ["a", "b", "c"] and table.kinds == ["float", "float", "integer"]
+    # forced: the comma reads one column (as asked)
+    assert read_csv(path, delimiter=",", max_categories=100).names == ["a;b;c"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a;b\n1;2\n3;4\n5\n", r"one column named 'a;b'; if the fields are separated by ';', pass --delimiter ';'"),
+        ("a\tb\n1\t2\n3\n", r"separated by '\\t'"),
+    ],
+)
+def test_ambiguous_single_column_header_is_refused(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_csv(_write(tmp_path / "bad.csv", text))
+
+
+def test_ragged_comma_file_still_names_the_line(tmp_path):
+    with pytest.raises(ValueError, match="line 3: 1 field, the header has 2"):
+        read_csv(_write(tmp_path / "bad.csv", "a,b\n1,2\n3\n4,5\n"))
+
+
+def test_bad_delimiter_argument(tmp_path):
+    path = _write(tmp_path / "ok.csv", "a,b\n1,2\n3,4\n")
+    for bad in ("", ";;", "a", '"', "\n"):
+        with pytest.raises(ValueError, match="the delimiter must be one character"):
+            read_csv(path, delimiter=bad)
+
+
+# ------------------------------------------------------- drop, identifiers
+def test_drop_columns_are_not_read(tmp_path):
+    path = _write(tmp_path / "d.csv", "id,x,note\n" + "".join(f"u{i},{i % 3},NA\n" for i in range(60)))
+    table = read_csv(path, drop_columns=["id", "note"])  # 60 labels and missing values: not checked
+    assert table.names == ["x"] and table.kinds == ["integer"]
+    with pytest.raises(ValueError, match=r"unknown column 'zz' in drop_columns"):
+        read_csv(path, drop_columns=["zz"])
+    with pytest.raises(ValueError, match="given both as integer and as dropped"):
+        read_csv(path, drop_columns=["x"], integer_columns=["x"])
+    with pytest.raises(ValueError, match="every column is dropped"):
+        read_csv(path, drop_columns=["id", "x", "note"])
+
+
+def test_identifier_columns(tmp_path):
+    n = _tabular.MIN_IDENTIFIER_ROWS
+    rows = [f"{100 + 7 * i},{i % 3},{(i * 0.37) % 1!r},user{i},{'ab'[i % 2]}" for i in range(n)]
+    table = read_csv(_write(tmp_path / "ids.csv", "id,k,x,name,g\n" + "\n".join(rows) + "\n"))
+    assert table.kinds == ["integer", "integer", "float", "categorical", "categorical"]
+    flagged = identifier_columns(table)
+    assert [name for name, _ in flagged] == ["id", "name"]
+    assert "different integer" in flagged[0][1] and "different label" in flagged[1][1]
+    assert identifier_columns(table, exempt={"id"}) == [flagged[1]]
+    few = read_csv(_write(tmp_path / "few.csv", "id,k\n" + "".join(f"{i},{i % 2}\n" for i in range(n - 1))))
+    assert identifier_columns(few) == []  # too few rows to tell
