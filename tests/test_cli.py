@@ -558,3 +558,24 @@ def test_generate_to_a_closed_standard_output_is_quiet(tmp_path, capsys, monkeyp
     assert cli.main(["generate", str(data), "-n", "5", "-o", "-", "--seed", "0"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "error" not in err
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(monkeypatch, capsys):
+    # Numba and the kernels load after the entry point starts: an interrupt
+    # there printed a 30-60 line traceback
+    import skscore.__main__ as entry
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry.importlib, "import_module", interrupted)
+    assert entry.run(["benchmark"]) == 130
+    assert capsys.readouterr().err == "skscore: interrupted\n"
+
+
+def test_importing_skscore_loads_no_model_until_one_is_used():
+    import subprocess
+    import sys
+
+    code = "import sys, skscore; assert 'numba' not in sys.modules; skscore.DiffusionRandomFeatures; assert 'numba' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
