@@ -14,15 +14,17 @@ ever sees a continuous cloud in ``R^D``:
 - an integer column is dequantized, ``y = x + u`` with ``u ~ U(0, 1)`` on fit,
   then mapped like a continuous column on ``(low, high + 1)``; samples are
   ``floor(t^-1(z))``;
-- a categorical column with ``K`` levels becomes ``K`` coordinates,
-  argmax-dequantized: a row of level ``k`` is a random point of the cell
-  where coordinate ``k`` is the largest (see :class:`_Levels`); samples take
-  the level of the largest coordinate, and ``score_samples`` the model's
-  probability of that cell;
+- a categorical column becomes one coordinate: level ``k`` owns an
+  interval of ``(0, 1)`` as wide as its training share (label order), a row
+  of level ``k`` is a uniform point of its interval, mapped through the
+  standard normal quantile (see :class:`_LevelIntervals`); samples take the
+  level of the interval, and ``score_samples`` the model's probability of
+  that interval;
 - a continuous column with point masses (values taken by a large share of
   the rows, such as exact zeros) gets a *state* coordinate block, a categorical
-  over ``{continuous, atom_1, ...}`` encoded as above, next to its continuous
-  coordinate; on the rows of an atom the continuous coordinate is filled with
+  over ``{continuous, atom_1, ...}`` argmax-dequantized (one coordinate per
+  state, see :class:`_Levels`), next to its continuous coordinate; on the
+  rows of an atom the continuous coordinate is filled with
   a draw from a fixed Gaussian ``q`` (the mean and standard deviation of the
   continuous part), so the joint law stays continuous; samples take the atom
   whenever the state says so.
@@ -63,7 +65,8 @@ KINDS = ("continuous", "integer", "categorical")
 AUTO_POINT_MASS_SHARE = 0.05
 MAX_AUTO_POINT_MASSES = 5
 
-# Dequantization law of a level (see _Levels): the other coordinates are
+# Dequantization law of a point-mass state (see _Levels; categorical columns
+# use _LevelIntervals): the other coordinates are
 # N(0, LEVEL_SPREAD^2), the observed one exceeds their maximum by a
 # Gamma(LEVEL_GAP_SHAPE) gap of mean LEVEL_GAP_MEAN (only the ratios matter:
 # the model standardizes).  A tight law far from the cell boundaries keeps
@@ -102,13 +105,14 @@ COLUMN_TYPE_PARAMETERS = """\
         a categorical column included: declare those categorical).
     categorical_features : None, 'auto' or list of columns, default=None
         Categorical columns (numeric codes, or labels in a DataFrame): one
-        coordinate per level inside, dequantized in the cell where the
-        level's coordinate is the largest, decoded to the level of the
-        largest coordinate on output; ``score_samples`` reports the log
-        probability of the observed level (the floor ``-1e300`` for a level
-        not seen in fit).  'auto' takes the label (categorical, object or
-        string dtype) and boolean columns of a DataFrame; label columns must
-        be categorical either way.
+        coordinate inside, where each level owns an interval as wide as its
+        training share, dequantized uniformly in it and decoded to the level
+        of the interval on output; ``score_samples`` reports the log
+        probability of the observed level, and those of the levels sum to one
+        (the floor ``-1e300`` for a level not seen in fit, a declared but
+        unused category included).  'auto' takes the label (categorical,
+        object or string dtype) and boolean columns of a DataFrame; label
+        columns must be categorical either way.
     bounds : None, 'auto' or dict, default=None
         ``{column: (low, high)}`` with None for an open side: a log or logit
         transform (its Jacobian in ``score_samples``) keeps samples inside.
@@ -321,25 +325,102 @@ def _normal_log_density(y, spread):
     return -0.5 * (y / spread) ** 2 - np.log(spread) - 0.5 * np.log(2 * np.pi)
 
 
+class _LevelIntervals:
+    """The levels of a categorical column as consecutive intervals of one coordinate.
+
+    Level ``k`` owns the interval ``[F_k, F_k + w_k)`` of ``(0, 1)``, with
+    ``w_k`` its share of the training rows and ``F_k`` the shares of the
+    levels before it (label order); the intervals tile ``(0, 1)``, which the
+    standard normal quantile ``z = Phi^-1(y)`` sends onto the real line.  A
+    row of level ``k`` is ``y = F_k + w_k u`` with ``u ~ U(0, 1)``, so the
+    training ``y`` are exactly uniform and ``z`` exactly standard normal,
+    whatever the shares: the model has only the dependence on the other
+    columns to learn.  ``decode`` takes the interval ``z`` falls in, and
+    the probability of level ``k`` is the model's mass on its interval,
+    ``w_k E_u[p(z) / phi(z)]`` (``phi`` the standard normal density): a
+    one-dimensional integral, which the stratified quadrature points
+    estimate closely at any number of levels, and which sums over the levels
+    to the model's whole mass.  The normal quantile keeps the quadrature
+    points within about 5 standard deviations (``Phi^-1(1e-6)`` is -4.75),
+    where the models' densities are still accurate; a logit map would send
+    the points of an end level 7 deviations out.  A level without training
+    rows (a category declared by a pandas dtype but unused) has an empty
+    interval: probability zero, never sampled.  A single level needs no
+    coordinate.
+    """
+
+    def __init__(self, shares):
+        shares = np.asarray(shares, dtype=np.float64)
+        self.shares = shares / shares.sum()
+        self.used = self.shares > 0
+        # the ends of each interval from below (F_k) and from above (1 - F_k - w_k),
+        # each summed from its own side so that both stay accurate near 0 and 1
+        self.below = np.concatenate([[0.0], np.cumsum(self.shares)[:-1]])
+        self.above = np.concatenate([np.cumsum(self.shares[::-1])[::-1][1:], [0.0]])
+        # z at the boundaries between consecutive levels (equal around an empty interval)
+        self.edges = _normal_quantile(self.below[1:], self.above[:-1])
+        # the level decoded from each interval index: itself when used, else (an
+        # infinite z past empty end levels) the nearest used level before it
+        index = np.where(self.used, np.arange(len(self.shares)), -1)
+        self._decoded = np.maximum.accumulate(index)
+        self._decoded[self._decoded < 0] = np.argmax(self.used)
+
+    @property
+    def width(self):
+        return 1 if np.count_nonzero(self.used) > 1 else 0
+
+    n_uniforms = width
+
+    def encode(self, codes, U):
+        """The coordinate for integer ``codes`` (levels with rows), and ``log |dz/dy| - log q``.
+
+        ``U`` (n, 1) holds the uniform offset of each row in its interval.
+        """
+        n = len(codes)
+        if self.width == 0:
+            return np.empty((n, 0)), np.zeros(n)
+        u = np.clip(U[:, 0], 1e-12, 1.0 - 1e-12)
+        w = self.shares[codes]
+        z = _normal_quantile(self.below[codes] + w * u, self.above[codes] + w * (1.0 - u))
+        # q = 1 / w on the interval, dz/dy = 1 / phi(z)
+        return z[:, None], np.log(w) - _normal_log_density(z, 1.0)
+
+    def decode(self, block):
+        if self.width == 0:
+            return np.full(block.shape[0], np.argmax(self.used), dtype=np.intp)
+        return self._decoded[np.searchsorted(self.edges, block[:, 0], side="right")]
+
+
+def _normal_quantile(y, one_minus_y):
+    """``Phi^-1(y)``, from whichever of ``y`` and ``1 - y`` is the smaller (accurate at both ends)."""
+    with np.errstate(divide="ignore"):
+        return np.where(y < one_minus_y, ndtri(y), -ndtri(one_minus_y))
+
+
 # ---------------------------------------------------------------- columns
 class _Categorical:
     kind = "categorical"
 
-    def __init__(self, levels):
+    def __init__(self, levels, values):
         self.levels = np.asarray(levels, dtype=np.float64)
-        self.code = _Levels(len(self.levels))
+        values = values[np.isin(values, self.levels)]  # NaN left out
+        counts = np.bincount(np.searchsorted(self.levels, values), minlength=len(self.levels))
+        self.code = _LevelIntervals(counts)
 
     @property
     def width(self):
         return self.code.width
 
-    n_uniforms = width
+    @property
+    def n_uniforms(self):
+        return self.code.n_uniforms
 
     def encode(self, x, U):
         missing = np.isnan(x)
         index = np.clip(np.searchsorted(self.levels, x), 0, len(self.levels) - 1)
-        known = self.levels[index] == x
-        block, log_volume = self.code.encode(np.where(known, index, 0), U)
+        # a level without training rows (an unused declared category) is unseen
+        known = (self.levels[index] == x) & self.code.used[index]
+        block, log_volume = self.code.encode(np.where(known, index, np.argmax(self.code.used)), U)
         log_term = np.where(known, log_volume, -np.inf)
         block[missing] = np.nan
         log_term[missing] = 0.0
@@ -389,10 +470,11 @@ class _Continuous:
         # the state: level 0 is the continuous part (when present), then the atoms
         self.state = _Levels(len(self.atoms) + self.has_continuous) if self.atoms.size else None
         z, _ = self.map.forward(rest) if rest.size else (np.zeros(1), None)
-        # the filler law q of the continuous coordinate on atom rows
-        self.fill_mean = float(np.mean(z))
-        spread = float(np.std(z))
-        self.fill_std = spread if spread > 1e-6 * max(1.0, abs(self.fill_mean)) else 1.0
+        # the filler law q of the continuous coordinate on atom rows: the
+        # moments of the continuous part, relative to its magnitude (a part at
+        # scale 1e-15 or 1e200 gets a filler of its own width)
+        mean, spread = location_scale(z[:, None])
+        self.fill_mean, self.fill_std = float(mean[0]), float(spread[0])
 
     @property
     def width(self):
@@ -475,7 +557,8 @@ class ColumnTypes:
         Levels (numeric codes) of each categorical column.
     is_identity_ : bool
         True when every column is continuous, unbounded and without point
-        masses: the map is the identity.
+        masses: the map is the identity.  A column of a single training
+        value is a point mass (no coordinate), so it makes this False.
     n_features_out_ : int
         Number of model-space coordinates.
 
@@ -487,8 +570,8 @@ class ColumnTypes:
     >>> types.kinds_
     ['integer', 'categorical', 'continuous']
     >>> Y, log_term = types.transform(X, np.random.RandomState(0))  # dequantized
-    >>> Y.shape  # 1 integer + 3 one-hot + (2 states + 1 continuous) for the zeros of column 2
-    (4, 7)
+    >>> Y.shape  # 1 integer + 1 for the 3 levels + (2 states + 1 continuous) for the zeros of column 2
+    (4, 5)
     >>> bool(np.allclose(types.inverse_transform(Y), X))
     True
     """
@@ -532,7 +615,8 @@ class ColumnTypes:
         for j in sorted(chosen):
             if not _integral(X[:, j]):
                 raise ValueError(
-                    f"column {_column_name(j, feature_names)} is declared integer but holds non-integral values."
+                    f"column {_column_name(j, feature_names)} is declared integer but holds non-integral values, "
+                    "or values beyond 2**40 in magnitude, where float64 cannot dequantize them."
                 )
         return chosen
 
@@ -577,7 +661,9 @@ class ColumnTypes:
                     raise ValueError(
                         f"column {_column_name(j, feature_names)} is {kinds[j]}: its values are point masses already."
                     )
-                atoms[j] |= {float(v) for v in np.atleast_1d(np.asarray(values, dtype=np.float64))}
+                declared = {float(v) for v in np.atleast_1d(np.asarray(values, dtype=np.float64))}
+                self._check_declared_atoms(X[:, j], declared, bounds[j], _column_name(j, feature_names))
+                atoms[j] |= declared
         for j, (low, high) in enumerate(bounds):
             # a continuous map of (low, high) cannot reach its ends: values
             # seen on a bound are point masses, whatever their share
@@ -585,8 +671,26 @@ class ColumnTypes:
                 atoms[j] |= {float(v) for v in np.unique(X[:, j]) if v == low or v == high}
         return [np.array(sorted(a), dtype=np.float64) for a in atoms]
 
+    @staticmethod
+    def _check_declared_atoms(values, atoms, bounds, name):
+        """A declared point mass must lie within the column's bounds and occur in the training values.
+
+        The share of an atom is learned from its training rows: one that never
+        occurs would still get mass from the model's smoothing, and one
+        outside the bounds would put samples there.
+        """
+        low, high = bounds
+        for atom in sorted(atoms):
+            if not (np.isfinite(atom) and low <= atom <= high):
+                raise ValueError(f"point mass {atom:g} of column {name} lies outside its bounds ({low:g}, {high:g}).")
+            if not np.any(values == atom):
+                raise ValueError(
+                    f"point mass {atom:g} of column {name} never occurs in the training data: its share "
+                    "cannot be learned; leave it out."
+                )
+
     # ------------------------------------------------------------- fit
-    def fit(self, X, *, feature_names=None, schema=None):
+    def fit(self, X, *, feature_names=None, schema=None, lone_point_masses=True):
         """Learn each column's kind, levels, bounds, point masses and filler law.
 
         Parameters
@@ -598,6 +702,12 @@ class ColumnTypes:
             Column names, to resolve names in the parameters.
         schema : FrameSchema, default=None
             The dtypes of a training DataFrame ('auto' uses them).
+        lone_point_masses : bool, default=True
+            Whether a continuous column of a single training value becomes a
+            lone point mass (no coordinate), as an integer one always does;
+            False keeps it a coordinate (the component models of
+            GaussianMixturePriorDiffusion, whose whitened coordinates are
+            continuous by construction).
 
         Returns
         -------
@@ -627,16 +737,18 @@ class ColumnTypes:
                 if levels.size == 0:
                     raise ValueError(f"categorical column {_column_name(j, feature_names)} has no values.")
                 self.categories_[j] = levels
-                self.columns_.append(_Categorical(levels))
+                self.columns_.append(_Categorical(levels, values))
                 bounds[j] = (float(levels[0]), float(levels[-1]))
-            elif kind == "integer":
+            elif (kind == "integer" or lone_point_masses) and np.unique(values[~np.isnan(values)]).size == 1:
+                # one value (integer or continuous, typed or not): nothing to learn, and
+                # modelled it would come out spread (continuous) or one off (dequantized);
+                # a lone point mass (no coordinate) reproduces it exactly
                 observed = np.unique(values[~np.isnan(values)])
-                if observed.size == 1:
-                    # one value: nothing to learn, and dequantized it could come out one off;
-                    # a lone point mass (no coordinate) reproduces it exactly
-                    self.columns_.append(_Continuous(values, -np.inf, np.inf, observed))
-                else:
-                    self.columns_.append(_Integer(*bounds[j]))
+                if kind == "continuous":
+                    atoms[j] = observed
+                self.columns_.append(_Continuous(values, -np.inf, np.inf, observed))
+            elif kind == "integer":
+                self.columns_.append(_Integer(*bounds[j]))
             else:
                 self.columns_.append(_Continuous(values, *bounds[j], atoms[j]))
         self.kinds_ = kinds
@@ -685,8 +797,9 @@ class ColumnTypes:
         """Model-space rows at fixed quadrature points of every row's cell.
 
         The cell of a row is the set of model-space points that decode to it:
-        the unit cell of each integer, the argmax cell of each level and, on
-        the rows of a point mass, the whole line of the filler coordinate.
+        the unit cell of each integer, the interval of each level, the argmax
+        cell of each point-mass state and, on the rows of a point mass, the
+        whole line of the filler coordinate.
         Each row is encoded at the same ``N_QUADRATURE_POINTS`` (64)
         scrambled Sobol points (fixed seed: the result is deterministic),
         drawn through the dequantization laws, so that the mean of
@@ -775,9 +888,54 @@ def _dequantize(U):
     return u, (a - 1.0) * (np.log(u) + np.log1p(-u)) - betaln(a, a)
 
 
+# Dequantization adds a uniform offset in [0, 1) to every integer: float64 resolves
+# offsets of 1/4096 of a unit up to 2**40, and none at all from 2**52 on, where every
+# float is integral (an 'auto' test would call any large column integer).
+MAX_INTEGER_MAGNITUDE = 2.0**40
+
+
 def _integral(values):
     values = values[~np.isnan(values)]
-    return bool(values.size) and bool(np.all(np.isfinite(values) & (values == np.floor(values))))
+    return (
+        bool(values.size)
+        and bool(np.all(np.isfinite(values) & (values == np.floor(values))))
+        and bool(np.max(np.abs(values)) <= MAX_INTEGER_MAGNITUDE)
+    )
+
+
+# A column whose standard deviation is at most this many ulps of its largest
+# absolute value varies by rounding only (see location_scale).
+ROUNDING_ULPS = 4
+
+
+def location_scale(Y):
+    """Column means and scales of ``Y`` (NaN left out), for columns of any magnitude.
+
+    Each column is brought to ``[-1, 1]`` by the power of two of its largest
+    absolute value before its moments are taken, and back after: exact
+    (powers of two), so the squares neither overflow (values above 1e154)
+    nor underflow (below 1e-154), and the result is the plain mean and
+    standard deviation wherever those are finite.  The scale is the standard
+    deviation, but at least ``ROUNDING_ULPS`` ulps of the column's largest
+    absolute value: a column that varies by rounding only (values equal up
+    to a few ulps, such as ``1e9 + 1e-8`` noise) is scaled by that rounding
+    level, relative to its magnitude, never by an absolute cut-off.  A
+    column of zeros (or of NaN only) gets the mean 0 and the scale 1.
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_columns,)
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        peak = np.nan_to_num(np.fmax.reduce(np.abs(Y), axis=0))  # 0 for a column of NaN
+        _, exponent = np.frexp(peak)
+        unit = np.ldexp(Y, -exponent)
+        mean = np.nanmean(unit, axis=0) if np.isnan(Y).any() else np.mean(unit, axis=0)
+        spread = np.nanstd(unit, axis=0) if np.isnan(Y).any() else np.std(unit, axis=0)
+        spread = np.fmax(spread, ROUNDING_ULPS * np.spacing(np.ldexp(peak, -exponent)))
+    zero = peak == 0
+    return np.where(zero, 0.0, np.ldexp(mean, exponent)), np.where(zero, 1.0, np.ldexp(spread, exponent))
 
 
 def _frequent_values(values):
@@ -828,6 +986,9 @@ class FrameSchema:
     """
 
     def __init__(self, frame, pd):
+        if frame.columns.has_duplicates:
+            repeated = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
+            raise ValueError(f"The DataFrame's column names must be unique; repeated: {', '.join(repeated)}.")
         self.columns = frame.columns
         self.dtypes = list(frame.dtypes)
         self.labels, self.booleans = {}, []
@@ -844,9 +1005,17 @@ class FrameSchema:
         """The frame with its label columns replaced by float codes.
 
         A label not seen during fit gets the code -1 (a level the model
-        gives probability zero); a missing one NaN.
+        gives probability zero); a missing one NaN.  Rows that are not a
+        DataFrame raise a ValueError when there are label columns: their
+        codes (or labels) could not be checked against the training labels.
         """
         pd = _pandas_of(frame)
+        if pd is None and self.labels:
+            names = [str(self.columns[j]) for j in sorted(self.labels)]
+            raise ValueError(
+                f"This model was fitted on a DataFrame with label columns {names}: pass a DataFrame with the "
+                f"same columns (labels, not codes), got {type(frame).__name__}."
+            )
         if pd is None or not self.labels:
             return frame
         if frame.shape[1] != len(self.dtypes):
@@ -875,17 +1044,19 @@ class FrameSchema:
             if j in self.labels:
                 codes = values.astype(np.intp)
                 if isinstance(dtype, pd.CategoricalDtype):
-                    data[j] = pd.Categorical.from_codes(codes, dtype=dtype)
+                    data[j] = pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
                 else:
-                    data[j] = pd.array(self.labels[j][codes], dtype=dtype)
-            elif pd.api.types.is_bool_dtype(dtype):
-                data[j] = values.astype(dtype) if kind == "categorical" else values
-            elif pd.api.types.is_integer_dtype(dtype):
-                data[j] = values.astype(dtype) if kind != "continuous" else values
-            elif pd.api.types.is_float_dtype(dtype):
-                data[j] = values.astype(dtype)
-            else:
-                data[j] = values
+                    data[j] = pd.Series(self.labels[j][codes], dtype=dtype)
+                continue
+            keeps_dtype = (
+                kind == "categorical"
+                if pd.api.types.is_bool_dtype(dtype)
+                else kind != "continuous"
+                if pd.api.types.is_integer_dtype(dtype)
+                else pd.api.types.is_float_dtype(dtype)
+            )
+            # an explicit dtype: pandas' nullable ones (Int64, boolean) too
+            data[j] = pd.Series(values, dtype=dtype if keeps_dtype else np.float64)
         frame = pd.DataFrame(data)
         frame.columns = self.columns
         return frame

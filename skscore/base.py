@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._columns import COLUMN_TYPE_PARAMETERS, ColumnTypes, check_column_params, frame_schema
+from ._columns import COLUMN_TYPE_PARAMETERS, ColumnTypes, check_column_params, frame_schema, location_scale
 from ._engine import DEVICES, SAMPLERS, Diffusion, GaussianBase, check_cuda
 from ._parallel import limit_threads
 from ._schedules import SCHEDULES, noise_angles
@@ -43,6 +43,11 @@ __all__ = ["BaseDiffusionDensity", "LOG_DENSITY_FLOOR", "SAMPLERS"]
 # outside the data) ever leaves score_samples; such points have ~zero mass.
 LOG_DENSITY_FLOOR = -1e300
 _MAX_SEED = np.iinfo(np.int32).max
+# score_samples maps, scores and integrates its rows in chunks of at most this
+# many model-space rows (a row counts once per quadrature point of typed
+# columns): memory stays bounded for any number of rows.  A multiple of the
+# engine's chunk, so that the engine's chunks of the rows are unchanged.
+SCORE_CHUNK_ROWS = 2**18
 
 # the parameters of a model with one level grid and a sampler
 DIFFUSION_PARAMETERS = {
@@ -107,6 +112,11 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         "bounds": [StrOptions({"auto"}), dict, None],
         "point_masses": [StrOptions({"auto"}), dict, None],
     }
+
+    # a column of a single training value is a point mass left out of the model
+    # (see ColumnTypes.fit); GaussianMixturePriorDiffusion turns it off in its
+    # component models, whose whitened coordinates are continuous
+    _lone_point_masses = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -193,13 +203,17 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             categorical_features=self.categorical_features,
             bounds=self.bounds,
             point_masses=self.point_masses,
-        ).fit(X, feature_names=getattr(self, "feature_names_in_", None), schema=self._frame_schema)
+        ).fit(
+            X,
+            feature_names=getattr(self, "feature_names_in_", None),
+            schema=self._frame_schema,
+            lone_point_masses=self._lone_point_masses,
+        )
         Y, _ = self.column_types_.transform(X, random_state)
         if self.preprocessing == "standard":
-            # NaN-aware, for models that accept missing entries
-            scale = np.nanstd(Y, axis=0)
-            scale[~(scale >= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.nanmax(np.abs(Y), axis=0)))] = 1.0
-            self.shift_, self.scale_ = np.nan_to_num(np.nanmean(Y, axis=0)), scale
+            # NaN-aware, for models that accept missing entries; exact for any
+            # magnitude, and relative to it for columns that vary by rounding only
+            self.shift_, self.scale_ = location_scale(Y)
         else:
             self.shift_, self.scale_ = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
         return self._standardize(Y)
@@ -304,9 +318,16 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        Z, log_jacobian = self._transform(X)
-        # typed columns: integrate over the quadrature points of each row's cell
-        out = self.column_types_.integrate(self._log_density(Z) + log_jacobian)
+        types = self.column_types_
+        # typed columns repeat each row at every quadrature point: chunks of
+        # rows keep the model-space rows (and memory) bounded for any n
+        n_points = 1 if types.is_identity_ else len(types.points_)
+        step = max(1, SCORE_CHUNK_ROWS // n_points)
+        out = np.empty(len(X))
+        for start in range(0, len(X), step):
+            Z, log_jacobian = self._transform(X[start : start + step])
+            # typed columns: integrate over the quadrature points of each row's cell
+            out[start : start + step] = types.integrate(self._log_density(Z) + log_jacobian)
         return np.nan_to_num(out, nan=LOG_DENSITY_FLOOR, neginf=LOG_DENSITY_FLOOR, posinf=LOG_DENSITY_FLOOR).clip(
             LOG_DENSITY_FLOOR
         )
@@ -398,6 +419,15 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             ``grad_x log p_t(x)`` in the units of ``X``, where ``p_t`` is the
             law of ``shift + scale * (cos(u) z_0 + sin(u) eps)`` at the level.
 
+        Raises
+        ------
+        ValueError
+            When the model's space differs from the data's: typed columns
+            (discrete, bounded, point masses), or a column that took a single
+            value in fit (a point mass left out of the model, with no
+            gradient; the model fitted without it is the same and has a
+            score).
+
         Notes
         -----
         The score is ``-eps_hat / sin(u)``: a noise-prediction error is
@@ -406,11 +436,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         the :ref:`response theory <response>` guide for measurements).
         """
         check_is_fitted(self)
-        if not self.column_types_.is_identity_:
-            raise ValueError(
-                "score_function needs continuous, unbounded columns: discrete columns have no score, and "
-                "declared bounds or point masses make the model's space differ from the data's."
-            )
+        self._plain_columns("score_function", constants_allowed=False)
         X = self._validate_X(X, reset=False)
         if t is None:
             level = 0
@@ -423,6 +449,39 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         with limit_threads(self.n_jobs):
             score = self._score(Z, level)
         return score / self.scale_
+
+    def _plain_columns(self, method, constants_allowed):
+        """Check that ``method`` can run in the units of the data; return the constant columns.
+
+        The model's space must be the data's: every column continuous,
+        unbounded and without point masses, except, where
+        ``constants_allowed``, the columns that took a single value in fit,
+        which the model leaves out (a point mass).  Returns ``{position:
+        value}`` of those; raises ValueError otherwise.
+        """
+        types = self.column_types_
+        if types.is_identity_:
+            return {}
+        names = getattr(self, "feature_names_in_", None)
+        # no coordinate: a lone point mass, or a categorical column of one level
+        constants = {j: float(c.decode(np.empty((1, 0)))[0]) for j, c in enumerate(types.columns_) if c.width == 0}
+        plain = all(
+            j in constants or (c.kind == "continuous" and c.map.is_identity and c.state is None)
+            for j, c in enumerate(types.columns_)
+        )
+        if not plain:
+            raise ValueError(
+                f"{method} needs continuous, unbounded columns: this model declares typed columns (discrete "
+                "columns have no score, and bounds or point masses make the model's space differ from the data's)."
+            )
+        if not constants_allowed:
+            listed = ", ".join(f"{names[j] if names is not None else j} (= {v:g})" for j, v in constants.items())
+            raise ValueError(
+                f"{method} has no value for a column that took a single value in fit: {listed}.  The model "
+                "leaves such a column out (a point mass, with no gradient); fit without it for the score "
+                "of the other columns (the same model)."
+            )
+        return constants
 
     def _score(self, Z, level):
         """Score of the noised model-space law at ``level``."""

@@ -595,7 +595,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.bandwidth_ = float(np.exp(result.x))
 
     def _whiten(self, z):
-        return linalg.solve_triangular(self._kde_chol, (z - self._kde_mean).T, lower=True).T
+        # rows far enough to overflow the standardization (infinite) get the floor from the kernel
+        return linalg.solve_triangular(self._kde_chol, (z - self._kde_mean).T, lower=True, check_finite=False).T
 
     def _kde_whitened(self, w, bandwidth):
         """Log-density of the kernel estimate at whitened rows ``w``."""
@@ -656,12 +657,18 @@ class GradientBoostedScore(BaseDiffusionDensity):
         Returns
         -------
         X_imputed : ndarray of shape (n_samples, n_features)
-            ``X`` with every NaN replaced; observed entries are unchanged.
+            ``X`` with every NaN replaced; observed entries are unchanged.  A
+            column that took a single value in fit is filled with it.
         """
         check_is_fitted(self)
-        if not self.column_types_.is_identity_:
-            raise ValueError("impute needs continuous, unbounded columns; this model declares typed columns.")
-        X = self._validate_X(X, reset=False)
+        # a column of a single training value is left out of the model: its
+        # missing entries are that value
+        constants = self._plain_columns("impute", constants_allowed=True)
+        out = self._validate_X(X, reset=False).copy()
+        for j, value in constants.items():
+            out[np.isnan(out[:, j]), j] = value
+        kept = [j for j in range(out.shape[1]) if j not in constants]
+        X = out[:, kept] if constants else out
         if self.classes_ is None:
             if y is not None:
                 raise ValueError("This model was fitted without labels: impute(X) takes no y.")
@@ -672,7 +679,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
             codes = self._label_codes(y, len(X))
         rng = self._sampling_random_state(random_state)
         missing = np.isnan(X)
-        out = X.copy()
         rows = np.flatnonzero(missing.any(axis=1))
         if len(rows) == 0:
             return out
@@ -684,5 +690,5 @@ class GradientBoostedScore(BaseDiffusionDensity):
             if len(mine):
                 filled[mine] = diffusion.inpaint(Z[mine], rng, path=path, sampler=self._sampler, n_jobs=self.n_jobs)
         values = self.shift_ + self.scale_ * filled
-        out[rows] = np.where(missing[rows], values, X[rows])
+        out[np.ix_(rows, kept)] = np.where(missing[rows], values, X[rows])
         return out

@@ -354,7 +354,11 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         }
         # a predictor with its own level grid (GradientBoostedScore) keeps it
         names = template.get_params(deep=False)
-        return clone(template).set_params(**{name: value for name, value in overrides.items() if name in names})
+        model = clone(template).set_params(**{name: value for name, value in overrides.items() if name in names})
+        # a whitened coordinate constant within a component stays a (narrow) coordinate:
+        # the mixture's density is a density, not part probability
+        model._lone_point_masses = False
+        return model
 
     def _fit_correction(self, Y, random_state):
         """A diffusion for whitened rows ``Y``, or None where the Gaussian is better.

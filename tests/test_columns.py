@@ -39,8 +39,11 @@ MODELS = {
     "ConvexTwoLayerScore": lambda **types: ConvexTwoLayerScore(
         n_gates=64, max_iter=300, n_steps=10, random_state=0, **types
     ),
+    # 20 noise levels: with 10 its samples shrink (standard deviation 0.87 on a standard
+    # normal column), which moves a level's share by up to 0.045 (its probability stays
+    # within 1 %) and the NaN table's zero share by 0.036
     "GradientBoostedScore": lambda **types: GradientBoostedScore(
-        n_noise_levels=10, max_iter=30, n_density_samples=500, random_state=0, **types
+        n_noise_levels=20, max_iter=30, n_density_samples=500, random_state=0, **types
     ),
 }
 
@@ -152,13 +155,88 @@ def test_integer_and_continuous_probabilities_sum_to_one(make):
 
 
 def test_categorical_probabilities_sum_to_one_and_match_the_samples():
-    rng = np.random.RandomState(0)
+    # not seed 0: rng.choice would draw the very uniforms that the model (random_state=0)
+    # draws next as the levels' offsets (one per row), tying each offset to its level
+    rng = np.random.RandomState(1)
     plan = rng.choice(4, 2000, p=[0.45, 0.30, 0.15, 0.10]).astype(np.float64)
     model = small(categorical_features=[0]).fit(plan[:, None])
     probabilities = np.exp(model.score_samples(np.arange(4.0)[:, None]))
     assert abs(probabilities.sum() - 1.0) < 0.05, probabilities
     shares = np.bincount(model.sample(20000, random_state=0)[:, 0].astype(int), minlength=4) / 20000
     np.testing.assert_allclose(shares, np.bincount(plan.astype(int)) / len(plan), atol=0.04)
+
+
+# cheap settings of every model for the many-level checks (each fit is about a second);
+# GaussianMixturePriorDiffusion with 64 features and 15 steps: with 256 features and
+# 10 steps (MODELS) its density has spikes beyond 5 deviations (0.01 at -5.4 on a
+# standard normal column), which the end levels' quadrature points can reach
+CHEAP = {
+    "DiffusionRandomFeatures": small,
+    "GaussianMixturePriorDiffusion": lambda **types: GaussianMixturePriorDiffusion(
+        n_components=2, predictor=DiffusionRandomFeatures(n_features=64), n_steps=15, random_state=0, **types
+    ),
+    "ConvexTwoLayerScore": MODELS["ConvexTwoLayerScore"],
+    "GradientBoostedScore": MODELS["GradientBoostedScore"],
+}
+
+
+def _many_levels(n_levels, n_rows=2000, seed=0):
+    """Codes of a column whose level shares fall as 1 / rank^0.7, in shuffled label order."""
+    rng = np.random.RandomState(seed)
+    shares = rng.permutation(1.0 / np.arange(1, n_levels + 1) ** 0.7)
+    return rng.choice(n_levels, n_rows, p=shares / shares.sum()).astype(np.float64)
+
+
+@pytest.mark.parametrize("n_levels", [2, 5, 30, 200])
+@pytest.mark.parametrize("name", list(CHEAP))
+def test_level_probabilities_sum_to_one_at_any_number_of_levels(name, n_levels):
+    # argmax cells in K dimensions summed to 0.96 to 1.05 at 2 and 5 levels, 0.12 to
+    # 0.75 at 30 and 6e-17 to 0.11 at 200: 64 quadrature points cannot cover them
+    x = _many_levels(n_levels)
+    model = CHEAP[name](categorical_features=[0]).fit(x[:, None])
+    levels, counts = np.unique(x, return_counts=True)
+    probabilities = np.exp(model.score_samples(levels[:, None]))
+    assert abs(probabilities.sum() - 1.0) < 0.02, probabilities.sum()
+    # and each probability is near its level's share (the model's density is near its
+    # training law): the log of their ratio, averaged over the levels' rows
+    assert abs(np.sum(counts * np.log(probabilities * len(x) / counts)) / len(x)) < 0.05
+
+
+@pytest.mark.parametrize("make", [small, MODELS["GradientBoostedScore"]], ids=["DRF", "GBS"])
+def test_level_probabilities_and_continuous_density_sum_to_one(make):
+    # 30 levels next to a continuous column whose mean depends on the level
+    rng = np.random.RandomState(0)
+    level = _many_levels(30, seed=1)
+    X = np.column_stack([level, rng.permutation(np.linspace(-1.5, 1.5, 30))[level.astype(int)] + rng.randn(2000)])
+    model = make(categorical_features=[0]).fit(X)
+    grid = np.linspace(-6, 6, 121)
+    levels = np.unique(level)
+    rows = np.column_stack([np.repeat(levels, len(grid)), np.tile(grid, len(levels))])
+    joint = np.exp(model.score_samples(rows)).reshape(len(levels), len(grid))
+    # sum over the levels, then integrate over the continuous column
+    mass = joint.sum(axis=0).sum() * (grid[1] - grid[0])
+    assert abs(mass - 1.0) < 0.02, mass
+
+
+def test_unused_declared_categories_do_not_change_the_used_ones():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    labels = np.where(rng.random_sample(1000) < 0.3, "a", "b")
+    g = rng.randn(1000) + (labels == "a")
+    few = pd.DataFrame({"c": pd.Categorical(labels, categories=["a", "b"]), "g": g})
+    declared = [f"unused {i}" for i in range(250)] + ["a"] + [f"unused {i}" for i in range(250, 499)] + ["b"]
+    many = pd.DataFrame({"c": pd.Categorical(labels, categories=declared), "g": g})
+    model_few = small(categorical_features="auto").fit(few)
+    model_many = small(categorical_features="auto").fit(many)
+    # was near -11,600 on the training rows with the 500 declared categories
+    np.testing.assert_allclose(model_many.score_samples(many.iloc[:50]), model_few.score_samples(few.iloc[:50]))
+    # a declared but unused category has probability zero and is never sampled
+    unused = many.iloc[:1].copy()
+    unused["c"] = pd.Categorical(["unused 3"], categories=declared)
+    assert model_many.score_samples(unused)[0] == LOG_DENSITY_FLOOR
+    S = model_many.sample(2000, random_state=0)
+    assert S["c"].cat.categories.tolist() == declared and set(S["c"]) == {"a", "b"}
+    assert abs(np.mean(S["c"] == "a") - np.mean(labels == "a")) < 0.03
 
 
 def test_point_mass_and_continuous_part_sum_to_one():
@@ -365,3 +443,49 @@ def test_a_constant_integer_column_stays_that_constant():
     np.testing.assert_array_equal(np.unique(model.sample(2000, random_state=0)[:, 1]), [7.0])
     log_density = model.score_samples(np.array([[0.0, 7.0, 2.0], [0.0, 8.0, 2.0], [0.0, 7.5, 2.0]]))
     assert log_density[0] > -10 and np.all(log_density[1:] == LOG_DENSITY_FLOOR)
+
+
+# ------------------------------------------- found by the property suite
+def test_integers_beyond_float64_resolution_are_not_dequantized():
+    # every float beyond 2**52 is integral: 'auto' took such columns for integers and
+    # the dequantization noise rounded onto a declared bound (log(0): an internal error)
+    X = np.array([[2.0**52], [2.0**52 + 2], [2.0**52 + 4], [2.0**52 + 8], [2.0**52]])
+    with pytest.raises(ValueError, match="beyond 2\\*\\*40"):
+        DiffusionRandomFeatures(n_features=16, n_steps=4, integer_features=[0], bounds={0: (2.0**52, None)}).fit(X)
+    model = DiffusionRandomFeatures(n_features=16, n_steps=4, integer_features="auto", random_state=0).fit(X)
+    assert model.column_types_.kinds_ == ["continuous"]
+    assert np.all(np.isfinite(model.score_samples(X)))
+
+
+@pytest.mark.parametrize("atom, message", [(-1.0, "outside its bounds"), (5.0, "outside its bounds"), (0.5, "never occurs")])
+def test_declared_point_masses_must_be_possible_and_seen(atom, message):
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.standard_normal(40), rng.beta(2, 3, 40)])
+    X[:8, 1], X[8:12, 1] = 0.0, 1.0
+    with pytest.raises(ValueError, match=message):
+        DiffusionRandomFeatures(bounds={1: (0, 1)}, point_masses={1: atom}).fit(X)
+
+
+def test_nullable_and_object_dtypes_come_back():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "n": pd.array([1, 2, 3, 1, 2, 5, 3, 2, 1, 4] * 3, dtype="Int64"),
+            "b": pd.array([True, False, True] * 10, dtype="boolean"),
+            "s": pd.Series(list("abc") * 10, dtype=object),
+            "x": np.arange(30.0),
+        }
+    )
+    model = DiffusionRandomFeatures(
+        n_features=16, n_steps=4, integer_features=["n"], categorical_features="auto", random_state=0
+    ).fit(frame)
+    samples = model.sample(5, random_state=0)
+    assert samples.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert set(samples["s"]) <= {"a", "b", "c"}
+
+
+def test_repeated_column_names_are_refused_in_one_line():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(np.c_[np.arange(10.0), np.arange(10.0) ** 2], columns=["a", "a"])
+    with pytest.raises(ValueError, match="^The DataFrame's column names must be unique; repeated: a.$"):
+        DiffusionRandomFeatures().fit(frame)

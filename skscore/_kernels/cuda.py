@@ -376,7 +376,7 @@ class DeviceNetwork:
         self.n_dims = int(terms[0][0].shape[0])
         if self.n_dims > MAX_DIMS:
             raise ValueError(
-                f"device='cuda' supports at most {MAX_DIMS} model columns (after one-hot encoding), got "
+                f"device='cuda' supports at most {MAX_DIMS} model columns (after typed columns are encoded), got "
                 f"{self.n_dims}; use device='cpu' or 'auto'."
             )
         uploaded = {}

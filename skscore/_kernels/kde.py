@@ -20,8 +20,11 @@ def gaussian_kde_log_sum_exp(queries, points, inv_two_h2, out):
     O(n_points) memory per row; parallel over the query rows.  Terms below
     ``exp(-_FAR)`` times the largest one are skipped: with ``_FAR = 50``
     and fewer than 1e12 points they change the sum by less than 1e-9 of it.
-    A row whose distances overflow (a point far outside the data) gets
-    ``-inf``.
+    The nearest point always counts (``<=``: far from the data the cut-off
+    rounds to the nearest distance itself), so a far row gets the finite
+    ``-best * inv_two_h2 + log(count of nearest)``, decreasing with the
+    distance, until the squared distance overflows (beyond about 1e154,
+    where the log-density is below -1e300 anyway): then ``-inf``.
     """
     n, d = queries.shape
     m = points.shape[0]
@@ -42,6 +45,6 @@ def gaussian_kde_log_sum_exp(queries, points, inv_two_h2, out):
         total = 0.0
         cutoff = best + _FAR / inv_two_h2
         for j in range(m):
-            if buf[j] < cutoff:  # farther terms are below exp(-_FAR) of the largest
+            if buf[j] <= cutoff:  # farther terms are below exp(-_FAR) of the largest
                 total += np.exp(-(buf[j] - best) * inv_two_h2)
         out[i] = -best * inv_two_h2 + np.log(total)
