@@ -678,10 +678,13 @@ def frame_cases(draw):
 
 def _note_frame_case(name, case):
     frame = case["X"]
+    with warnings.catch_warnings():  # to_dict warns that repeated column names collapse
+        warnings.simplefilter("ignore", UserWarning)
+        data, fresh = frame.to_dict(orient="list"), case["fresh"].to_dict(orient="list")
     note(
         f"{name}({case['types']})\n  kinds={case['kinds']} missing={case['missing']}\n"
-        f"  X = pd.DataFrame({frame.to_dict(orient='list')!r}) with dtypes {[str(d) for d in frame.dtypes]}\n"
-        f"  columns={list(frame.columns)!r}\n  fresh = {case['fresh'].to_dict(orient='list')!r}"
+        f"  X = pd.DataFrame({data!r}) with dtypes {[str(d) for d in frame.dtypes]}\n"
+        f"  columns={list(frame.columns)!r}\n  fresh = {fresh!r}"
     )
 
 
