@@ -421,6 +421,14 @@ def _benchmark_files(datasets, figures):
     return names
 
 
+def _check_files_can_be_created(directory, what):
+    """One line naming ``what`` unless a file can be created in ``directory`` (tried, then removed)."""
+    try:
+        check_directory(directory)
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot create files in {directory} ({exc.strerror})") from None
+
+
 def _check_out_directory(directory, filenames, force):
     """Before any fit: ``--out DIR`` must be (or become) a writable directory whose files may be written.
 
@@ -438,10 +446,7 @@ def _check_out_directory(directory, filenames, force):
             existing = os.path.dirname(existing)
         if not os.path.isdir(existing):
             raise ValueError(f"--out {directory}: {existing} is not a directory")
-    try:
-        check_directory(existing)
-    except OSError as exc:
-        raise ValueError(f"--out {directory}: cannot create files in {existing} ({exc.strerror})") from None
+    _check_files_can_be_created(existing, f"--out {directory}")
     if existing != directory:
         return
     present = [name for name in filenames if os.path.lexists(os.path.join(directory, name))]
@@ -663,10 +668,7 @@ def _output_plan(path, data, force):
     directory = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write {path}: no directory {directory}")
-    try:
-        check_directory(directory)
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: cannot create files in {directory} ({exc.strerror})") from None
+    _check_files_can_be_created(directory, f"cannot write {path}")
     return "file"
 
 
