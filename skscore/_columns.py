@@ -195,7 +195,7 @@ def check_column_params(integer_features, categorical_features, bounds, point_ma
     _check_point_masses(point_masses)
 
 
-def _position(name, key, n_features, feature_names):
+def column_position(name, key, n_features, feature_names):
     """Column position of ``key`` (an index, or a name of ``feature_names``)."""
     if isinstance(key, str):
         if feature_names is None:
@@ -216,7 +216,7 @@ def _positions(name, spec, n_features, feature_names):
         if len(items) != n_features:
             raise ValueError(f"{name} as a boolean mask needs {n_features} entries, got {len(items)}.")
         return {j for j, flag in enumerate(items) if flag}
-    return {_position(name, item, n_features, feature_names) for item in items}
+    return {column_position(name, item, n_features, feature_names) for item in items}
 
 
 def _column_name(j, feature_names):
@@ -632,7 +632,7 @@ class ColumnTypes:
                     bounds[j] = (0.0, 1.0 if values.max() <= 1.0 else np.inf)
             return bounds
         for key, (low, high) in self.bounds.items():
-            j = _position("bounds", key, n_features, feature_names)
+            j = column_position("bounds", key, n_features, feature_names)
             name = _column_name(j, feature_names)
             if kinds[j] == "categorical":
                 raise ValueError(f"column {name} is categorical: it takes no bounds.")
@@ -656,7 +656,7 @@ class ColumnTypes:
                     atoms[j] |= _frequent_values(X[:, j])
         elif self.point_masses is not None:
             for key, values in self.point_masses.items():
-                j = _position("point_masses", key, n_features, feature_names)
+                j = column_position("point_masses", key, n_features, feature_names)
                 if kinds[j] != "continuous":
                     raise ValueError(
                         f"column {_column_name(j, feature_names)} is {kinds[j]}: its values are point masses already."
@@ -829,6 +829,39 @@ class ColumnTypes:
         n = X.shape[0]
         parts = [self._encode(X, np.broadcast_to(point, (n, self.n_uniforms_))) for point in self.points_]
         return np.vstack([Y for Y, _ in parts]), np.concatenate([term for _, term in parts])
+
+    def check_observed(self, X, *, feature_names=None, schema=None):
+        """Raise a ValueError naming the first observed entry the model gives probability zero.
+
+        NaN entries (missing) are skipped.  Refused: a category not seen in
+        fit, a non-integral or out-of-range integer, a value outside a
+        column's bounds, and on a column that took only point masses in fit
+        (a single value, or values on its bounds), any other value.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        for j, column in enumerate(self.columns_):
+            x = X[:, j]
+            _, log_term = column.encode(x, np.full((len(x), column.n_uniforms), 0.5))
+            bad = np.flatnonzero(np.isneginf(log_term) & ~np.isnan(x))
+            if bad.size:
+                raise ValueError(self._impossible_message(j, x[bad[0]], feature_names, schema))
+
+    def _impossible_message(self, j, value, feature_names, schema):
+        name = _column_name(j, feature_names)
+        low, high = self.bounds_[j]
+        if self.kinds_[j] == "categorical":
+            levels = self.categories_[j]
+            if schema is not None and j in schema.labels:
+                labels = schema.labels[j]
+                return f"column {name} holds a label not seen in fit; its labels are {list(labels)}."
+            return f"column {name} holds {value:g}, a level not seen in fit; its levels are {levels.tolist()}."
+        if self.kinds_[j] == "integer":
+            return f"column {name} is an integer column in [{low:g}, {high:g}]: {value:g} is not an integer in that range."
+        column = self.columns_[j]
+        if not column.has_continuous:
+            values = ", ".join(f"{a:g}" for a in column.atoms)
+            return f"column {name} took only the value(s) {values} in fit: {value:g} has probability zero."
+        return f"column {name} holds {value:g}, outside its bounds ({low:g}, {high:g})."
 
     def integrate(self, log_values):
         """Per-row log cell integral from the log-integrands at the quadrature points.

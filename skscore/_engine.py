@@ -24,11 +24,12 @@ types, standardization and the public API (:mod:`skscore.base`).
 import numpy as np
 from scipy import linalg
 
+from . import _kernels
 from ._kernels import cuda as _cuda  # numba.cuda itself is imported only when a kernel runs
 from ._parallel import map_chunks
 from ._steps import CpuSteps
 
-__all__ = ["SAMPLERS", "DEVICES", "Diffusion", "GaussianBase", "NoisePredictor", "check_cuda", "repaint_path"]
+__all__ = ["SAMPLERS", "DEVICES", "Diffusion", "GaussianBase", "NoisePredictor", "check_cuda", "repaint_path", "draw_by_weight"]
 
 SAMPLERS = ("heun", "ddim", "ddpm", "euler_maruyama")
 DEVICES = ("cpu", "cuda", "auto")
@@ -215,6 +216,30 @@ def _forward_flow(steps, z, angles):
     return steps.to_host(z), steps.to_host(log_det)
 
 
+def _normalized(log_w):
+    w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def draw_by_weight(log_w, u):
+    """The particle of each row whose cumulative weight first passes ``u`` (one uniform per row)."""
+    cumulative = np.cumsum(_normalized(log_w), axis=1)
+    return np.minimum((cumulative < u[:, None]).sum(axis=1), log_w.shape[1] - 1)
+
+
+def _resampled(particles, log_w, rng):
+    """Systematic resampling of the rows whose effective sample size fell below half (``log_w`` reset in place)."""
+    w = _normalized(log_w)
+    n_particles = w.shape[1]
+    low = np.flatnonzero(1.0 / np.sum(w * w, axis=1) < n_particles / 2)
+    if len(low):
+        u = (rng.random_sample((len(low), 1)) + np.arange(n_particles)) / n_particles
+        picks = np.minimum((np.cumsum(w[low], axis=1)[:, None, :] < u[:, :, None]).sum(axis=2), n_particles - 1)
+        particles[low] = particles[low[:, None], picks]
+        log_w[low] = 0.0
+    return particles
+
+
 # ---------------------------------------------------------------- the engine
 class Diffusion:
     """A fitted diffusion: levels, base distribution and noise predictor.
@@ -323,16 +348,89 @@ class Diffusion:
             eps = self.predictor.predict(Z, level)
         return -eps / np.sin(self.noise_angles[level])
 
-    def inpaint(self, Z, random_state, *, path, sampler, n_jobs=None):
-        """Draws of the NaN entries of rows ``Z`` given the others (RePaint, on the CPU).
+    def condition(self, Z, random_state, *, n_particles, n_jobs=None, projectors=None):
+        """One draw of what is unknown of each row ``Z`` given what is known (SMC, on the CPU).
 
-        The reverse process runs on whole rows along ``path`` (see
-        :func:`repaint_path`) with the steps of ``sampler``; at every level the
-        observed entries are replaced by a fresh forward noising of their
-        values, and where the path goes up the rows are noised back up.
+        What is known of a row is some of its coordinates (``Z`` holds NaN
+        for the others) or, with ``projectors``, its orthogonal projection
+        ``projectors[i] z_i = Z[i]`` onto a subspace (a linear constraint, as
+        on a mixture component's whitened coordinates).
+
+        A sequential Monte Carlo sampler: each row gets ``n_particles``
+        particles that run the reverse process with the DDPM ancestral
+        kernel.  Under the forward process the known part of a row at level
+        ``k`` is ``N(a_k y, s_k^2)`` around its value ``y``; the particles at
+        level ``k`` target the model's law times that potential, so at the
+        smallest level they target the model's conditional law (up to the
+        noise ``s_1``, which the final denoising step removes).  Each
+        transition draws the known part from the ancestral kernel times the
+        potential (both Gaussian: exact), the unknown part from the kernel;
+        the weights are the ratio of the new potential's predictive density
+        to the old potential, and a row's particles are resampled
+        (systematic) when their effective number falls below half.  One
+        particle per row, drawn by weight, is denoised to the data.  With an
+        exact noise predictor the draws are exact conditional draws as the
+        particles grow (in contrast to RePaint's replacement, see
+        :meth:`inpaint`); the :ref:`conditional <conditional>` guide has the
+        measurements.
         """
-        missing = np.isnan(Z)
-        observed = np.nan_to_num(Z)
+        n = len(Z)
+        rows_per_chunk = max(1, CHUNK_SIZE // n_particles)
+        seeds = random_state.randint(_MAX_SEED, size=-(-n // rows_per_chunk))
+
+        def chunk(start, stop):
+            rng = np.random.RandomState(seeds[start // rows_per_chunk])
+            known = _Known(Z[start:stop], None if projectors is None else projectors[start:stop])
+            return self._smc(known, rng, n_particles)
+
+        return map_chunks(chunk, n, rows_per_chunk, n_jobs)
+
+    def _smc(self, known, rng, n_particles):
+        """The sampler of :meth:`condition` for one chunk of rows."""
+        n, d, N = len(known.value), len(self.base.mean), n_particles
+        particles = known.repeated(N)
+        y = particles.value
+        steps = CpuSteps(self.predictor, rng)
+        cos_u, sin_u = np.cos(self.noise_angles), np.sin(self.noise_angles)
+        K = len(cos_u)
+        z = self.base.sample(n * N, rng)
+        log_w = particles.log_normal(particles.part(z) - cos_u[-1] * y, sin_u[-1] ** 2).reshape(n, N)
+        mean, no_noise = np.empty_like(z), np.zeros_like(z)
+        for k in range(K - 1, 0, -1):
+            a, s, a_to, s_to = cos_u[k], sin_u[k], cos_u[k - 1], sin_u[k - 1]
+            eps = steps.predict(z, k)
+            _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
+            r = a / a_to
+            # the kernel's variance (floored: a grid with no noise added between two levels)
+            var = max((s * s - r * r * s_to * s_to) * s_to * s_to / (s * s), 1e-300)
+            log_w += (
+                particles.log_normal(a_to * y - particles.part(mean), var + s_to * s_to)
+                - particles.log_normal(particles.part(z) - a * y, s * s)
+            ).reshape(n, N)
+            # the known part: the kernel times the potential N(a_to y, s_to^2), a Gaussian
+            v = 1.0 / (1.0 / var + 1.0 / (s_to * s_to))
+            noise = rng.standard_normal(z.shape)
+            z = particles.combined(mean + np.sqrt(var) * noise, v * (mean / var + a_to * y / (s_to * s_to)) + np.sqrt(v) * noise)
+            z = _resampled(z.reshape(n, N, d), log_w, rng).reshape(n * N, d)
+        z = z.reshape(n, N, d)[np.arange(n), draw_by_weight(log_w, rng.random_sample(n))]
+        x0 = (z - sin_u[0] * steps.predict(z, 0)) / cos_u[0]  # the Tweedie step to the data
+        return known.combined(x0, known.value)
+
+    def inpaint(self, Z, random_state, *, path, sampler, n_jobs=None, projectors=None):
+        """Draws of what is unknown of rows ``Z`` given what is known (RePaint, on the CPU).
+
+        What is known of a row is either some of its coordinates (``Z`` holds
+        NaN for the others) or, with ``projectors``, a linear image of it:
+        row ``i`` is known up to ``projectors[i]``, the orthogonal projector
+        onto the known subspace, and ``Z[i]`` is its known part
+        ``projectors[i] z_i`` (a linear constraint on a mixture component's
+        whitened coordinates).  The reverse process runs on whole rows along
+        ``path`` (see :func:`repaint_path`) with the steps of ``sampler``; at
+        every level the known part is replaced by a fresh forward noising of
+        its value (the noise is isotropic, so its known part is the
+        projected noise), and where the path goes up the rows are noised
+        back up.
+        """
         seeds = random_state.randint(_MAX_SEED, size=-(-len(Z) // CHUNK_SIZE))
         start_z = self.base.sample(len(Z), random_state)
         cos_u, sin_u = np.cos(self.noise_angles), np.sin(self.noise_angles)
@@ -340,8 +438,8 @@ class Diffusion:
         def chunk(start, stop):
             rng = np.random.RandomState(seeds[start // CHUNK_SIZE])
             steps = CpuSteps(self.predictor, rng)
+            known = _Known(Z[start:stop], None if projectors is None else projectors[start:stop])
             z = steps.to_backend(start_z[start:stop])
-            known, unknown = observed[start:stop], missing[start:stop]
             out = np.empty_like(z)
             for k, k_to in zip(path[:-1], path[1:]):
                 if k_to > k:  # back up from level k to k_to: the forward transition
@@ -349,10 +447,64 @@ class Diffusion:
                     extra = np.sqrt(max(sin_u[k_to] ** 2 - (r * sin_u[k]) ** 2, 0.0))
                     z = r * z + extra * rng.standard_normal(z.shape)
                     continue
-                noised = cos_u[k] * known + sin_u[k] * rng.standard_normal(z.shape)
-                z = np.where(unknown, z, noised)
+                z = known.replaced(z, cos_u[k], sin_u[k], rng.standard_normal(z.shape))
                 _reverse_step(steps, z, k, k_to, cos_u, sin_u, sampler, out)
                 z, out = out, z
-            return np.where(unknown, z, known)
+            return known.replaced(z, 1.0, 0.0, None)
 
         return map_chunks(chunk, len(Z), CHUNK_SIZE, n_jobs)
+
+
+class _Known:
+    """What is known of some rows: coordinates (NaN elsewhere), or a projection per row.
+
+    With ``projectors`` (n, d, d), row ``i`` is known up to the orthogonal
+    projector ``projectors[i]`` and ``Z[i]`` is its known part; without, the
+    known part of a row is its non-NaN coordinates (a diagonal projector).
+    """
+
+    def __init__(self, Z, projectors):
+        self.projectors = projectors
+        if projectors is None:
+            self.unknown = np.isnan(Z)
+            self.value = np.nan_to_num(Z)
+            self.rank = (~self.unknown).sum(axis=1)
+        else:
+            self.value = Z
+            self.rank = np.rint(np.trace(projectors, axis1=1, axis2=2))
+
+    def repeated(self, n_times):
+        """The same knowledge for every row repeated ``n_times`` in place (particles)."""
+        out = _Known.__new__(_Known)
+        out.projectors = None if self.projectors is None else np.repeat(self.projectors, n_times, axis=0)
+        if self.projectors is None:
+            out.unknown = np.repeat(self.unknown, n_times, axis=0)
+        out.value = np.repeat(self.value, n_times, axis=0)
+        out.rank = np.repeat(self.rank, n_times)
+        return out
+
+    def part(self, z):
+        """The known part of rows ``z`` (zero on the unknown coordinates or subspace)."""
+        if self.projectors is None:
+            return np.where(self.unknown, 0.0, z)
+        return np.einsum("nij,nj->ni", self.projectors, z)
+
+    def combined(self, z_unknown, z_known):
+        """Rows with the unknown part of ``z_unknown`` and the known part of ``z_known``."""
+        if self.projectors is None:
+            return np.where(self.unknown, z_unknown, z_known)
+        return z_unknown - self.part(z_unknown) + self.part(z_known)
+
+    def log_normal(self, residual, variance):
+        """``log N(r; 0, variance I)`` on the known subspace, for residuals ``r`` lying in it."""
+        return -0.5 * np.sum(residual**2, axis=1) / variance - 0.5 * self.rank * np.log(2 * np.pi * variance)
+
+    def replaced(self, z, a, s, noise):
+        """``z`` with its known part replaced by ``a * value + s * noise`` (the noise projected)."""
+        if self.projectors is None:
+            noised = a * self.value if noise is None else a * self.value + s * noise
+            return np.where(self.unknown, z, noised)
+        noised = a * self.value
+        if noise is not None:
+            noised = noised + s * self.part(noise)
+        return z - self.part(z) + noised

@@ -11,6 +11,8 @@ from scipy import linalg
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 
+from ._engine import draw_by_weight
+
 __all__ = ["GaussianMixtureLaw"]
 
 
@@ -73,6 +75,62 @@ class GaussianMixtureLaw:
     def component_log_terms(self, X):
         """``log p_j + log N(x; m_j, S_j)`` of each row and component, shape (n, n_components)."""
         return self._component_terms(X, with_gradients=False)[0]
+
+    def _observed_parts(self, X, j):
+        """For rows ``X`` with NaN where unobserved, component ``j`` restricted to the observed entries.
+
+        Returns ``M`` (n, d, d), the covariance of the observed entries with
+        the identity in place of the unobserved ones (so that ``det M`` and
+        ``M^-1`` are those of the observed block), and the residual ``r``
+        with zeros at the unobserved entries.
+        """
+        observed = ~np.isnan(X)
+        o = observed.astype(np.float64)
+        S = self.covariances[j]
+        M = o[:, :, None] * S[None] * o[:, None, :] + np.eye(self.n_features)[None] * (1.0 - o)[:, None, :]
+        return M, np.where(observed, X - self.means[j], 0.0), observed
+
+    def observed_log_terms(self, X):
+        """``log p_j + log N(x_o; m_j, S_j)`` on the observed entries ``x_o`` (NaN elsewhere), (n, n_components).
+
+        The marginal of each component on each row's observed entries; a row
+        with none observed gets ``log p_j``.
+        """
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        out = np.empty((X.shape[0], len(self.weights)))
+        for j, w in enumerate(self.weights):
+            M, r, observed = self._observed_parts(X, j)
+            L = np.linalg.cholesky(M)
+            y = np.linalg.solve(L, r[:, :, None])[:, :, 0]
+            log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+            out[:, j] = np.log(w) - 0.5 * np.sum(y**2, axis=1) - log_det - 0.5 * observed.sum(axis=1) * np.log(2 * np.pi)
+        return out
+
+    def sample_conditional(self, X, random_state=None):
+        """One exact draw of each row's unobserved entries (NaN) given its observed ones.
+
+        A component is drawn from its posterior given the observed entries,
+        then the unobserved ones from that component's conditional Gaussian;
+        the observed entries are returned as they are.
+        """
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        rng = check_random_state(random_state)
+        labels = draw_by_weight(self.observed_log_terms(X), rng.random_sample(len(X)))
+        noise = rng.standard_normal(X.shape)
+        out = X.copy()
+        for j in np.unique(labels):
+            rows = labels == j
+            M, r, observed = self._observed_parts(X[rows], j)
+            o = observed.astype(np.float64)
+            S = self.covariances[j]
+            # mean m + S_.o S_oo^-1 r_o, covariance S - S_.o S_oo^-1 S_o. (zero on the observed block)
+            gain = np.linalg.solve(M, o[:, :, None] * S[None])  # M^-1 diag(o) S
+            mean = self.means[j] + np.einsum("ij,nj->ni", S, o * np.linalg.solve(M, r[:, :, None])[:, :, 0])
+            cov = S[None] - np.einsum("ik,nkj->nij", S, o[:, :, None] * gain)
+            cov = cov * (1 - o)[:, :, None] * (1 - o)[:, None, :] + np.eye(self.n_features)[None] * o[:, None, :]
+            draw = mean + np.einsum("nij,nj->ni", np.linalg.cholesky(cov), noise[rows])
+            out[rows] = np.where(observed, X[rows], draw)
+        return out
 
     def logpdf(self, X):
         """Exact log-density of each row."""

@@ -33,6 +33,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._columns import COLUMN_TYPE_PARAMETERS, ColumnTypes, check_column_params, frame_schema, location_scale
+from ._columns import column_position as _column_position
 from ._engine import DEVICES, SAMPLERS, Diffusion, GaussianBase, check_cuda
 from ._parallel import limit_threads
 from ._schedules import SCHEDULES, noise_angles
@@ -49,12 +50,24 @@ _MAX_SEED = np.iinfo(np.int32).max
 # engine's chunk, so that the engine's chunks of the rows are unchanged.
 SCORE_CHUNK_ROWS = 2**18
 
+# impute and sample(given=...) map and draw their rows in blocks of this many
+CONDITION_CHUNK_ROWS = 2**14
+
 # the parameters of a model with one level grid and a sampler
 DIFFUSION_PARAMETERS = {
     "n_steps": [Interval(Integral, 2, None, closed="left")],
     "schedule": [StrOptions(set(SCHEDULES))],
     "sampler": [StrOptions(set(SAMPLERS))],
 }
+
+
+_N_PARTICLES_PARAMETER = """\
+    n_particles : int, default=32
+        Particles per row of the sequential Monte Carlo sampler behind
+        :meth:`impute` and ``sample(given=...)``: each conditional draw costs
+        about as much as drawing ``n_particles`` rows, and its error (with
+        respect to the model's exact conditional law) shrinks as they grow.
+"""
 
 
 def _check_int(name, value, minimum):
@@ -111,6 +124,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "bounds": [StrOptions({"auto"}), dict, None],
         "point_masses": [StrOptions({"auto"}), dict, None],
+        "n_particles": [Interval(Integral, 1, None, closed="left")],
     }
 
     # a column of a single training value is a point mass left out of the model
@@ -122,7 +136,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         super().__init_subclass__(**kwargs)
         # one description of the column-type parameters for every estimator
         if cls.__doc__:
-            cls.__doc__ = cls.__doc__.replace("    %(column_type_parameters)s\n", COLUMN_TYPE_PARAMETERS)
+            cls.__doc__ = cls.__doc__.replace(
+                "    %(column_type_parameters)s\n", COLUMN_TYPE_PARAMETERS + _N_PARTICLES_PARAMETER
+            )
 
     @abstractmethod
     def __init__(
@@ -136,6 +152,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         categorical_features=None,
         bounds=None,
         point_masses=None,
+        n_particles=32,
     ):
         self.preprocessing = preprocessing
         self.random_state = random_state
@@ -145,6 +162,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self.categorical_features = categorical_features
         self.bounds = bounds
         self.point_masses = point_masses
+        self.n_particles = n_particles
 
     # ------------------------------------------------------------ parameters
     def _validate_params(self):
@@ -170,7 +188,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return False
 
     # ------------------------------------------------------------------ data
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, allow_nan=None):
         # a DataFrame's label columns (categorical, object, string dtypes)
         # enter as codes; its dtypes are kept to restore them on output
         if reset:
@@ -184,7 +202,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             dtype=np.float64,
             ensure_min_samples=2 if reset else 1,
             reset=reset,
-            ensure_all_finite="allow-nan" if get_tags(self).input_tags.allow_nan else True,
+            ensure_all_finite="allow-nan" if (allow_nan or get_tags(self).input_tags.allow_nan) else True,
         )
 
     def _standardize(self, X):
@@ -357,19 +375,27 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return float(np.mean(self.score_samples(X)))
 
     # ---------------------------------------------------------------- sample
-    def sample(self, n_samples=1, *, random_state=None):
+    def sample(self, n_samples=1, *, given=None, random_state=None):
         """Generate samples from the fitted model.
 
         Draws from the base distribution and integrates the reverse process
         with ``sampler``: 'heun' (default; the probability-flow ODE that
         ``score_samples`` integrates, so samples and log-densities describe
         the same distribution), 'ddim' (the same ODE, first order), 'ddpm'
-        (ancestral sampling) or 'euler_maruyama' (the reverse SDE).
+        (ancestral sampling) or 'euler_maruyama' (the reverse SDE).  With
+        ``given``, rows are drawn from the model's conditional law given
+        those columns' values (see :meth:`impute`).
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of samples to generate.
+        given : dict or None, default=None
+            ``{column: value}``, columns by name (a model fitted on a
+            DataFrame) or index, categorical levels by their labels: every
+            row has these values and the other columns are drawn given
+            them.  A value may also be an array of ``n_samples`` values, one
+            per row (many conditions at once).
         random_state : int, RandomState instance or None, default=None
             Seed for this call.  When None, a generator seeded at ``fit`` and
             advanced by every call is used: repeated calls give fresh draws,
@@ -385,7 +411,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         check_is_fitted(self)
         _check_int("n_samples", n_samples, 1)
-        return self._inverse_transform(self._checked_sample(n_samples, self._sampling_random_state(random_state)))
+        rng = self._sampling_random_state(random_state)
+        if given is not None:
+            return self._decoded(self._completed(self._given_rows(given, n_samples), rng)[0])
+        return self._inverse_transform(self._checked_sample(n_samples, rng))
 
     def _sampling_random_state(self, random_state):
         return self._sample_random_state if random_state is None else check_random_state(random_state)
@@ -399,6 +428,157 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _sample(self, n_samples, random_state):
         """Model-space samples."""
         return self.diffusion_.sample(n_samples, random_state, sampler=self.sampler, **self._run_options())
+
+
+    # ----------------------------------------------------------- conditional
+    def impute(self, X, *, n_draws=None, random_state=None):
+        """Fill the missing entries (NaN) of ``X`` by drawing them from the model given the rest.
+
+        Each row's missing entries are drawn from the model's conditional law
+        given its observed entries, by a sequential Monte Carlo sampler that
+        runs the reverse process with ``n_particles`` particles per row and
+        weights them by their agreement with the forward-noised observed
+        values (see the :ref:`conditional generation <conditional>` guide).
+        Observed entries, and rows without a NaN, come back unchanged; typed
+        columns are respected (integers, categories, bounds, point masses).
+        With ``n_draws``, the draws of a multiple imputation: their spread
+        gives intervals, their mean a point estimate.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with missing entries as NaN (or pandas' missing values).
+            Every row needs at least one observed entry (draw rows with no
+            condition with :meth:`sample`).
+        n_draws : int or None, default=None
+            None returns one completed table; an integer returns that many,
+            independent given ``X``.
+        random_state : int, RandomState instance or None, default=None
+            Seed for this call; None uses the model's sampling generator (as
+            :meth:`sample` does).
+
+        Returns
+        -------
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features)
+            ``X`` with every NaN replaced (a DataFrame, with ``X``'s index,
+            when ``X`` is one and the model was fitted on one).  With
+            ``n_draws``: an ndarray of shape (n_draws, n_samples,
+            n_features), or a list of ``n_draws`` DataFrames.
+
+        Raises
+        ------
+        ValueError
+            For a row with no observed entry, or an observed value that the
+            model gives probability zero: a category not seen in fit, a
+            value outside a column's bounds, a non-integral value in an
+            integer column.
+        """
+        check_is_fitted(self)
+        return self._impute(X, n_draws, random_state)
+
+    def _impute(self, X, n_draws, random_state, **kwargs):
+        """:meth:`impute`; ``kwargs`` go to :meth:`_condition` (a model's per-row options)."""
+        if n_draws is not None:
+            _check_int("n_draws", n_draws, 1)
+        frame = X if self._frame_schema is not None and hasattr(X, "iloc") else None
+        X = self._validate_X(X, reset=False, allow_nan=True)
+        empty = np.flatnonzero(np.isnan(X).all(axis=1))
+        if empty.size:
+            raise ValueError(
+                f"{empty.size} row(s) of X have no observed entry (the first: row {empty[0]}): there is "
+                "nothing to condition on; draw such rows with sample()."
+            )
+        draws = self._completed(X, self._sampling_random_state(random_state), 1 if n_draws is None else n_draws, **kwargs)
+        if frame is None:
+            return draws[0] if n_draws is None else np.stack(draws)
+        tables = [self._decoded(draw, index=frame.index) for draw in draws]
+        return tables[0] if n_draws is None else tables
+
+    def _completed(self, X, rng, n_draws=1, **kwargs):
+        """``n_draws`` copies of the numeric rows ``X`` with their NaN drawn given the rest.
+
+        The observed entries are mapped to the model's space as in ``fit``
+        (typed ones dequantized at random, which is exact: in the model's
+        space the position within a cell is independent of the other
+        columns), the missing coordinates drawn by :meth:`_condition`, and
+        the rows mapped back; observed entries are copied from ``X``.
+        """
+        self.column_types_.check_observed(
+            X, feature_names=getattr(self, "feature_names_in_", None), schema=self._frame_schema
+        )
+        missing = np.isnan(X)
+        rows = np.flatnonzero(missing.any(axis=1))
+        draws = [X.copy() for _ in range(n_draws)]
+        if len(rows) == 0:
+            return draws
+        partial = np.tile(X[rows], (n_draws, 1))
+        options = {name: np.tile(value[rows], n_draws) for name, value in kwargs.items()}
+        filled = np.empty_like(partial)
+        # blocks of rows: the model-space arrays (a mixture's projectors) stay bounded
+        for start in range(0, len(partial), CONDITION_CHUNK_ROWS):
+            block = slice(start, start + CONDITION_CHUNK_ROWS)
+            Y, _ = self.column_types_.transform(partial[block], rng)
+            with limit_threads(self.n_jobs):
+                Z = self._condition(
+                    np.ascontiguousarray(self._standardize(Y)), rng, **{k: v[block] for k, v in options.items()}
+                )
+            if not np.all(np.isfinite(Z)):  # pragma: no cover - defensive
+                raise FloatingPointError("The conditional sampler diverged; try more n_steps or a stronger regularization.")
+            filled[block] = self.column_types_.inverse_transform(self.shift_ + self.scale_ * Z)
+        for i, draw in enumerate(draws):
+            values = filled[i * len(rows) : (i + 1) * len(rows)]
+            draw[rows] = np.where(missing[rows], values, X[rows])
+        return draws
+
+    def _condition(self, Z, random_state, projectors=None):
+        """Model-space rows ``Z`` with what is unknown drawn given what is known.
+
+        Known: the non-NaN coordinates, or with ``projectors`` a linear image
+        (see :meth:`skscore._engine.Diffusion.condition`).
+        """
+        return self.diffusion_.condition(
+            Z, random_state, n_particles=self.n_particles, n_jobs=self.n_jobs, projectors=projectors
+        )
+
+    def _decoded(self, X, index=None):
+        """Numeric rows in the type of the training data (a DataFrame with its dtypes, when fitted on one)."""
+        if self._frame_schema is None:
+            return X
+        frame = self._frame_schema.decode(X, self.column_types_.kinds_)
+        if index is not None:
+            frame.index = index
+        return frame
+
+    def _given_rows(self, given, n_samples):
+        """Rows of NaN with the columns of ``given`` set (numeric codes for labels)."""
+        if not isinstance(given, dict):
+            raise ValueError(f"given must be a dict {{column: value}}, got {type(given).__name__}.")
+        names = getattr(self, "feature_names_in_", None)
+        X = np.full((n_samples, self.n_features_in_), np.nan)
+        schema = self._frame_schema
+        for key, value in given.items():
+            j = _column_position("given", key, self.n_features_in_, names)
+            values = np.asarray(value, dtype=object if schema is not None and j in schema.labels else None)
+            if values.ndim > 1 or (values.ndim == 1 and len(values) != n_samples):
+                raise ValueError(
+                    f"given[{key!r}] must be one value or one per row ({n_samples}), got shape {values.shape}."
+                )
+            if schema is not None and j in schema.labels:
+                labels = list(schema.labels[j])
+                unknown = [v for v in np.atleast_1d(values) if v not in labels]
+                if unknown:
+                    raise ValueError(f"given[{key!r}] = {unknown[0]!r} is not a label seen in fit; labels: {labels}.")
+                values = np.array([labels.index(v) for v in np.atleast_1d(values)], dtype=np.float64)
+            try:
+                values = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"given[{key!r}] must be numeric, got {value!r}.") from None
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"given[{key!r}] must be finite, got {value!r}.")
+            X[:, j] = values
+        if not np.isnan(X).any():
+            raise ValueError("given fixes every column: there is nothing to draw.")
+        return X
 
     # ----------------------------------------------------------------- score
     def score_function(self, X, t=None):

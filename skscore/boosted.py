@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from . import _kernels
 from ._kernels.kde import gaussian_kde_log_sum_exp
 from ._kernels.trees import BinnedFeatures, BoosterParams, bin_codes, empty_ensemble
-from ._engine import CHUNK_SIZE, Diffusion, GaussianBase, NoisePredictor, repaint_path
+from ._engine import CHUNK_SIZE, Diffusion, GaussianBase, NoisePredictor
 from ._parallel import map_chunks, parallel_map
 from ._schedules import noise_angles
 from .base import BaseDiffusionDensity, _check_int
@@ -207,7 +207,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
 
     Missing values (NaN) are accepted by ``fit``: trees send them down their
     own branch, and a missing entry's own noise is left out of the loss.
-    :meth:`impute` fills them by conditional sampling (RePaint).  With class
+    :meth:`impute` fills them by conditional sampling (the engine's sequential
+    Monte Carlo sampler, as for every model).  With class
     labels, ``fit(X, y)`` trains one diffusion per class, ``sample`` draws
     labelled rows and ``sample(n, y=labels)`` rows of given classes.
 
@@ -266,11 +267,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
         its bandwidth), drawn at the end of ``fit``.  ``fit`` pays for
         drawing them and ``score_samples`` costs ``O(n_density_samples x
         n_features)`` per row; more draws give a sharper estimate.
-    repaint_r : int, default=5
-        Resamplings in :meth:`impute` (RePaint's ``r``; 1 for none).
-    repaint_j : float, default=0.1
-        Fraction of the levels each resampling goes back (RePaint's jump
-        length ``j``, as in ForestDiffusion).
     preprocessing : {'standard', None}, default='standard'
         Internal standardization of the columns (NaN-aware).
     random_state : int, RandomState instance or None, default=None
@@ -349,8 +345,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
         "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
         "linear_term": ["boolean"],
         "n_density_samples": [Interval(Integral, 10, None, closed="left")],
-        "repaint_r": [Interval(Integral, 1, None, closed="left")],
-        "repaint_j": [Interval(Real, 0, 1, closed="right")],
     }
 
     def __init__(
@@ -369,8 +363,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
         sketch_size=4,
         linear_term=True,
         n_density_samples=10000,
-        repaint_r=5,
-        repaint_j=0.1,
         preprocessing="standard",
         random_state=None,
         n_jobs=None,
@@ -379,6 +371,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         categorical_features=None,
         bounds=None,
         point_masses=None,
+        n_particles=32,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -389,6 +382,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             categorical_features=categorical_features,
             bounds=bounds,
             point_masses=point_masses,
+            n_particles=n_particles,
         )
         self.n_noise_levels = n_noise_levels
         self.duplicate_K = duplicate_K
@@ -403,8 +397,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.sketch_size = sketch_size
         self.linear_term = linear_term
         self.n_density_samples = n_density_samples
-        self.repaint_r = repaint_r
-        self.repaint_j = repaint_j
 
     @property
     def _sampler(self):
@@ -520,7 +512,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
                 Z[rows] = diffusion.sample(len(rows), rng, sampler=self._sampler, n_jobs=self.n_jobs)
         return Z
 
-    def sample(self, n_samples=1, *, y=None, random_state=None):
+    def sample(self, n_samples=1, *, y=None, given=None, random_state=None):
         """Generate samples from the fitted model.
 
         Draws from each class's base distribution and integrates back through
@@ -535,6 +527,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
             Classes of the rows to draw, for a model fitted with labels (a
             single label is used for every row).  None draws the classes
             from their training frequencies.
+        given : dict or None, default=None
+            ``{column: value}`` (one value, or one per row): rows drawn given
+            these columns' values, as in
+            :meth:`BaseDiffusionDensity.sample <skscore.base.BaseDiffusionDensity.sample>`
+            (with labels, from the given classes; ``y`` is then required).
         random_state : int, RandomState instance or None, default=None
             Seed for this call.  When None, a generator seeded at ``fit`` and
             advanced by every call is used: repeated calls give fresh draws,
@@ -554,8 +551,13 @@ class GradientBoostedScore(BaseDiffusionDensity):
         if self.classes_ is None:
             if y is not None:
                 raise ValueError("This model was fitted without labels: sample(n_samples) takes no y.")
-            return super().sample(n_samples, random_state=random_state)
+            return super().sample(n_samples, given=given, random_state=random_state)
         rng = self._sampling_random_state(random_state)
+        if given is not None:
+            if y is None:
+                raise ValueError("This model was fitted with labels: sample(n_samples, given=...) needs the classes y.")
+            rows = self._given_rows(given, n_samples)
+            return self._decoded(self._completed(rows, rng, codes=self._label_codes(y, n_samples))[0])
         if y is None:
             codes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
         else:
@@ -632,63 +634,53 @@ class GradientBoostedScore(BaseDiffusionDensity):
         return self.diffusions_[0].score(Z, level)
 
     # --------------------------------------------------------------- impute
-    def impute(self, X, *, y=None, random_state=None):
-        """Fill the missing entries (NaN) of ``X`` by conditional sampling.
+    def impute(self, X, *, y=None, n_draws=None, random_state=None):
+        """Fill the missing entries (NaN) of ``X`` by drawing them from the model given the rest.
 
-        Each row's missing entries are drawn from the model given its
-        observed ones, with RePaint (Lugmayr et al., 2022) as in
-        ForestDiffusion: the reverse process runs on the whole row while the
-        observed entries are replaced, at every level, by a fresh forward
-        noising of their true values; every ``ceil(repaint_j n_noise_levels)``
-        levels the rows are noised back up as many levels and the stretch is
-        run again, ``repaint_r`` times in all, so that the missing entries
-        settle into agreement with the observed ones.
+        As :meth:`BaseDiffusionDensity.impute <skscore.base.BaseDiffusionDensity.impute>`;
+        a model fitted with labels draws each row from its class's diffusion.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows with missing entries as NaN.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with missing entries as NaN; every row needs an observed entry.
         y : array-like of shape (n_samples,) or None, default=None
             Classes of the rows; required by a model fitted with labels.
+        n_draws : int or None, default=None
+            None returns one completed table; an integer returns that many.
         random_state : int, RandomState instance or None, default=None
-            Seed for this call; None uses the model's sampling generator (as
-            :meth:`sample` does).
+            Seed for this call; None uses the model's sampling generator.
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features)
-            ``X`` with every NaN replaced; observed entries are unchanged.  A
-            column that took a single value in fit is filled with it.
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features)
+            ``X`` with every NaN replaced, observed entries unchanged; with
+            ``n_draws``, an ndarray of shape (n_draws, n_samples, n_features)
+            or a list of DataFrames.
         """
         check_is_fitted(self)
-        # a column of a single training value is left out of the model: its
-        # missing entries are that value
-        constants = self._plain_columns("impute", constants_allowed=True)
-        out = self._validate_X(X, reset=False).copy()
-        for j, value in constants.items():
-            out[np.isnan(out[:, j]), j] = value
-        kept = [j for j in range(out.shape[1]) if j not in constants]
-        X = out[:, kept] if constants else out
+        n_rows = len(X)
         if self.classes_ is None:
             if y is not None:
                 raise ValueError("This model was fitted without labels: impute(X) takes no y.")
-            codes = np.zeros(len(X), dtype=np.int64)
-        else:
-            if y is None:
-                raise ValueError("This model was fitted with labels: pass the rows' classes, impute(X, y=y).")
-            codes = self._label_codes(y, len(X))
-        rng = self._sampling_random_state(random_state)
-        missing = np.isnan(X)
-        rows = np.flatnonzero(missing.any(axis=1))
-        if len(rows) == 0:
-            return out
-        Z = self._standardize(X[rows])
-        filled = np.empty_like(Z)
-        path = repaint_path(self.n_noise_levels, self.repaint_r, self.repaint_j)
+            return self._impute(X, n_draws, random_state)
+        if y is None:
+            raise ValueError("This model was fitted with labels: pass the rows' classes, impute(X, y=y).")
+        return self._impute(X, n_draws, random_state, codes=self._label_codes(y, n_rows))
+
+    def _condition(self, Z, random_state, codes=None, projectors=None):
+        """Each row drawn given its known part by its class's diffusion."""
+        if codes is None:
+            codes = np.zeros(len(Z), dtype=np.int64)
+        out = np.empty_like(Z)
         for c, diffusion in enumerate(self.diffusions_):
-            mine = np.flatnonzero(codes[rows] == c)
-            if len(mine):
-                filled[mine] = diffusion.inpaint(Z[mine], rng, path=path, sampler=self._sampler, n_jobs=self.n_jobs)
-        values = self.shift_ + self.scale_ * filled
-        out[np.ix_(rows, kept)] = np.where(missing[rows], values, X[rows])
+            rows = np.flatnonzero(codes == c)
+            if len(rows):
+                out[rows] = diffusion.condition(
+                    Z[rows],
+                    random_state,
+                    n_particles=self.n_particles,
+                    n_jobs=self.n_jobs,
+                    projectors=None if projectors is None else projectors[rows],
+                )
         return out

@@ -270,6 +270,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         categorical_features=None,
         bounds=None,
         point_masses=None,
+        n_particles=32,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -280,6 +281,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             categorical_features=categorical_features,
             bounds=bounds,
             point_masses=point_masses,
+            n_particles=n_particles,
         )
         self.n_steps = n_steps
         self.schedule = schedule

@@ -10,6 +10,7 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._engine import draw_by_weight
 from ._gaussian_mixture import GaussianMixtureLaw
 from ._schedules import noise_angles
 from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
@@ -254,6 +255,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         categorical_features=None,
         bounds=None,
         point_masses=None,
+        n_particles=32,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -264,6 +266,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             categorical_features=categorical_features,
             bounds=bounds,
             point_masses=point_masses,
+            n_particles=n_particles,
         )
         self.n_steps = n_steps
         self.schedule = schedule
@@ -351,6 +354,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             "random_state": random_state,
             "n_jobs": self.n_jobs,
             "device": self.device,
+            "n_particles": self.n_particles,
         }
         # a predictor with its own level grid (GradientBoostedScore) keeps it
         names = template.get_params(deep=False)
@@ -458,6 +462,53 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             parts.append(self._centres_z[j] + Y @ self._chol_z[j].T)
         Z = np.concatenate(parts)
         return Z[rng.permutation(n_samples)] if self.n_components_ > 1 else Z
+
+    # ----------------------------------------------------------- conditional
+    def _condition(self, Z, random_state, projectors=None):
+        """Rows drawn given their known coordinates: a component, then its diffusion.
+
+        The component of a row is drawn from its posterior given the known
+        coordinates under the fitted Gaussians (the component models' own
+        marginals have no closed form); within the component the known
+        coordinates are a linear constraint on the whitened row, which its
+        model's conditional sampler takes as a projector (a component that
+        kept its Gaussian is conditioned exactly).
+        """
+        if projectors is not None:
+            raise ValueError("A GaussianMixturePriorDiffusion cannot be the predictor of another one for impute.")
+        law = GaussianMixtureLaw(self.weights_, self._centres_z, self._fitted_covs_z)
+        log_terms = law.observed_log_terms(Z)
+        labels = draw_by_weight(log_terms, random_state.random_sample(len(Z)))
+        out = np.empty_like(Z)
+        for j in np.unique(labels):
+            rows = np.flatnonzero(labels == j)
+            known, projector = self._whitened_constraint(Z[rows], j)
+            model = self.component_models_[j]
+            if model is None:
+                noise = random_state.standard_normal(known.shape)
+                Y = known + noise - np.einsum("nij,nj->ni", projector, noise)
+            else:
+                Y = model._condition(np.ascontiguousarray(known), random_state, projectors=projector)
+            out[rows] = self._centres_z[j] + Y @ self._chol_z[j].T
+        return out
+
+    def _whitened_constraint(self, Z, j):
+        """The known coordinates of rows ``Z`` (NaN elsewhere) as constraints on component ``j``'s whitened rows.
+
+        ``z = c + L y``, so the known ``z_o`` is ``A y = z_o - c_o`` with ``A``
+        the rows ``o`` of ``L``.  Returns the known part ``A^+ (z_o - c_o)``
+        of each whitened row and the orthogonal projector ``A^+ A`` onto the
+        row space of ``A`` (through ``M``, ``A A^T`` on the known block and
+        the identity elsewhere).
+        """
+        o = (~np.isnan(Z)).astype(np.float64)
+        L = self._chol_z[j]
+        A = o[:, :, None] * L[None]
+        M = np.einsum("nik,njk->nij", A, A) + np.eye(Z.shape[1])[None] * (1.0 - o)[:, None, :]
+        b = np.where(o > 0, Z - self._centres_z[j], 0.0)
+        known = np.einsum("nki,nk->ni", A, np.linalg.solve(M, b[:, :, None])[:, :, 0])
+        projector = np.einsum("nki,nkj->nij", A, np.linalg.solve(M, A))
+        return known, projector
 
     # ----------------------------------------------------------------- score
     def _score(self, Z, level):

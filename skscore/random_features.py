@@ -255,6 +255,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         categorical_features=None,
         bounds=None,
         point_masses=None,
+        n_particles=32,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -265,6 +266,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             categorical_features=categorical_features,
             bounds=bounds,
             point_masses=point_masses,
+            n_particles=n_particles,
         )
         self.n_steps = n_steps
         self.schedule = schedule

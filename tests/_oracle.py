@@ -56,6 +56,7 @@ class ExactMixtureScore(BaseDiffusionDensity):
         categorical_features=None,
         bounds=None,
         point_masses=None,
+        n_particles=32,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -66,6 +67,7 @@ class ExactMixtureScore(BaseDiffusionDensity):
             categorical_features=categorical_features,
             bounds=bounds,
             point_masses=point_masses,
+            n_particles=n_particles,
         )
         self.law = law
         self.n_steps = n_steps
