@@ -855,12 +855,12 @@ class ColumnTypes:
                 labels = schema.labels[j]
                 return f"column {name} holds a label not seen in fit; its labels are {list(labels)}."
             return f"column {name} holds {value:g}, a level not seen in fit; its levels are {levels.tolist()}."
-        if self.kinds_[j] == "integer":
-            return f"column {name} is an integer column in [{low:g}, {high:g}]: {value:g} is not an integer in that range."
         column = self.columns_[j]
-        if not column.has_continuous:
+        if isinstance(column, _Continuous) and not column.has_continuous:  # point masses only (a lone value too)
             values = ", ".join(f"{a:g}" for a in column.atoms)
             return f"column {name} took only the value(s) {values} in fit: {value:g} has probability zero."
+        if self.kinds_[j] == "integer":
+            return f"column {name} is an integer column in [{low:g}, {high:g}]: {value:g} is not an integer in that range."
         return f"column {name} holds {value:g}, outside its bounds ({low:g}, {high:g})."
 
     def integrate(self, log_values):

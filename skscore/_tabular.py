@@ -1,4 +1,4 @@
-"""CSV tables for ``skscore generate``: read, code as numbers, write.
+"""CSV tables for ``skscore generate`` and ``skscore impute``: read, code as numbers, write.
 
 A CSV file with a header row is read into a :class:`Table` whose columns are
 each of one kind:
@@ -18,6 +18,14 @@ generate`` refuses to model.  The types themselves are handled by the estimators
 ``integer_features`` and ``categorical_features`` parameters, see
 :mod:`skscore._columns`).  Problems with the input are raised as
 :class:`ValueError` with a one-line message that names the column and line.
+
+Missing cells are an error unless asked for (``read_csv(...,
+allow_missing=True)``): a table then carries them as NaN in numeric columns
+and None in categorical ones, :meth:`Table.to_array` codes both as NaN (what
+the estimators' ``impute`` fills) and :meth:`Table.missing` marks them.
+:func:`read_csv_source` also returns the text behind the table, so that
+:func:`format_filled_csv` can write the file back with only its missing
+cells filled, every other cell as it was written.
 
 Examples
 --------
@@ -53,10 +61,13 @@ __all__ = [
     "DELIMITERS",
     "KINDS",
     "MISSING_MARKERS",
+    "CsvSource",
     "Table",
     "format_csv",
+    "format_filled_csv",
     "identifier_columns",
     "read_csv",
+    "read_csv_source",
     "write_csv",
 ]
 
@@ -90,7 +101,10 @@ class Table:
         Values of each column: float64 for 'float' columns, float64 holding
         integral values (as read by :func:`read_csv`) or int64 (as returned by
         :meth:`from_array`) for 'integer' columns, and an object array of str
-        for 'categorical' columns.
+        for 'categorical' columns.  Missing cells (``read_csv(...,
+        allow_missing=True)``) are NaN in numeric columns (an 'integer'
+        column with missing cells stays float64) and None in categorical
+        ones.
     delimiter : str, default=','
         Field separator of the file read (:func:`read_csv` sets it), used by
         :func:`write_csv`.
@@ -130,12 +144,23 @@ class Table:
         """Sorted distinct labels of each categorical column, by name.
 
         The code of a label (see :meth:`to_array`) is its position here.
+        Missing cells are not labels.
         """
         return {
-            name: sorted(set(map(str, column)))
+            name: sorted({str(value) for value in column if not _is_missing(value)})
             for name, kind, column in zip(self.names, self.kinds, self.columns)
             if kind == "categorical"
         }
+
+    def missing(self):
+        """Mask of the missing cells: bool ndarray of shape (n_rows, n_columns)."""
+        mask = np.zeros((self.n_rows, len(self.names)), dtype=bool)
+        for j, (kind, column) in enumerate(zip(self.kinds, self.columns)):
+            if kind == "categorical":
+                mask[:, j] = [_is_missing(value) for value in column]
+            else:
+                mask[:, j] = np.isnan(np.asarray(column, dtype=np.float64))
+        return mask
 
     def to_array(self):
         """The table as a float matrix: numbers as they are, labels as codes.
@@ -144,18 +169,23 @@ class Table:
         -------
         X : ndarray of shape (n_rows, n_columns)
             float64; each categorical column holds the code ``0..K-1`` of its
-            label among the sorted labels of :meth:`categories`.
+            label among the sorted labels of :meth:`categories`.  Missing
+            cells are NaN.
         """
         categories = self.categories()
         X = np.empty((self.n_rows, len(self.names)))
         for j, (name, column) in enumerate(zip(self.names, self.columns)):
             if name in categories:
-                X[:, j] = np.searchsorted(np.array(categories[name], dtype=str), np.asarray(column).astype(str))
+                observed = np.array([not _is_missing(value) for value in column], dtype=bool)
+                X[:, j] = np.nan
+                X[observed, j] = np.searchsorted(
+                    np.array(categories[name], dtype=str), np.asarray(column)[observed].astype(str)
+                )
             else:
                 X[:, j] = np.asarray(column, dtype=np.float64)
         return X
 
-    def from_array(self, X):
+    def from_array(self, X, *, allow_missing=False):
         """A table with this table's names and kinds from a matrix coded as by :meth:`to_array`.
 
         Categorical codes become this table's labels, 'integer' columns int64
@@ -166,6 +196,10 @@ class Table:
         X : array-like of shape (n_rows, n_columns)
             Finite values; integral in 'integer' columns; codes in
             ``0..K-1`` in categorical ones.
+        allow_missing : bool, default=False
+            Read NaN as a missing cell (None in a categorical column; an
+            'integer' column with a missing cell stays float64) instead of
+            raising.  Infinite values are refused either way.
 
         Returns
         -------
@@ -174,8 +208,8 @@ class Table:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.names):
             raise ValueError(f"expected a matrix with {len(self.names)} columns, got shape {X.shape}")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("cannot decode NaN or infinite values")
+        if not np.all(np.isfinite(X) | (allow_missing & np.isnan(X))):
+            raise ValueError(f"cannot decode {'' if allow_missing else 'NaN or '}infinite values")
         categories = self.categories()
         columns = []
         for j, (name, kind) in enumerate(zip(self.names, self.kinds)):
@@ -183,18 +217,27 @@ class Table:
             if kind == "float":
                 columns.append(values.copy())
                 continue
+            missing = np.isnan(values)
+            observed = values[~missing]
             n_codes = len(categories[name]) if kind == "categorical" else None
-            bad = (values != np.floor(values)) | (np.abs(values) > _MAX_EXACT_INTEGER)
+            bad = (observed != np.floor(observed)) | (np.abs(observed) > _MAX_EXACT_INTEGER)
             if n_codes is not None:
-                bad |= (values < 0) | (values >= n_codes)
+                bad |= (observed < 0) | (observed >= n_codes)
             if np.any(bad):
                 what = f"codes in 0..{n_codes - 1}" if n_codes is not None else "integers"
-                raise ValueError(f"column {name!r} must hold {what}, got {float(values[bad][0])!r}")
+                raise ValueError(f"column {name!r} must hold {what}, got {float(observed[bad][0])!r}")
             if kind == "integer":
-                columns.append(values.astype(np.int64))
+                columns.append(values.copy() if missing.any() else values.astype(np.int64))
             else:
-                columns.append(np.array(categories[name], dtype=object)[values.astype(np.intp)])
+                labels = np.full(len(values), None, dtype=object)
+                labels[~missing] = np.array(categories[name], dtype=object)[observed.astype(np.intp)]
+                columns.append(labels)
         return Table(names=list(self.names), kinds=list(self.kinds), columns=columns, delimiter=self.delimiter)
+
+
+def _is_missing(value):
+    """Whether a cell of a categorical column is missing (None or a float NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # ---------------------------------------------------------------------- read
@@ -260,11 +303,17 @@ def _sniff_delimiter(text):
     return best
 
 
-def _read_rows(path, delimiter):
-    """The separator, the header fields and ``(line, fields)`` of every non-blank data row."""
+def _read_rows(path, delimiter, empty_rows=False):
+    """The separator, the header fields and ``(line, fields)`` of every non-blank data row.
+
+    Also returns the file's bytes and the header's fields as written
+    (``header`` is stripped).  With ``empty_rows``, a line of empty fields
+    as many as the header's (``,,``) is a data row, not a blank line.
+    """
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise ValueError(f"no such file: {path}") from None
     except IsADirectoryError:
@@ -274,7 +323,8 @@ def _read_rows(path, delimiter):
     sniffed = delimiter is None
     if sniffed:
         delimiter = _sniff_delimiter(text)
-    header, rows = _parse_rows(csv.reader(io.StringIO(text), delimiter=delimiter), path)
+    raw_header, rows = _parse_rows(csv.reader(io.StringIO(text), delimiter=delimiter), path, empty_rows)
+    header = None if raw_header is None else [cell.strip() for cell in raw_header]
     if sniffed and header is not None and len(header) == 1:
         inside = [sep for sep in DELIMITERS if sep != delimiter and sep in header[0]]
         if inside:
@@ -283,20 +333,22 @@ def _read_rows(path, delimiter):
                 f"by {inside[0]!r}, pass --delimiter {inside[0]!r} (it was not detected because the lines "
                 f"do not all have the same number of fields)"
             )
-    return delimiter, header, rows
+    return delimiter, header, rows, data, raw_header
 
 
-def _parse_rows(reader, path):
+def _parse_rows(reader, path, empty_rows=False):
     rows = []
     header = None
     line = 1  # first physical line of the next record
     try:
         for fields in reader:
             start, line = line, reader.line_num + 1
-            if not any(cell.strip() for cell in fields):  # skip blank lines (and ",,," lines)
+            # skip blank lines (and ",,," lines, unless they are rows of empty cells)
+            blank = not any(cell.strip() for cell in fields)
+            if blank and not (empty_rows and header is not None and len(fields) == len(header) > 1):
                 continue
             if header is None:
-                header = [cell.strip() for cell in fields]
+                header = fields
             else:
                 rows.append((start, fields))
     except csv.Error as exc:
@@ -345,14 +397,18 @@ def _forced_kinds(header, integer_columns, categorical_columns, drop_columns):
     return forced, set(drop_columns)
 
 
-def _numeric_column(name, cells, lines, kind):
+def _numeric_column(name, cells, lines, kind, missing=None):
     """Parse a numeric column; ``kind`` is 'auto' or 'integer' (forced).
 
     Returns the float64 values and the detected kind, or None (for 'auto')
-    when some cell is not a number.
+    when some cell is not a number.  Cells marked in ``missing`` are NaN and
+    do not count for the kind.
     """
     values = np.empty(len(cells))
     for i, text in enumerate(cells):
+        if missing is not None and missing[i]:
+            values[i] = np.nan
+            continue
         value = _parse_number(text)
         if value is None:
             if kind == "auto":
@@ -361,15 +417,25 @@ def _numeric_column(name, cells, lines, kind):
         if not math.isfinite(value):
             raise ValueError(f"non-finite value {text!r} in column {name!r}, line {lines[i]}; fill or drop it first")
         values[i] = value
-    integral = np.all(values == np.floor(values)) and np.all(np.abs(values) <= _MAX_EXACT_INTEGER)
+    with np.errstate(invalid="ignore"):
+        not_integral = (values != np.floor(values)) | (np.abs(values) > _MAX_EXACT_INTEGER)
+    not_integral &= ~np.isnan(values)
+    integral = not np.any(not_integral)
     if kind == "integer" and not integral:
-        i = int(np.flatnonzero((values != np.floor(values)) | (np.abs(values) > _MAX_EXACT_INTEGER))[0])
+        i = int(np.flatnonzero(not_integral)[0])
         raise ValueError(f"column {name!r} is given as integer, but line {lines[i]} holds {cells[i]!r}")
     return values, ("integer" if integral else "float")
 
 
 def read_csv(
-    path, *, integer_columns=None, categorical_columns=None, max_categories=50, delimiter=None, drop_columns=None
+    path,
+    *,
+    integer_columns=None,
+    categorical_columns=None,
+    max_categories=50,
+    delimiter=None,
+    drop_columns=None,
+    allow_missing=False,
 ):
     """Read a delimited text file with a header row into a :class:`Table`.
 
@@ -381,7 +447,9 @@ def read_csv(
     Cells are stripped of surrounding spaces.  Lines that are empty (or hold
     only empty fields) are skipped.  A cell that is empty or one of ``NA``,
     ``N/A``, ``NaN``, ``-NaN``, ``null`` (any case) is a missing value, which
-    is an error: this layer does not impute.
+    is an error: this layer does not impute.  With ``allow_missing``, such
+    cells are kept as missing (NaN in a numeric column, None in a categorical
+    one); see that parameter.
 
     The field separator is detected unless given: of the comma, semicolon,
     tab and vertical bar (:data:`DELIMITERS`), the one that splits the header
@@ -411,6 +479,13 @@ def read_csv(
     drop_columns : list of str, default=None
         Columns left out of the table: their cells are not checked (but each
         row must still have as many fields as the header).
+    allow_missing : bool, default=False
+        Keep missing cells (in columns of every kind) instead of raising.
+        A column's kind is then detected from its other cells.  Still
+        refused: a column with no value at all, and a row whose every cell
+        (outside the dropped columns) is missing, as there is nothing to
+        impute it from.  A line of empty fields as many as the header's
+        (``,,``) is such a row here, not a blank line.
 
     Returns
     -------
@@ -424,16 +499,81 @@ def read_csv(
     ValueError
         For a missing or unreadable file, fewer than two data rows, an empty
         or duplicated column name, a row with a different number of fields
-        than the header, a missing or non-finite value, an unknown column
+        than the header, a missing (unless ``allow_missing``) or non-finite
+        value, an unknown column
         name in the flags, a forced integer column holding other values, a
         categorical column with more than ``max_categories`` values, or a
         single-column header that holds another separator.
+    """
+    return read_csv_source(
+        path,
+        integer_columns=integer_columns,
+        categorical_columns=categorical_columns,
+        max_categories=max_categories,
+        delimiter=delimiter,
+        drop_columns=drop_columns,
+        allow_missing=allow_missing,
+    )[0]
+
+
+@dataclass
+class CsvSource:
+    """The text behind a table read by :func:`read_csv_source`.
+
+    Parameters
+    ----------
+    data : bytes
+        The file as read.
+    header : list of str
+        The header's fields as written (not stripped).
+    lines : list of int
+        First physical line of each data row (1 is the first line).
+    records : list of list of str
+        The fields of each data row as written, every column included.
+    positions : list of int
+        Position in ``header`` of each column of the table.
+    newline : str
+        The file's line ending, ``'\\r\\n'`` or ``'\\n'``.
+    """
+
+    data: bytes = field(repr=False)
+    header: list
+    lines: list = field(repr=False)
+    records: list = field(repr=False)
+    positions: list
+    newline: str = "\n"
+
+
+def read_csv_source(
+    path,
+    *,
+    integer_columns=None,
+    categorical_columns=None,
+    max_categories=50,
+    delimiter=None,
+    drop_columns=None,
+    allow_missing=False,
+):
+    """:func:`read_csv`, also returning the text behind the table.
+
+    Parameters
+    ----------
+    path, integer_columns, categorical_columns, max_categories, delimiter, drop_columns, allow_missing
+        As for :func:`read_csv`.
+
+    Returns
+    -------
+    table : Table
+        As returned by :func:`read_csv`.
+    source : CsvSource
+        The file's bytes, its header, lines and fields as written, for
+        :func:`format_filled_csv`.
     """
     if isinstance(max_categories, bool) or not isinstance(max_categories, (int, np.integer)) or max_categories < 1:
         raise ValueError(f"max_categories must be a positive integer, got {max_categories!r}")
     delimiter = _check_delimiter(delimiter)
     path = os.fspath(path)
-    delimiter, header, rows = _read_rows(path, delimiter)
+    delimiter, header, rows, data, raw_header = _read_rows(path, delimiter, empty_rows=allow_missing)
     if header is None or not rows:
         raise ValueError(f"{path} has no data rows")
     if len(rows) < 2:
@@ -449,22 +589,34 @@ def read_csv(
             raise ValueError(
                 f"{path}, line {line}: {len(fields)} field{'s' if len(fields) != 1 else ''}, the header has {n_columns}"
             )
-        for j, name in kept:
-            if fields[j].strip().lower() in MISSING_MARKERS:
-                raise ValueError(f"missing value in column {name!r}, line {line}; fill or drop it first")
+        missing = [fields[j].strip().lower() in MISSING_MARKERS for j, _ in kept]
+        if any(missing) and not allow_missing:
+            name = kept[missing.index(True)][1]
+            raise ValueError(f"missing value in column {name!r}, line {line}; fill or drop it first")
+        if all(missing):
+            outside = " outside the dropped columns" if dropped else ""
+            raise ValueError(
+                f"{path}, line {line}: every cell{outside} is missing; there is nothing to impute it from: "
+                "remove the row or fill one of its cells"
+            )
 
     kinds, columns = [], []
     for j, name in kept:
         cells = [fields[j].strip() for _, fields in rows]
+        missing = [cell.lower() in MISSING_MARKERS for cell in cells]
+        if all(missing):
+            raise ValueError(f"column {name!r} has no value on any row: leave it out with --drop {name}")
         kind = forced.get(name, "auto")
-        parsed = None if kind == "categorical" else _numeric_column(name, cells, lines, kind)
+        parsed = None if kind == "categorical" else _numeric_column(name, cells, lines, kind, missing)
         if parsed is not None:
             values, kind = parsed
         else:
             values, kind = np.array(cells, dtype=object), "categorical"
-            n_distinct = len(set(cells))
+            values[np.array(missing, dtype=bool)] = None
+            labels = [cell for cell, gone in zip(cells, missing) if not gone]
+            n_distinct = len(set(labels))
             if n_distinct > max_categories:
-                every = " (one per row)" if n_distinct == len(cells) else ""
+                every = " (one per row)" if n_distinct == len(labels) else ""
                 raise ValueError(
                     f"column {name!r} has {n_distinct} distinct text values{every}; it looks like an identifier "
                     f"or free text, which cannot be modelled: leave it out with --drop {name}, or raise "
@@ -472,7 +624,18 @@ def read_csv(
                 )
         kinds.append(kind)
         columns.append(values)
-    return Table(names=[name for _, name in kept], kinds=kinds, columns=columns, delimiter=delimiter)
+    table = Table(names=[name for _, name in kept], kinds=kinds, columns=columns, delimiter=delimiter)
+    first_line = data.split(b"\n", 1)[0]
+    newline = "\r\n" if b"\n" in data and first_line.endswith(b"\r") else "\n"
+    source = CsvSource(
+        data=data,
+        header=list(raw_header),
+        lines=lines,
+        records=[fields for _, fields in rows],
+        positions=[j for j, _ in kept],
+        newline=newline,
+    )
+    return table, source
 
 
 def identifier_columns(table, exempt=()):
@@ -482,7 +645,9 @@ def identifier_columns(table, exempt=()):
     identifier when every row holds a different value and the column is
     'integer' or 'categorical': a model would learn nothing from it and copy
     or imitate real identifiers.  'float' columns are not flagged (distinct
-    values are normal there).
+    values are normal there).  Missing cells do not count: a column is
+    flagged when its observed values, at least ``MIN_IDENTIFIER_ROWS`` of
+    them, all differ.
 
     Parameters
     ----------
@@ -497,35 +662,41 @@ def identifier_columns(table, exempt=()):
     """
     if table.n_rows < MIN_IDENTIFIER_ROWS:
         return []
+    missing = table.missing()
     flagged = []
-    for name, kind, column in zip(table.names, table.kinds, table.columns):
+    for j, (name, kind, column) in enumerate(zip(table.names, table.kinds, table.columns)):
         if kind == "float" or name in exempt:
             continue
-        values = column.astype(str) if kind == "categorical" else np.asarray(column, dtype=np.float64)
-        if len(np.unique(values)) == table.n_rows:
+        observed = np.asarray(column)[~missing[:, j]]
+        values = observed.astype(str) if kind == "categorical" else observed.astype(np.float64)
+        if len(values) >= MIN_IDENTIFIER_ROWS and len(np.unique(values)) == len(values):
             what = "integer" if kind == "integer" else "label"
-            flagged.append((name, f"a different {what} on each of its {table.n_rows} rows"))
+            rows = f"{len(values)} rows" if len(values) == table.n_rows else f"{len(values)} observed rows"
+            flagged.append((name, f"a different {what} on each of its {rows}"))
     return flagged
 
 
 # --------------------------------------------------------------------- write
-def _format_cells(table):
+def _format_cells(table, allow_missing=False):
     formatted = []
     for name, kind, column in zip(table.names, table.kinds, table.columns):
         if kind == "categorical":
-            formatted.append([str(value) for value in column])
+            if not allow_missing and any(_is_missing(value) for value in column):
+                raise ValueError(f"column {name!r} holds missing values")
+            formatted.append(["" if _is_missing(value) else str(value) for value in column])
             continue
         values = np.asarray(column)
-        if not np.all(np.isfinite(values.astype(np.float64))):
-            raise ValueError(f"column {name!r} holds NaN or infinite values")
+        finite = np.isfinite(values.astype(np.float64))
+        if not np.all(finite | (allow_missing & np.isnan(values.astype(np.float64)))):
+            raise ValueError(f"column {name!r} holds {'infinite' if allow_missing else 'NaN or infinite'} values")
         if kind == "integer":
-            formatted.append([str(int(value)) for value in values])
-        else:
-            formatted.append([repr(float(value)) for value in values])  # shortest round-trip text
+            formatted.append([str(int(value)) if ok else "" for value, ok in zip(values, finite)])
+        else:  # repr: the shortest text that reads back to the same double
+            formatted.append([repr(float(value)) if ok else "" for value, ok in zip(values, finite)])
     return formatted
 
 
-def format_csv(table, delimiter=None):
+def format_csv(table, delimiter=None, *, allow_missing=False):
     """The text of ``table`` as a CSV file with a header row.
 
     Floats are written with the shortest text that reads back to the same
@@ -537,17 +708,69 @@ def format_csv(table, delimiter=None):
     table : Table
     delimiter : str or None, default=None
         Field separator; None uses ``table.delimiter``.
+    allow_missing : bool, default=False
+        Write missing cells (NaN, or None in a categorical column) as empty
+        fields instead of raising.
 
     Returns
     -------
     text : str
     """
     delimiter = _check_delimiter(delimiter) or table.delimiter
-    cells = _format_cells(table)
+    cells = _format_cells(table, allow_missing)
     text = io.StringIO()
     writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
     writer.writerow(table.names)
     writer.writerows(zip(*cells))
+    return text.getvalue()
+
+
+def format_filled_csv(source, table, filled, *, draw_column=None):
+    """The text of the file behind ``source`` with the missing cells of ``table`` filled.
+
+    Each row is written from its fields as read (``source.records``), in
+    the input's column order, separator and line ending; only the cells
+    missing in ``table`` change, to their value in ``filled`` (written as
+    :func:`format_csv` writes values).  Columns read but left out of the
+    table (dropped) are copied as they were, missing cells included.
+
+    Parameters
+    ----------
+    source : CsvSource
+        From :func:`read_csv_source`, with ``table``.
+    table : Table
+        The table read (with missing cells).
+    filled : list of Table
+        Completed copies of ``table`` (no missing cell), such as
+        ``table.from_array(X_imputed)``.
+    draw_column : str or None, default=None
+        With several tables: the name of a first column numbering them
+        ``1..len(filled)``, the tables being stacked one after the other.
+        None writes the tables one after the other without it (use it with
+        a single table).
+
+    Returns
+    -------
+    text : str
+        The header, then ``len(filled) x table.n_rows`` rows.
+    """
+    if draw_column is not None and draw_column in [name.strip() for name in source.header]:
+        raise ValueError(f"the input already has a column named {draw_column!r}")
+    missing = table.missing()
+    rows, columns = np.nonzero(missing)
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=table.delimiter, lineterminator=source.newline)
+    writer.writerow(([draw_column] if draw_column is not None else []) + list(source.header))
+    for k, completed in enumerate(filled, start=1):
+        if completed.names != table.names or completed.n_rows != table.n_rows:
+            raise ValueError("each filled table must have the columns and rows of the table read")
+        cells = _format_cells(completed)
+        records = [list(fields) for fields in source.records]
+        for i, c in zip(rows, columns):
+            records[i][source.positions[c]] = cells[c][i]
+        if draw_column is not None:
+            records = [[str(k)] + fields for fields in records]
+        writer.writerows(records)
     return text.getvalue()
 
 

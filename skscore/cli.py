@@ -1,4 +1,4 @@
-"""Command-line interface: ``skscore generate`` and ``skscore benchmark``.
+"""Command-line interface: ``skscore generate``, ``skscore impute`` and ``skscore benchmark``.
 
 ``generate`` fits a model to a CSV file and writes synthetic rows with the
 same columns and types: it reads the file (see :mod:`skscore._tabular`) and
@@ -10,6 +10,14 @@ its permission bits), never the input file, a symbolic link is followed and
 kept, a named pipe or character device is written to as it is, and ``-o -``
 writes to standard output.  Arguments are checked before anything is fitted,
 and Ctrl-C exits with status 130 after one line.
+
+``impute`` reads a CSV file with missing cells, fits a model with the same
+column types (by default the gradient-boosted trees, which fit rows with
+missing cells; another model is fitted on the complete rows only) and writes
+the file back with each missing cell drawn from the model's conditional law
+given the row's observed cells (``impute``), every other cell as it was
+written.  ``--draws K`` writes K completed tables, stacked, numbered by a first
+column ``draw``.  Its outputs are written as those of ``generate``.
 
 The benchmark fits every requested skscore model and the baselines
 (``GaussianMixture`` with its number of components chosen by BIC,
@@ -39,9 +47,10 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
 
 from ._io import atomic_write, check_directory, write_stream
-from ._tabular import format_csv, identifier_columns, read_csv
+from ._tabular import format_csv, format_filled_csv, identifier_columns, read_csv, read_csv_source
 from .datasets import DATASETS, load_dataset
 from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
 from .boosted import GradientBoostedScore
@@ -73,6 +82,13 @@ MAX_MARGINALS = 8  # columns shown in DIR/<dataset>_marginals.png
 MIN_SPLIT_ROWS = 5
 # ``generate -o``: these names write to standard output.
 STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+# ``impute``: the default model (its trees fit rows with missing cells), the
+# fewest complete rows (and rows per column) on which a model that needs
+# complete rows is fitted, and the first column numbering the tables of --draws.
+IMPUTE_MODEL = "boosted"
+MIN_COMPLETE_ROWS = 20
+MIN_COMPLETE_ROWS_PER_COLUMN = 2
+DRAW_COLUMN = "draw"
 
 # Table columns after dataset and model: (header, row key, format).
 _MEASURES = (
@@ -589,24 +605,71 @@ def _build_parser():
             "refused: leave them out with --drop, or name them in --integer/--categorical."
         ),
     )
-    gen.add_argument("data", help="input CSV file with a header row")
+    _add_table_arguments(gen)
     gen.add_argument("-n", "--n-samples", type=int, required=True, metavar="N", help="number of rows to generate")
+    gen.add_argument("--model", default="random-features", help=f"one of {', '.join(MODELS)}")
+    gen.add_argument("--seed", type=int, default=None, help="seed of the fit and the samples (default: fresh)")
     gen.add_argument(
+        "--drop", default="", metavar="COLS", help="comma-separated columns to leave out (of the fit and the output)"
+    )
+    gen.add_argument("--progress", action="store_true", help="report fit and sampling times on stderr (default: on a terminal)")
+    imp = commands.add_parser(
+        "impute",
+        help="fill the missing cells of a CSV file by drawing them from a model fitted to it",
+        description=(
+            "Read a CSV file with a header whose missing cells are empty or NA, N/A, NaN, null (any case), fit "
+            f"a model with the column types of 'generate' (default: {IMPUTE_MODEL}, whose trees fit rows with "
+            "missing cells; any other model is fitted on the complete rows only), and write the file again "
+            "with each missing cell drawn from the model's law given the observed cells of its row.  Observed "
+            "cells are written as they were; integer columns get integers, categorical columns labels of the "
+            f"input.  With --draws K, K completed tables are written one after the other, numbered 1..K by a "
+            f"first column '{DRAW_COLUMN}' (a multiple imputation).  A file without missing cells is written "
+            "unchanged; a row whose every cell is missing is refused."
+        ),
+    )
+    _add_table_arguments(imp)
+    imp.add_argument(
+        "--model",
+        default=IMPUTE_MODEL,
+        help=f"one of {', '.join(MODELS)} (default: {IMPUTE_MODEL}; the others fit on the complete rows only)",
+    )
+    imp.add_argument(
+        "--draws",
+        type=int,
+        default=1,
+        metavar="K",
+        help=f"write K completed tables, stacked, with a first column '{DRAW_COLUMN}' (1..K) (default: 1, "
+        "one table without that column)",
+    )
+    imp.add_argument("--seed", type=int, default=None, help="seed of the fit and the draws (default: fresh)")
+    imp.add_argument(
+        "--drop",
+        default="",
+        metavar="COLS",
+        help="comma-separated columns to leave out of the model; they are copied to the output as they are",
+    )
+    imp.add_argument(
+        "--progress", action="store_true", help="report fit and imputation times on stderr (default: on a terminal)"
+    )
+    return parser
+
+
+def _add_table_arguments(command):
+    """The arguments that ``generate`` and ``impute`` share: the CSV file in, the file out, column kinds."""
+    command.add_argument("data", help="input CSV file with a header row")
+    command.add_argument(
         "-o",
         "--output",
         required=True,
         metavar="FILE",
         help="output CSV file, written atomically ('-': standard output); an existing file needs --force",
     )
-    gen.add_argument("--force", action="store_true", help="replace an existing output file (keeping its permissions)")
-    gen.add_argument("--model", default="random-features", help=f"one of {', '.join(MODELS)}")
-    gen.add_argument("--seed", type=int, default=None, help="seed of the fit and the samples (default: fresh)")
-    gen.add_argument("--integer", default="", metavar="COLS", help="comma-separated columns to treat as integers")
-    gen.add_argument("--categorical", default="", metavar="COLS", help="comma-separated columns to treat as categories")
-    gen.add_argument(
-        "--drop", default="", metavar="COLS", help="comma-separated columns to leave out (of the fit and the output)"
+    command.add_argument("--force", action="store_true", help="replace an existing output file (keeping its permissions)")
+    command.add_argument("--integer", default="", metavar="COLS", help="comma-separated columns to treat as integers")
+    command.add_argument(
+        "--categorical", default="", metavar="COLS", help="comma-separated columns to treat as categories"
     )
-    gen.add_argument(
+    command.add_argument(
         "--delimiter",
         type=_delimiter,
         default=None,
@@ -614,10 +677,10 @@ def _build_parser():
         help="field separator of the input and the output: one character, 'tab', or 'auto' (default: "
         "detect among , ; tab |)",
     )
-    gen.add_argument("--max-categories", type=int, default=50, metavar="K", help="most distinct values of a text column")
-    gen.add_argument("--n-jobs", type=int, default=None, metavar="N", help="threads of the model")
-    gen.add_argument("--progress", action="store_true", help="report fit and sampling times on stderr (default: on a terminal)")
-    return parser
+    command.add_argument(
+        "--max-categories", type=int, default=50, metavar="K", help="most distinct values of a text column"
+    )
+    command.add_argument("--n-jobs", type=int, default=None, metavar="N", help="threads of the model")
 
 
 def _delimiter(text):
@@ -633,8 +696,8 @@ def _delimiter(text):
     return text
 
 
-def _output_plan(path, data, force):
-    """How ``generate`` writes ``-o PATH``, decided before anything is fitted.
+def _output_plan(path, data, force, what="the samples"):
+    """How ``generate`` (and ``impute``) writes ``-o PATH``, decided before anything is fitted.
 
     Returns 'stdout' (``-``, ``/dev/stdout``), 'stream' (an existing named
     pipe or character device, written to as it is) or 'file' (a new or
@@ -655,7 +718,7 @@ def _output_plan(path, data, force):
         except OSError:
             same = False
         if same or os.path.realpath(path) == os.path.realpath(data):
-            raise ValueError(f"the output {path} is the input file {data}; write the samples to another file")
+            raise ValueError(f"the output {path} is the input file {data}; write {what} to another file")
         mode = status.st_mode
         if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
             return "stream"
@@ -675,18 +738,18 @@ def _output_plan(path, data, force):
 def _check_scale(table, X):
     """Refuse columns whose spread overflows float64 (the models standardize the data)."""
     with np.errstate(all="ignore"):
-        spread = np.std(X, axis=0)
+        spread = np.nanstd(X, axis=0)  # missing cells (impute) left out
     bad = np.flatnonzero(~np.isfinite(spread))
     if bad.size:
         j = int(bad[0])
         raise ValueError(
             f"column {table.names[j]!r} holds values too large to model (up to "
-            f"{np.max(np.abs(X[:, j])):.3g} in magnitude; its variance overflows): rescale it first"
+            f"{np.nanmax(np.abs(X[:, j])):.3g} in magnitude; its variance overflows): rescale it first"
         )
 
 
-def _refuse_identifiers(table, exempt):
-    """``generate`` refuses columns that look like identifiers (see ``identifier_columns``)."""
+def _refuse_identifiers(table, exempt, impute=False):
+    """``generate`` and ``impute`` refuse columns that look like identifiers (see ``identifier_columns``)."""
     flagged = identifier_columns(table, exempt)
     if not flagged:
         return
@@ -694,9 +757,21 @@ def _refuse_identifiers(table, exempt):
     if len(names) == 1:
         name, reason = flagged[0]
         flag = "--integer" if table.kinds[table.names.index(name)] == "integer" else "--categorical"
+        if impute:
+            raise ValueError(
+                f"column {name!r} looks like an identifier ({reason}): a model learns nothing from it and would "
+                f"draw made-up identifiers for its missing cells; pass --drop {name} to copy it to the output "
+                f"without modelling it, or {flag} {name} to model it anyway"
+            )
         raise ValueError(
             f"column {name!r} looks like an identifier ({reason}): synthetic rows would copy or imitate real "
             f"identifiers; leave it out with --drop {name}, or pass {flag} {name} to model it anyway"
+        )
+    if impute:
+        raise ValueError(
+            f"columns {', '.join(map(repr, names))} look like identifiers (a different value on every row): a "
+            f"model learns nothing from them; pass --drop {','.join(names)} to copy them to the output without "
+            "modelling them, or name them in --integer or --categorical to model them anyway"
         )
     raise ValueError(
         f"columns {', '.join(map(repr, names))} look like identifiers (a different value on every row): synthetic "
@@ -759,9 +834,18 @@ def _generate_command(args):
         f"wrote {args.n_samples} rows x {len(table.names)} columns to {destination} "
         f"(fit {fit_s:.1f} s, sample {sample_s:.1f} s{left_out})\n"
     )
+    return _deliver(args, plan, text, summary)
+
+
+def _deliver(args, plan, text, summary):
+    """Write ``text`` (str, or bytes written as they are) to ``-o`` as planned by :func:`_output_plan`.
+
+    Returns what goes to standard output: ``summary``, or the text itself
+    with ``-o -`` (the summary then goes to stderr).
+    """
     if plan == "stdout":
         sys.stderr.write(summary)
-        return text
+        return text.decode("utf-8") if isinstance(text, bytes) else text
     if plan == "stream":
         try:
             write_stream(args.output, text)
@@ -775,6 +859,186 @@ def _generate_command(args):
                 f"the output {args.output} was created while the model was fitted; pass --force to replace it"
             ) from None
     return summary
+
+
+def _fits_missing(model):
+    """Whether ``model.fit`` takes rows with missing entries (NaN)."""
+    try:
+        return bool(get_tags(model).input_tags.allow_nan)
+    except (AttributeError, TypeError):  # pragma: no cover - not a scikit-learn estimator
+        return False
+
+
+def _plural(count, word):
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _observed_bounds(table, X):
+    """``bounds='auto'`` as computed on every row's observed cells, as an explicit dict.
+
+    A model fitted on the complete rows only gets the bounds of the whole
+    table: with 'auto', an observed value of an incomplete row outside the
+    complete rows' range (a negative value in a column whose complete rows are
+    all positive) would be impossible for it.
+    """
+    bounds = {}
+    for j, kind in enumerate(table.kinds):
+        values = X[:, j][~np.isnan(X[:, j])]
+        if kind != "categorical" and values.size and values.min() >= 0.0:
+            bounds[j] = (0.0, 1.0 if values.max() <= 1.0 else None)
+    return bounds
+
+
+def _suggest_trees():
+    return f"use --model {IMPUTE_MODEL}, whose trees fit rows with missing cells"
+
+
+def _check_complete_rows(args, table, source, X, complete):
+    """A model fitted on the complete rows only: enough of them, and among them every label of the table
+    and every value of a column that takes a single value there."""
+    n_complete, n_rows = int(complete.sum()), X.shape[0]
+    needed = max(MIN_COMPLETE_ROWS, MIN_COMPLETE_ROWS_PER_COLUMN * X.shape[1])
+    if n_complete < needed:
+        raise ValueError(
+            f"the {args.model} model needs complete rows to fit, and {args.data} has {n_complete} of {n_rows} "
+            f"rows without a missing cell (it needs at least {needed}, the larger of {MIN_COMPLETE_ROWS} and "
+            f"{MIN_COMPLETE_ROWS_PER_COLUMN} per column); {_suggest_trees()}"
+        )
+    for j, kind in enumerate(table.kinds):
+        seen = set(X[complete, j])
+        if kind != "categorical" and len(seen) > 1:
+            continue  # a numeric column with several values: any other value is possible
+        for i in np.flatnonzero(~complete & ~np.isnan(X[:, j])):
+            if X[i, j] not in seen:
+                what = f"the label {table.columns[j][i]!r}" if kind == "categorical" else f"the value {X[i, j]:g}"
+                raise ValueError(
+                    f"column {table.names[j]!r} holds {what} (line {source.lines[i]}) only in rows with missing "
+                    f"cells, which the {args.model} model cannot fit on: it could not condition on that "
+                    f"{'label' if kind == 'categorical' else 'value'}; {_suggest_trees()}"
+                )
+
+
+def _impossible_row(model_name, model, table, source, X, error):
+    """``error`` (raised by ``impute`` of a model fitted on the complete rows), with the line it is about.
+
+    Such a model gives probability zero to an observed value of an incomplete
+    row that its complete rows do not allow (a value strictly between 0 and
+    1 in a column whose complete rows hold only 0 and 1, say): the first such
+    row is named.
+    """
+    names = np.array(table.names, dtype=object)
+    for i in np.flatnonzero(np.isnan(X).any(axis=1)):
+        try:
+            model.column_types_.check_observed(X[i : i + 1], feature_names=names)
+        except ValueError as exc:
+            return ValueError(
+                f"line {source.lines[i]}: {str(exc).rstrip('.')}; the {model_name} model, fitted on the complete "
+                f"rows only, cannot condition on that value: {_suggest_trees()}"
+            )
+    return error
+
+
+def _impute_command(args):
+    """``impute``: fill the missing cells of a CSV file by conditional draws from a fitted model.
+
+    Returns what goes to standard output: the summary line, or the CSV text
+    itself with ``-o -`` (the summary then goes to stderr).
+    """
+    _check_names("model", [args.model], list(MODELS))
+    if args.draws < 1:
+        raise ValueError(f"--draws must be a positive number of completed tables, got {args.draws}.")
+    _check_seed_and_jobs(args.seed, args.n_jobs)
+    plan = _output_plan(args.output, args.data, args.force, what="the completed table")
+    integer, categorical = _split_names(args.integer), _split_names(args.categorical)
+    dropped = _split_names(args.drop)
+    table, source = read_csv_source(
+        args.data,
+        integer_columns=integer or None,
+        categorical_columns=categorical or None,
+        max_categories=args.max_categories,
+        delimiter=args.delimiter,
+        drop_columns=dropped or None,
+        allow_missing=True,
+    )
+    draw_column = DRAW_COLUMN if args.draws > 1 else None
+    if draw_column is not None and draw_column in [name.strip() for name in source.header]:
+        raise ValueError(
+            f"{args.data} has a column named {draw_column!r}, the name of the column that numbers the tables of "
+            "--draws; rename it"
+        )
+    X = table.to_array()  # categorical columns as the codes of their sorted labels, missing cells NaN
+    missing = np.isnan(X)
+    destination = "standard output" if plan == "stdout" else args.output
+    n_rows, n_columns = X.shape[0], len(source.header) + (draw_column is not None)
+    outside = " outside the dropped columns" if dropped else ""
+    if not missing.any():
+        if draw_column is None:
+            summary = f"no missing cell in {args.data}{outside}: wrote it unchanged to {destination}\n"
+            return _deliver(args, plan, source.data, summary)
+        text = format_filled_csv(source, table, [table] * args.draws, draw_column=draw_column)
+        summary = (
+            f"no missing cell in {args.data}{outside}: wrote {args.draws} unchanged copies of its {n_rows} rows "
+            f"({args.draws * n_rows} rows x {n_columns} columns, {draw_column!r} first) to {destination}\n"
+        )
+        return _deliver(args, plan, text, summary)
+
+    _refuse_identifiers(table, exempt=set(integer) | set(categorical), impute=True)
+    _check_scale(table, X)
+    progress = args.progress or sys.stderr.isatty()
+    model = MODELS[args.model](
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        integer_features=table.indices("integer"),
+        categorical_features=table.indices("categorical"),
+        bounds="auto",
+        point_masses="auto",
+    )
+    complete = ~missing.any(axis=1)
+    if _fits_missing(model):
+        X_fit, fitted_on = X, f"all {n_rows} rows"
+    else:
+        _check_complete_rows(args, table, source, X, complete)
+        model.set_params(bounds=_observed_bounds(table, X))  # those of every row, as 'auto' would give them
+        X_fit, fitted_on = X[complete], f"the {int(complete.sum())} complete rows of {n_rows}"
+    n_missing, n_incomplete = int(missing.sum()), int((~complete).sum())
+    if progress:
+        print(
+            f"skscore: fitting {args.model} on {fitted_on} x {X.shape[1]} columns ...", file=sys.stderr, flush=True
+        )
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, fit_s = _timed(model.fit, X_fit)
+        if progress:
+            print(
+                f"skscore: fitted in {fit_s:.1f} s; drawing {_plural(n_missing, 'missing cell')} of "
+                f"{_plural(n_incomplete, 'row')}{f' {args.draws} times' if args.draws > 1 else ''} ...",
+                file=sys.stderr,
+                flush=True,
+            )
+        try:
+            draws, impute_s = _timed(model.impute, X, n_draws=args.draws)  # seeded at fit
+        except ValueError as exc:
+            if X_fit is X:
+                raise
+            raise _impossible_row(args.model, model, table, source, X, exc) from None
+    if not np.all(np.isfinite(draws)):
+        raise ValueError(
+            f"the {args.model} model produced non-finite values (a numeric overflow); rescale columns with "
+            "very large values and try again"
+        )
+    text = format_filled_csv(source, table, [table.from_array(draw) for draw in draws], draw_column=draw_column)
+    written = (
+        f"{n_rows} rows x {n_columns} columns"
+        if draw_column is None
+        else f"{args.draws} completed tables ({args.draws * n_rows} rows x {n_columns} columns, {draw_column!r} first)"
+    )
+    copied = f", copied as they were: {', '.join(dropped)}" if dropped else ""
+    summary = (
+        f"filled {_plural(n_missing, 'missing cell')} in {n_incomplete} of {n_rows} rows with {args.model} "
+        f"fitted on {fitted_on}; wrote {written} to {destination} (fit {fit_s:.1f} s, impute {impute_s:.1f} s"
+        f"{copied})\n"
+    )
+    return _deliver(args, plan, text, summary)
 
 
 def _benchmark_command(args):
@@ -805,7 +1069,7 @@ def _benchmark_command(args):
     return table
 
 
-_COMMANDS = {"benchmark": _benchmark_command, "generate": _generate_command}
+_COMMANDS = {"benchmark": _benchmark_command, "generate": _generate_command, "impute": _impute_command}
 
 
 def main(argv=None):
