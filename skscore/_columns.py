@@ -830,6 +830,28 @@ class ColumnTypes:
         parts = [self._encode(X, np.broadcast_to(point, (n, self.n_uniforms_))) for point in self.points_]
         return np.vstack([Y for Y, _ in parts]), np.concatenate([term for _, term in parts])
 
+    def cells(self, X):
+        """The interval of the model coordinate of each observed categorical entry.
+
+        Returns ``(low, high)``, arrays of shape (n_samples, n_features_out_)
+        in the coordinates of :meth:`transform`: the interval of the entry's
+        level (its cell) for the coordinate of an observed categorical
+        entry, ``(-inf, inf)`` for every other coordinate.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        low = np.full((X.shape[0], self.n_features_out_), -np.inf)
+        high = np.full_like(low, np.inf)
+        start = 0
+        for j, column in enumerate(self.columns_):
+            if isinstance(column, _Categorical) and column.width == 1:
+                x = X[:, j]
+                rows = np.flatnonzero(~np.isnan(x))
+                index = np.clip(np.searchsorted(column.levels, x[rows]), 0, len(column.levels) - 1)
+                edges = np.concatenate([[-np.inf], column.code.edges, [np.inf]])
+                low[rows, start], high[rows, start] = edges[index], edges[index + 1]
+            start += column.width
+        return low, high
+
     def check_observed(self, X, *, feature_names=None, schema=None):
         """Raise a ValueError naming the first observed entry the model gives probability zero.
 

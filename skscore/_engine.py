@@ -23,6 +23,7 @@ types, standardization and the public API (:mod:`skscore.base`).
 
 import numpy as np
 from scipy import linalg
+from scipy.special import ndtr, ndtri
 
 from . import _kernels
 from ._kernels import cuda as _cuda  # numba.cuda itself is imported only when a kernel runs
@@ -216,6 +217,12 @@ def _forward_flow(steps, z, angles):
     return steps.to_host(z), steps.to_host(log_det)
 
 
+def _normal_mass(lower, upper):
+    """``Phi(upper) - Phi(lower)`` from the side where it does not cancel, floored at 1e-300."""
+    mass = np.where(lower > 0, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
+    return np.maximum(mass, 1e-300)
+
+
 def _normalized(log_w):
     w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
     return w / w.sum(axis=1, keepdims=True)
@@ -348,7 +355,7 @@ class Diffusion:
             eps = self.predictor.predict(Z, level)
         return -eps / np.sin(self.noise_angles[level])
 
-    def condition(self, Z, random_state, *, n_particles, n_jobs=None, projectors=None):
+    def condition(self, Z, random_state, *, n_particles, n_jobs=None, projectors=None, cells=None):
         """One draw of what is unknown of each row ``Z`` given what is known (SMC, on the CPU).
 
         What is known of a row is some of its coordinates (``Z`` holds NaN
@@ -373,6 +380,14 @@ class Diffusion:
         particles grow (in contrast to RePaint's replacement, see
         :meth:`inpaint`); the :ref:`conditional <conditional>` guide has the
         measurements.
+
+        ``cells``, a pair ``(low, high)`` of arrays like ``Z``, makes
+        coordinates known to lie in an interval (an observed category's),
+        infinite bounds elsewhere; they are NaN in ``Z``.  Their potential at
+        level ``k`` is the forward process's chance of the interval,
+        ``Phi((a_k high - z) / s_k) - Phi((a_k low - z) / s_k)``, which tends
+        to the interval's indicator at the data: the particles settle where
+        the model puts the category's mass.
         """
         n = len(Z)
         rows_per_chunk = max(1, CHUNK_SIZE // n_particles)
@@ -381,6 +396,8 @@ class Diffusion:
         def chunk(start, stop):
             rng = np.random.RandomState(seeds[start // rows_per_chunk])
             known = _Known(Z[start:stop], None if projectors is None else projectors[start:stop])
+            if cells is not None:
+                known.low, known.high = cells[0][start:stop], cells[1][start:stop]
             return self._smc(known, rng, n_particles)
 
         return map_chunks(chunk, n, rows_per_chunk, n_jobs)
@@ -395,6 +412,8 @@ class Diffusion:
         K = len(cos_u)
         z = self.base.sample(n * N, rng)
         log_w = particles.log_normal(particles.part(z) - cos_u[-1] * y, sin_u[-1] ** 2).reshape(n, N)
+        if particles.low is not None:
+            log_w += particles.log_cell_mass(z, cos_u[-1], sin_u[-1]).reshape(n, N)
         mean, no_noise = np.empty_like(z), np.zeros_like(z)
         for k in range(K - 1, 0, -1):
             a, s, a_to, s_to = cos_u[k], sin_u[k], cos_u[k - 1], sin_u[k - 1]
@@ -410,7 +429,14 @@ class Diffusion:
             # the known part: the kernel times the potential N(a_to y, s_to^2), a Gaussian
             v = 1.0 / (1.0 / var + 1.0 / (s_to * s_to))
             noise = rng.standard_normal(z.shape)
-            z = particles.combined(mean + np.sqrt(var) * noise, v * (mean / var + a_to * y / (s_to * s_to)) + np.sqrt(v) * noise)
+            z_next = particles.combined(mean + np.sqrt(var) * noise, v * (mean / var + a_to * y / (s_to * s_to)) + np.sqrt(v) * noise)
+            if particles.low is not None:
+                # interval-known coordinates: the kernel times the interval's potential, drawn exactly
+                log_w -= particles.log_cell_mass(z, a, s).reshape(n, N)
+                z_cells, log_predictive = particles.cell_proposal(mean, var, a_to, s_to, noise, rng)
+                z_next = np.where(particles.in_cell, z_cells, z_next)
+                log_w += log_predictive.reshape(n, N)
+            z = z_next
             z = _resampled(z.reshape(n, N, d), log_w, rng).reshape(n * N, d)
         z = z.reshape(n, N, d)[np.arange(n), draw_by_weight(log_w, rng.random_sample(n))]
         x0 = (z - sin_u[0] * steps.predict(z, 0)) / cos_u[0]  # the Tweedie step to the data
@@ -463,6 +489,8 @@ class _Known:
     known part of a row is its non-NaN coordinates (a diagonal projector).
     """
 
+    low = high = None  # intervals of coordinates known to lie in one (see Diffusion.condition)
+
     def __init__(self, Z, projectors):
         self.projectors = projectors
         if projectors is None:
@@ -481,7 +509,44 @@ class _Known:
             out.unknown = np.repeat(self.unknown, n_times, axis=0)
         out.value = np.repeat(self.value, n_times, axis=0)
         out.rank = np.repeat(self.rank, n_times)
+        if self.low is not None:
+            out.low, out.high = np.repeat(self.low, n_times, axis=0), np.repeat(self.high, n_times, axis=0)
         return out
+
+    @property
+    def in_cell(self):
+        return np.isfinite(self.low) | np.isfinite(self.high)
+
+    def log_cell_mass(self, z, a, s):
+        """The potential of the interval-known coordinates at ``z``: ``sum log P(z - s eps in [a low, a high])``."""
+        return np.sum(np.log(_normal_mass((a * self.low - z) / s, (a * self.high - z) / s)), axis=1)
+
+    def cell_proposal(self, mean, var, a_to, s_to, noise, rng):
+        """Draws of the kernel ``N(mean, var)`` times the potential of the intervals at ``(a_to, s_to)``.
+
+        The product is a mixture over the data value ``x`` in the interval of
+        ``N(z; m(x), v)``, ``x`` with density ``N(a_to x; mean, var + s_to^2)``
+        on the interval (a truncated normal, drawn by inversion); its mass,
+        returned with the draws (summed per row), is the weight's predictive
+        term.
+        """
+        spread = np.sqrt(var + s_to * s_to)
+        lower, upper = (a_to * self.low - mean) / spread, (a_to * self.high - mean) / spread
+        mass = _normal_mass(lower, upper)
+        u = rng.random_sample(mean.shape)
+        # inversion from the side of the interval away from the bulk, where the CDF does not round to 1
+        above = lower > 0
+        t = np.where(
+            above,
+            -ndtri(np.clip(ndtr(-lower) - u * mass, 1e-300, 1.0)),
+            ndtri(np.clip(ndtr(lower) + u * mass, 1e-300, 1.0 - 1e-16)),
+        )
+        t = np.clip(t, lower, upper)
+        scaled_x = mean + spread * t  # a_to x
+        v = 1.0 / (1.0 / var + 1.0 / (s_to * s_to))
+        z = v * (mean / var + scaled_x / (s_to * s_to)) + np.sqrt(v) * noise
+        log_mass = np.where(self.in_cell, np.log(mass), 0.0)
+        return z, log_mass.sum(axis=1)
 
     def part(self, z):
         """The known part of rows ``z`` (zero on the unknown coordinates or subspace)."""

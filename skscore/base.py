@@ -127,6 +127,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         "n_particles": [Interval(Integral, 1, None, closed="left")],
     }
 
+    # whether _condition takes the intervals of observed categories (cells=);
+    # otherwise an observed category is a point drawn uniformly in its interval
+    _conditions_on_cells = True
+
     # a column of a single training value is a point mass left out of the model
     # (see ColumnTypes.fit); GaussianMixturePriorDiffusion turns it off in its
     # component models, whose whitened coordinates are continuous
@@ -518,10 +522,14 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         for start in range(0, len(partial), CONDITION_CHUNK_ROWS):
             block = slice(start, start + CONDITION_CHUNK_ROWS)
             Y, _ = self.column_types_.transform(partial[block], rng)
+            block_options = {k: v[block] for k, v in options.items()}
+            if self._conditions_on_cells:
+                # an observed category is its interval, not a point drawn in it
+                low, high = self.column_types_.cells(partial[block])
+                Y[np.isfinite(low) | np.isfinite(high)] = np.nan
+                block_options["cells"] = (self._standardize(low), self._standardize(high))
             with limit_threads(self.n_jobs):
-                Z = self._condition(
-                    np.ascontiguousarray(self._standardize(Y)), rng, **{k: v[block] for k, v in options.items()}
-                )
+                Z = self._condition(np.ascontiguousarray(self._standardize(Y)), rng, **block_options)
             if not np.all(np.isfinite(Z)):  # pragma: no cover - defensive
                 raise FloatingPointError("The conditional sampler diverged; try more n_steps or a stronger regularization.")
             filled[block] = self.column_types_.inverse_transform(self.shift_ + self.scale_ * Z)
@@ -530,14 +538,15 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             draw[rows] = np.where(missing[rows], values, X[rows])
         return draws
 
-    def _condition(self, Z, random_state, projectors=None):
+    def _condition(self, Z, random_state, projectors=None, cells=None):
         """Model-space rows ``Z`` with what is unknown drawn given what is known.
 
-        Known: the non-NaN coordinates, or with ``projectors`` a linear image
-        (see :meth:`skscore._engine.Diffusion.condition`).
+        Known: the non-NaN coordinates, or with ``projectors`` a linear image,
+        and with ``cells`` intervals of some coordinates (see
+        :meth:`skscore._engine.Diffusion.condition`).
         """
         return self.diffusion_.condition(
-            Z, random_state, n_particles=self.n_particles, n_jobs=self.n_jobs, projectors=projectors
+            Z, random_state, n_particles=self.n_particles, n_jobs=self.n_jobs, projectors=projectors, cells=cells
         )
 
     def _decoded(self, X, index=None):

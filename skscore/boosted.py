@@ -668,7 +668,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             raise ValueError("This model was fitted with labels: pass the rows' classes, impute(X, y=y).")
         return self._impute(X, n_draws, random_state, codes=self._label_codes(y, n_rows))
 
-    def _condition(self, Z, random_state, codes=None, projectors=None):
+    def _condition(self, Z, random_state, codes=None, projectors=None, cells=None):
         """Each row drawn given its known part by its class's diffusion."""
         if codes is None:
             codes = np.zeros(len(Z), dtype=np.int64)
@@ -682,5 +682,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
                     n_particles=self.n_particles,
                     n_jobs=self.n_jobs,
                     projectors=None if projectors is None else projectors[rows],
+                    cells=None if cells is None else (cells[0][rows], cells[1][rows]),
                 )
         return out

@@ -464,6 +464,9 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         return Z[rng.permutation(n_samples)] if self.n_components_ > 1 else Z
 
     # ----------------------------------------------------------- conditional
+    # an interval of a model coordinate is no constraint a component's whitened rows can take
+    _conditions_on_cells = False
+
     def _condition(self, Z, random_state, projectors=None):
         """Rows drawn given their known coordinates: a component, then its diffusion.
 

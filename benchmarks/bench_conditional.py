@@ -1,0 +1,559 @@
+"""Conditional generation and imputation: known answers, missing entries, rare categories.
+
+Three parts, each measurement side by side in one run (times are wall-clock
+seconds on this machine; only the ratios carry over to another one):
+
+1. ``known`` (known answer): every estimator with its default hyperparameters
+   (``random_state=0``) fitted on 3,000 rows of the known 8-D mixture
+   (:func:`skscore.datasets.correlated_mixture_8d`) and of the 2-D mixture
+   (:func:`skscore.datasets.mixture_2d`).  For ``--points`` conditioning
+   points (draws of the law), ``sample(n, given=...)`` given the first
+   column and given the first half of the columns; on the unobserved
+   columns, SW (:func:`skscore.metrics.sliced_wasserstein`) to ``n`` exact
+   conditional draws (``GaussianMixtureLaw.sample_conditional``), the SW
+   between two exact conditional samples of that size (the floor), and the
+   model's unconditional error (SW of ``n`` unconditional samples to ``n``
+   draws of the law, all columns).  Means over the points; the target is
+   ``SW_cond <= 1.5 * floor + unconditional error``.  Extra rows: the oracle
+   (``tests/_oracle.py``: an exact noise predictor, so only the sampler
+   errs) with the SMC sampler and with RePaint (the engine's ``inpaint``,
+   r=5 resamplings, jumps of 10 % of the levels, DDPM steps: ForestDiffusion's
+   setting), DiffusionRandomFeatures with RePaint, and a sweep of
+   ``n_particles`` (1, 8, 32, 128) for DiffusionRandomFeatures and the
+   oracle on the 8-D mixture given half of the columns.
+2. ``impute``: iris, wine, breast_cancer, diabetes (features) and the mixed
+   table (:func:`skscore.datasets.make_mixed_table`, numeric array, column
+   types declared), 20 % of the entries missing completely at random (a row
+   with every entry missing is drawn again), ``--seeds`` seeds.  Errors in
+   standardized units (each column's squared error divided by its variance
+   in the complete table), on the hidden entries: MSE of one draw, MSE of
+   the mean of ``--draws`` draws, and the coverage of the 90 % prediction
+   interval of the draws (order statistics: with 20 draws, their smallest and
+   largest, which an exact sampler's interval covers with probability 19/21).  Against
+   scikit-learn's IterativeImputer (BayesianRidge with ``sample_posterior``:
+   one draw, and its own ``--draws`` draws from as many random states),
+   IterativeImputer with ExtraTrees and SimpleImputer (mean).  Two
+   protocols: (A) fit on the table with holes (only GradientBoostedScore
+   fits NaN), impute that table; (B) fit on 70 % complete rows, impute the
+   other 30 % after masking.  Targets per table (best skscore model, by the
+   mean-of-draws MSE, marked ``*``): one draw at most IterativeImputer's
+   (sample_posterior) one draw; mean of draws within 10 % of
+   IterativeImputer-ExtraTrees; coverage between 85 and 95 %.  The header
+   prints what an exact sampler's interval covers (a check of the rule).
+3. ``rare``: the mixed table as a DataFrame with plan shares 54/20/20/5 %
+   and a fifth level 'vip' on 1 % of the rows (more visits, spend and
+   score).  ``sample(n, given={'plan': level})`` against rejection sampling
+   (unconditional batches until ``n`` rows of the level) for the levels of
+   share 1, 5 and 20 %: time, rows drawn, whether every conditional row has
+   the level, and how close the rows are to the real rows of the level (SW
+   on the standardized numeric columns; the floor is a second real table's
+   rows of that level), with the column means.
+
+Usage::
+
+    python benchmarks/bench_conditional.py [--parts known,impute,rare] [--quick]
+        [--points 5] [--n-cond 1000] [--n-train 3000] [--seeds 3] [--draws 20]
+        [--datasets iris,wine,breast_cancer,diabetes,mixed] [--mixed-n 1000]
+        [--impute-models ...] [--rare-models DiffusionRandomFeatures,GradientBoostedScore]
+        [--rare-n-train 3000] [--rare-n 200] [--n-jobs N]
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.ensemble import ExtraTreesRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer, SimpleImputer
+from sklearn.model_selection import train_test_split
+
+from skscore import ConvexTwoLayerScore, DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
+from skscore._engine import repaint_path
+from skscore.datasets import correlated_mixture_8d, load_dataset, make_mixed_table, mixture_2d
+from skscore.metrics import sliced_wasserstein
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+from _oracle import ExactMixtureScore  # noqa: E402
+
+MODELS = {
+    "DiffusionRandomFeatures": DiffusionRandomFeatures,
+    "GaussianMixturePriorDiffusion": GaussianMixturePriorDiffusion,
+    "ConvexTwoLayerScore": ConvexTwoLayerScore,
+    "GradientBoostedScore": GradientBoostedScore,
+}
+SHORT = {
+    "DiffusionRandomFeatures": "DRF",
+    "GaussianMixturePriorDiffusion": "GMPD",
+    "ConvexTwoLayerScore": "Convex",
+    "GradientBoostedScore": "GBS",
+}
+# the mixed table's types (numeric array: visits, plan, spend, discount, score)
+MIXED_TYPES = dict(
+    integer_features=[0],
+    categorical_features=[1],
+    bounds={0: (0, None), 2: (0, None), 3: (0, 1)},
+    point_masses={2: 0.0},
+)
+REPAINT_R, REPAINT_J = 5, 0.1
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    out = function(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def model(name, n_jobs, **kwargs):
+    return MODELS[name](random_state=0, n_jobs=n_jobs, **kwargs)
+
+
+def table_header(*columns):
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+
+
+def table_row(*cells):
+    print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+
+
+# ---------------------------------------------------------------- 1. known
+def repaint(fitted, X_partial, seed):
+    """RePaint draws of the NaN of ``X_partial`` by ``fitted``'s engine (plain continuous columns)."""
+    Z = np.ascontiguousarray((X_partial - fitted.shift_) / fitted.scale_)
+    path = repaint_path(fitted.diffusion_.n_levels, REPAINT_R, REPAINT_J)
+    Z = fitted.diffusion_.inpaint(Z, np.random.RandomState(seed), path=path, sampler="ddpm", n_jobs=fitted.n_jobs)
+    return fitted.shift_ + fitted.scale_ * Z
+
+
+def conditional_runs(draw, law, points, columns, n, seed):
+    """SW to exact conditional draws on the unobserved columns, per point, and the seconds per call.
+
+    ``draw(X_partial, seed)`` returns ``X_partial`` completed (one row per row).
+    """
+    d = law.n_features
+    free = np.setdiff1d(np.arange(d), columns)
+    sw, seconds = [], []
+    for i, point in enumerate(points):
+        X_partial = np.full((n, d), np.nan)
+        X_partial[:, columns] = point[columns]
+        S, s = timed(draw, X_partial, seed + i)
+        if not np.all(np.isfinite(S)):
+            sw.append(float("nan"))
+            seconds.append(s)
+            continue
+        exact = law.sample_conditional(X_partial, random_state=1000 + i)
+        sw.append(sliced_wasserstein(S[:, free], exact[:, free]))
+        seconds.append(s)
+    return np.array(sw), float(np.mean(seconds))
+
+
+def floors(law, points, columns, n):
+    d = law.n_features
+    free = np.setdiff1d(np.arange(d), columns)
+    out = []
+    for i, point in enumerate(points):
+        X_partial = np.full((n, d), np.nan)
+        X_partial[:, columns] = point[columns]
+        a = law.sample_conditional(X_partial, random_state=1000 + i)
+        b = law.sample_conditional(X_partial, random_state=5000 + i)
+        out.append(sliced_wasserstein(a[:, free], b[:, free]))
+    return np.array(out)
+
+
+def given_draw(fitted):
+    def draw(X_partial, seed):
+        observed = np.flatnonzero(~np.isnan(X_partial[0]))
+        given = {int(j): float(X_partial[0, j]) for j in observed}
+        return np.asarray(fitted.sample(len(X_partial), given=given, random_state=seed))
+
+    return draw
+
+
+def part_known(args):
+    n, n_points = args.n_cond, args.points
+    print(f"\n== 1. Known answers: {n_points} conditioning points, {n} conditional rows each, {args.n_train} training rows ==")
+    print(f"SMC: sample(n, given=...), n_particles=32 (default); RePaint: engine inpaint, r={REPAINT_R}, j={REPAINT_J}, "
+          "DDPM steps, on the standardized rows")
+    print("SW on the unobserved columns (mean over points); floor: SW of two exact conditional samples; "
+          "uncond: SW of n unconditional samples to n draws of the law (all columns);")
+    print("target: SW cond <= 1.5 floor + uncond (on the means; 'points' counts the points meeting it one by one)\n")
+    table_header("law", "given", "model", "sampler", "fit s", "uncond SW", "floor", "SW cond", "bound", "target",
+                 "points", "s / call")
+    sweep_models = {}
+    for law_name, law in (("8-D mixture", correlated_mixture_8d()), ("2-D mixture", mixture_2d())):
+        d = law.n_features
+        X = law.sample(args.n_train, random_state=100)
+        reference = law.sample(n, random_state=200)
+        points = law.sample(n_points, random_state=300)
+        given_sets = [("1 column", np.array([0]))]
+        if d // 2 > 1:
+            given_sets.append((f"{d // 2} columns", np.arange(d // 2)))
+        floor = {label: floors(law, points, cols, n) for label, cols in given_sets}
+        entries = []  # (label, sampler, fitted, draw)
+        oracle = ExactMixtureScore(law, random_state=0, n_jobs=args.n_jobs)
+        for name in args.known_models:
+            fitted, fit_s = timed(model(name, args.n_jobs).fit, X)
+            entries.append((name, "SMC", fitted, given_draw(fitted), fit_s))
+            if name == "DiffusionRandomFeatures":
+                entries.append((name, "RePaint", fitted, lambda Xp, s, f=fitted: repaint(f, Xp, s), fit_s))
+                if d == 8:
+                    sweep_models["DiffusionRandomFeatures"] = fitted
+        oracle, fit_s = timed(oracle.fit, X)
+        entries.append(("oracle (exact noise)", "SMC", oracle, given_draw(oracle), fit_s))
+        entries.append(("oracle (exact noise)", "RePaint", oracle, lambda Xp, s: repaint(oracle, Xp, s), fit_s))
+        if d == 8:
+            sweep_models["oracle (exact noise)"] = (oracle, law, points, X)
+        uncond = {}
+        for label, sampler, fitted, draw, fit_s in entries:
+            if label not in uncond:
+                S = np.asarray(fitted.sample(n, random_state=7))
+                uncond[label] = sliced_wasserstein(S, reference)
+            for given_label, cols in given_sets:
+                sw, seconds = conditional_runs(draw, law, points, cols, n, seed=11)
+                fl = floor[given_label]
+                bound = 1.5 * fl.mean() + uncond[label]
+                ok = bool(np.nanmean(sw) <= bound) if np.isfinite(sw).any() else False
+                each = int(np.sum(sw <= 1.5 * fl + uncond[label]))
+                nan_note = "" if np.isfinite(sw).all() else f" ({int(np.sum(~np.isfinite(sw)))} non-finite)"
+                table_row(law_name, given_label, label, sampler, f"{fit_s:.1f}", f"{uncond[label]:.3f}",
+                          f"{fl.mean():.3f}", f"{np.nanmean(sw):.3f}{nan_note}", f"{bound:.3f}",
+                          "yes" if ok else "NO", f"{each}/{len(sw)}", f"{seconds:.2f}")
+    if args.sweep and sweep_models:
+        part_sweep(args, sweep_models)
+
+
+def part_sweep(args, sweep_models):
+    oracle, law, points, _ = sweep_models["oracle (exact noise)"]
+    cols = np.arange(law.n_features // 2)
+    fl = floors(law, points, cols, args.n_cond)
+    print(f"\nn_particles sweep: 8-D mixture given {len(cols)} columns, {len(points)} points x {args.n_cond} rows; "
+          f"floor {fl.mean():.3f}\n")
+    table_header("model", "n_particles", "SW cond", "s / call")
+    for label in ("DiffusionRandomFeatures", "oracle (exact noise)"):
+        if label not in sweep_models:
+            continue
+        fitted = oracle if label.startswith("oracle") else sweep_models[label]
+        for n_particles in args.particles:
+            fitted.set_params(n_particles=n_particles)
+            sw, seconds = conditional_runs(given_draw(fitted), law, points, cols, args.n_cond, seed=11)
+            table_row(label, n_particles, f"{np.nanmean(sw):.3f}", f"{seconds:.2f}")
+        fitted.set_params(n_particles=32)
+
+
+# --------------------------------------------------------------- 2. impute
+def mcar_mask(shape, rate, rng):
+    """Entries missing completely at random; a row with every entry missing is drawn again."""
+    mask = rng.random_sample(shape) < rate
+    while True:
+        full = np.flatnonzero(mask.all(axis=1))
+        if not len(full):
+            return mask
+        mask[full] = rng.random_sample((len(full), shape[1])) < rate
+
+
+def impute_tables(args):
+    for name in args.datasets:
+        if name == "mixed":
+            yield "mixed", make_mixed_table(args.mixed_n, random_state=0), MIXED_TYPES
+        else:
+            yield name, load_dataset(name), {}
+
+
+def scores(truth, mask, variance, single, draws):
+    """Standardized MSE of one draw, of the mean of the draws, and the 90 % coverage (NaN without draws)."""
+    cols = np.nonzero(mask)[1]
+    err = lambda est: float(np.mean((est[mask] - truth[mask]) ** 2 / variance[cols]))  # noqa: E731
+    if draws is None:
+        return err(single), float("nan"), float("nan")
+    low, high = interval(draws, axis=0)
+    covered = (truth[mask] >= low[mask]) & (truth[mask] <= high[mask])
+    return err(single), err(draws.mean(axis=0)), float(np.mean(covered))
+
+
+def interval_rank(n_draws, level=0.9):
+    """``k`` such that the k-th smallest and k-th largest of ``n_draws`` draws form a ``level`` interval.
+
+    For exchangeable draws of a continuous law, a new value falls between them
+    with probability ``(n_draws + 1 - 2 k) / (n_draws + 1)``: with 20 draws,
+    the smallest and the largest give 19/21 = 0.905.
+    """
+    return max(1, int(np.floor((1.0 - level) / 2.0 * (n_draws + 1))))
+
+
+def interval(draws, axis=0):
+    ordered = np.sort(draws, axis=axis)
+    k = interval_rank(draws.shape[axis])
+    return np.take(ordered, k - 1, axis=axis), np.take(ordered, draws.shape[axis] - k, axis=axis)
+
+
+def exact_coverage(n_draws, n_trials=200000, seed=0):
+    """Coverage of :func:`interval` for ``n_draws`` exact draws of a continuous law (checks the rule)."""
+    rng = np.random.RandomState(seed)
+    draws = rng.standard_normal((n_trials, n_draws))
+    truth = rng.standard_normal(n_trials)
+    low, high = interval(draws, axis=1)
+    return float(np.mean((truth >= low) & (truth <= high)))
+
+
+def baseline_imputers(seed):
+    return {
+        "IterativeImputer (BayesianRidge, sample_posterior)": lambda r: IterativeImputer(
+            sample_posterior=True, max_iter=10, random_state=r
+        ),
+        "IterativeImputer (ExtraTrees)": lambda r: IterativeImputer(
+            estimator=ExtraTreesRegressor(n_estimators=100, random_state=seed), max_iter=10, random_state=r
+        ),
+        "SimpleImputer (mean)": lambda r: SimpleImputer(strategy="mean"),
+    }
+
+
+def run_baselines(X_fit, X_masked, truth, mask, variance, seed, n_draws, protocol):
+    """Each baseline's (single MSE, mean MSE, coverage, seconds); ``X_fit`` None: fit_transform on ``X_masked``."""
+    out = {}
+    for label, make in baseline_imputers(seed).items():
+        start = time.perf_counter()
+
+        def one(r):
+            imputer = make(r)
+            if X_fit is None:
+                return imputer.fit_transform(X_masked)
+            return imputer.fit(X_fit).transform(X_masked)
+
+        single = one(seed)
+        draws = None
+        if "sample_posterior" in label:
+            draws = np.stack([single] + [one(1000 * seed + r) for r in range(1, n_draws)])
+        out[label] = scores(truth, mask, variance, single, draws) + (time.perf_counter() - start,)
+    return out
+
+
+def run_skscore(fitted_or_make, X_fit, X_masked, truth, mask, variance, seed, n_draws):
+    start = time.perf_counter()
+    fitted = fitted_or_make().fit(X_fit)
+    draws = np.asarray(fitted.impute(X_masked, n_draws=n_draws, random_state=seed))
+    seconds = time.perf_counter() - start
+    if not np.all(np.isfinite(draws)):
+        return (float("nan"),) * 3 + (seconds,)
+    # one draw: the first of the draws (as impute(X) alone, in law)
+    return scores(truth, mask, variance, draws[0], draws) + (seconds,)
+
+
+def part_impute(args):
+    print(f"\n== 2. Imputation: 20 % MCAR, {len(args.seed_list)} seed(s), {args.draws} draws; standardized MSE "
+          "(squared error / column variance of the complete table) on the hidden entries ==")
+    ref = exact_coverage(args.draws)
+    k = interval_rank(args.draws)
+    print(f"coverage: share of hidden values between the {k}-th smallest and {k}-th largest of the {args.draws} draws "
+          f"(a 90 % prediction interval by order statistics: an exact sampler gets {ref:.3f})")
+    print("one draw: the first of the draws; skscore rows: default hyperparameters, random_state=0; "
+          "times: fit + all draws, per seed; means over seeds")
+    print("targets (skscore rows): T1 one draw <= IterativeImputer (sample_posterior) one draw; "
+          "T2 mean of draws <= 1.1 x IterativeImputer (ExtraTrees); T3 coverage in [0.85, 0.95]; * best skscore "
+          "model of the table (mean-of-draws MSE)")
+    protocols = [p for p in args.protocols if p in "AB"]
+    for protocol in protocols:
+        if protocol == "A":
+            print("\n(A) fit on the table with holes, impute it (GradientBoostedScore fits NaN; the others cannot)\n")
+            names = [m for m in args.impute_models if m == "GradientBoostedScore"]
+        else:
+            print("\n(B) fit on 70 % complete rows, mask 20 % of the other 30 % and impute them\n")
+            names = list(args.impute_models)
+        table_header("table", "n x d", "method", "MSE one draw", "MSE mean of draws", "coverage 90 %", "s", "T1",
+                     "T2", "T3")
+        for table, X, types in impute_tables(args):
+            variance = X.var(axis=0)
+            results = {}
+            for seed in args.seed_list:
+                rng = np.random.RandomState(seed)
+                if protocol == "A":
+                    X_fit_ours, truth = None, X
+                else:
+                    X_fit_ours, truth = train_test_split(X, test_size=0.3, random_state=seed)
+                mask = mcar_mask(truth.shape, 0.2, rng)
+                X_masked = np.where(mask, np.nan, truth)
+                for name in names:
+                    make = lambda name=name: model(name, args.n_jobs, **types)  # noqa: E731
+                    fit_on = X_masked if protocol == "A" else X_fit_ours
+                    try:
+                        row = run_skscore(make, fit_on, X_masked, truth, mask, variance, seed, args.draws)
+                    except Exception as error:  # report, go on
+                        print(f"<!-- {table} {name} seed {seed}: {type(error).__name__}: {error} -->", flush=True)
+                        row = (float("nan"),) * 4
+                    results.setdefault(name, []).append(row)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    base = run_baselines(X_fit_ours, X_masked, truth, mask, variance, seed, args.draws, protocol)
+                for label, row in base.items():
+                    results.setdefault(label, []).append(row)
+            with warnings.catch_warnings():  # columns that a baseline does not fill (no draws) stay NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                means = {label: np.nanmean(np.array(rows), axis=0) for label, rows in results.items()}
+            post = means["IterativeImputer (BayesianRidge, sample_posterior)"]
+            trees = means["IterativeImputer (ExtraTrees)"]
+            ours = [label for label in names if np.isfinite(means[label][1])]
+            best = min(ours, key=lambda label: means[label][1]) if ours else None
+            for label, (single, mean, cover, seconds) in means.items():
+                if label in MODELS:
+                    t1 = "yes" if single <= post[0] else "no"
+                    t2 = "yes" if mean <= 1.1 * trees[0] else "no"
+                    t3 = "yes" if 0.85 <= cover <= 0.95 else "no"
+                    label = ("*" if label == best else "") + label
+                else:
+                    t1 = t2 = t3 = ""
+                fmt = lambda v: "" if not np.isfinite(v) else f"{v:.3f}"  # noqa: E731
+                table_row(table, f"{X.shape[0]}x{X.shape[1]}", label, fmt(single), fmt(mean), fmt(cover),
+                          f"{seconds:.1f}", t1, t2, t3)
+
+
+# ----------------------------------------------------------------- 3. rare
+PLAN_SHARES = {"basic": 0.54, "plus": 0.20, "pro": 0.20, "team": 0.05, "vip": 0.01}
+NUMERIC = ["visits", "spend", "discount", "score"]
+
+
+def rare_table(n, seed):
+    """The mixed table with plan shares of PLAN_SHARES; 'vip' rows are 'basic' rows shifted up."""
+    import pandas as pd
+
+    big = make_mixed_table(25 * n, as_frame=True, random_state=seed)
+    rng = np.random.RandomState(seed)
+    counts = {level: int(round(share * n)) for level, share in PLAN_SHARES.items()}
+    counts["basic"] = n - sum(c for level, c in counts.items() if level != "basic")
+    parts = []
+    basic = rng.permutation(np.flatnonzero(big["plan"].to_numpy() == "basic"))
+    for level in ("plus", "pro", "team"):
+        rows = rng.permutation(np.flatnonzero(big["plan"].to_numpy() == level))[: counts[level]]
+        parts.append(big.iloc[rows])
+    parts.append(big.iloc[basic[: counts["basic"]]])
+    vip = big.iloc[basic[counts["basic"] : counts["basic"] + counts["vip"]]].copy()
+    vip["visits"] = vip["visits"] + 6
+    vip["spend"] = np.where(vip["spend"] > 0, 4.0 * vip["spend"], 0.0)
+    vip["score"] = vip["score"] + 2.5
+    parts.append(vip.assign(plan="vip"))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["plan"] = pd.Categorical(frame["plan"].astype(str), categories=list(PLAN_SHARES))
+    frame["visits"] = frame["visits"].astype(np.int64)
+    return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+
+
+RARE_TYPES = dict(
+    integer_features=["visits"],
+    categorical_features=["plan"],
+    bounds={"visits": (0, None), "spend": (0, None), "discount": (0, 1)},
+    point_masses={"spend": 0.0},
+)
+
+
+def part_rare(args):
+    import pandas as pd
+
+    frame = rare_table(args.rare_n_train, seed=0)
+    other = rare_table(args.rare_n_train, seed=1)  # the floor: real rows of a second table
+    numeric = frame[NUMERIC].to_numpy(float)
+    mu, sd = numeric.mean(axis=0), numeric.std(axis=0)
+    std = lambda rows: (rows[NUMERIC].to_numpy(float) - mu) / sd  # noqa: E731
+    levels = [("vip", 0.01), ("team", 0.05), ("pro", 0.20)]
+    n = args.rare_n
+    shares = frame["plan"].value_counts(normalize=True)
+    print(f"\n== 3. Rare categories: {args.rare_n_train} rows, plan shares "
+          f"{', '.join(f'{k} {shares[k]:.3f}' for k in PLAN_SHARES)}; {n} rows per level ==")
+    print("given: sample(n, given={'plan': level}); rejection: unconditional batches of "
+          f"{args.rare_batch} rows until {n} rows of the level (at most {args.rare_max} rows drawn)")
+    print("SW: on the standardized numeric columns, to the real rows of the level; floor: a second real table's rows "
+          "of the level; means: visits / spend / discount / score\n")
+    table_header("model", "level", "share (data / model)", "method", "s", "rows drawn", "all rows of level", "SW",
+                 "floor", "means")
+    for level, _ in levels:
+        real = frame[frame["plan"] == level]
+        means = "/".join(f"{v:.2f}" for v in real[NUMERIC].mean())
+        table_row("real rows", level, f"{np.mean(frame['plan'] == level):.3f}", "-", "", len(real), "", "", "", means)
+    for name in args.rare_models:
+        fitted, fit_s = timed(model(name, args.n_jobs, **RARE_TYPES).fit, frame)
+        print(f"<!-- {name}: fit {fit_s:.1f} s -->", flush=True)
+        pool, pool_drawn, pool_s, model_share = [], 0, 0.0, {}
+        for level, share in levels:
+            real = frame[frame["plan"] == level]
+            floor = sliced_wasserstein(std(other[other["plan"] == level]), std(real))
+            try:
+                C, cond_s = timed(fitted.sample, n, given={"plan": level}, random_state=3)
+                has = bool((C["plan"] == level).all())
+                sw = sliced_wasserstein(std(C), std(real))
+                cond = (f"{cond_s:.2f}", f"{n} (x{fitted.n_particles} particles)", "yes" if has else "NO", f"{sw:.3f}",
+                        "/".join(f"{v:.2f}" for v in C[NUMERIC].mean()))
+            except Exception as error:
+                cond = ("", "", f"{type(error).__name__}: {error}", "", "")
+            # rejection: one pool of unconditional draws, grown until it holds n rows of the level
+            start = time.perf_counter()
+            while True:
+                kept = [S[S["plan"] == level] for S in pool]
+                if sum(len(k) for k in kept) >= n or pool_drawn >= args.rare_max:
+                    break
+                pool.append(fitted.sample(args.rare_batch, random_state=100 + len(pool)))
+                pool_drawn += args.rare_batch
+            pool_s += time.perf_counter() - start
+            R = pd.concat(kept) if kept else frame.iloc[:0]
+            model_share[level] = len(R) / max(pool_drawn, 1)
+            # the seconds rejection needs for this level: the time per row drawn x rows needed
+            needed = pool_drawn if len(R) < n else next(
+                (k + 1) * args.rare_batch for k in range(len(kept)) if sum(len(x) for x in kept[: k + 1]) >= n
+            )
+            rej_s = pool_s / pool_drawn * needed
+            R = R.iloc[:n]
+            rej_sw = sliced_wasserstein(std(R), std(real)) if len(R) else float("nan")
+            share_cell = f"{np.mean(frame['plan'] == level):.3f} / {model_share[level]:.3f}"
+            table_row(name, level, share_cell, "given", cond[0], cond[1], cond[2], cond[3], f"{floor:.3f}", cond[4])
+            table_row(name, level, share_cell, "rejection", f"{rej_s:.2f}",
+                      f"{needed}" + ("" if len(R) >= n else f" (only {len(R)} found)"), "yes", f"{rej_sw:.3f}",
+                      f"{floor:.3f}", "/".join(f"{v:.2f}" for v in R[NUMERIC].mean()) if len(R) else "")
+
+
+PARTS = {"known": part_known, "impute": part_impute, "rare": part_rare}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", default="known,impute,rare")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller runs: 2 points, 500 rows, 1,500 training rows, 1 seed, 3 tables, fewer rows")
+    parser.add_argument("--points", type=int, default=5)
+    parser.add_argument("--n-cond", type=int, default=1000)
+    parser.add_argument("--n-train", type=int, default=3000)
+    parser.add_argument("--known-models", default=",".join(MODELS))
+    parser.add_argument("--particles", default="1,8,32,128")
+    parser.add_argument("--no-sweep", dest="sweep", action="store_false")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--draws", type=int, default=20)
+    parser.add_argument("--datasets", default="iris,wine,breast_cancer,diabetes,mixed")
+    parser.add_argument("--mixed-n", type=int, default=1000)
+    parser.add_argument("--protocols", default="A,B")
+    parser.add_argument("--impute-models", default=",".join(MODELS))
+    parser.add_argument("--rare-models", default="DiffusionRandomFeatures,GradientBoostedScore")
+    parser.add_argument("--rare-n-train", type=int, default=3000)
+    parser.add_argument("--rare-n", type=int, default=200)
+    parser.add_argument("--rare-batch", type=int, default=5000)
+    parser.add_argument("--rare-max", type=int, default=100000)
+    parser.add_argument("--n-jobs", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.quick:
+        defaults = parser.parse_args([])
+        for key, value in dict(points=2, n_cond=500, n_train=1500, seeds=1, datasets="iris,wine,mixed", mixed_n=500,
+                               particles="1,8,32", rare_n_train=2000, rare_n=100, rare_batch=3000).items():
+            if getattr(args, key) == getattr(defaults, key):  # what is given on the command line wins
+                setattr(args, key, value)
+    args.known_models = [m for m in args.known_models.split(",") if m]
+    args.impute_models = [m for m in args.impute_models.split(",") if m]
+    args.rare_models = [m for m in args.rare_models.split(",") if m]
+    args.datasets = [s for s in args.datasets.split(",") if s]
+    args.particles = [int(p) for p in args.particles.split(",") if p]
+    args.protocols = [p.strip().upper() for p in args.protocols.split(",") if p]
+    args.seed_list = list(range(args.seeds))
+    print(f"bench_conditional: {os.cpu_count()} CPUs; {' '.join(sys.argv[1:]) or '(defaults)'}")
+    for part in args.parts.split(","):
+        PARTS[part](args)
+
+
+if __name__ == "__main__":
+    main()

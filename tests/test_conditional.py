@@ -1,0 +1,619 @@
+"""Conditional generation for every model: ``impute``, ``sample(given=...)`` and the engine's SMC sampler.
+
+Known answers come from Gaussian mixtures, whose conditional laws are exact
+(``GaussianMixtureLaw.sample_conditional``, itself checked here against the
+closed form).  Distances are sliced Wasserstein (SW) distances on the
+columns that were drawn, compared with the SW between two exact samples of
+the same size (the "floor", what sampling noise alone gives) averaged over
+several exact samples, so that no single draw decides a test.  Models are
+small and fitted once per module.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from _oracle import ExactMixtureScore
+from sklearn.datasets import load_iris
+
+from skscore import ConvexTwoLayerScore, DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
+from skscore._engine import repaint_path
+from skscore.datasets import GaussianMixtureLaw, make_mixed_table, mixture_2d
+from skscore.metrics import sliced_wasserstein
+
+N_EXACT = 5  # exact samples that each distance is averaged over
+
+
+def law_4d():
+    """A 4-D mixture of three rotated Gaussians (variances 0.3 to 1 along random axes)."""
+    rng = np.random.RandomState(0)
+    means = np.array([[-2.0, 1.0, 0.0, 1.0], [1.5, -1.0, 1.0, 0.0], [0.5, 1.5, -1.5, -1.0]])
+    covs = []
+    for _ in range(3):
+        q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+        covs.append(q @ np.diag([0.3, 0.5, 0.7, 1.0]) @ q.T)
+    return GaussianMixtureLaw([0.45, 0.35, 0.2], means, np.array(covs))
+
+
+# small models: the known-answer bound below leaves room for their learning error
+MODELS = {
+    "DiffusionRandomFeatures": lambda **kw: DiffusionRandomFeatures(n_features=128, n_steps=20, random_state=0, **kw),
+    # no validation: every component keeps its diffusion, so the SMC runs on
+    # whitened coordinates under a projector (a Gaussian component is exact)
+    "GaussianMixturePriorDiffusion": lambda **kw: GaussianMixturePriorDiffusion(
+        n_components=kw.pop("n_components", 3),
+        predictor=DiffusionRandomFeatures(n_features=64),
+        validation_fraction=None,
+        n_steps=20,
+        n_jobs=1,
+        random_state=0,
+        **kw,
+    ),
+    "ConvexTwoLayerScore": lambda **kw: ConvexTwoLayerScore(n_gates=8, n_steps=10, random_state=0, **kw),
+    "GradientBoostedScore": lambda **kw: GradientBoostedScore(
+        n_noise_levels=20, max_iter=20, duplicate_K=20, n_density_samples=500, random_state=0, **kw
+    ),
+}
+NAMES = list(MODELS)
+
+
+def _fit(make, X, **kw):
+    with warnings.catch_warnings():  # a small convex program may stop at max_iter
+        warnings.simplefilter("ignore")
+        return make(**kw).fit(X)
+
+
+def _sw(A, B):
+    return sliced_wasserstein(A, B, n_projections=200, random_state=0)
+
+
+def _blockwise_sw(A, B, n_points, columns):
+    """Mean over the blocks of rows (one block per conditioning point) of the SW on ``columns``."""
+    n = len(A) // n_points
+    return np.mean(
+        [_sw(A[i * n : (i + 1) * n][:, columns], B[i * n : (i + 1) * n][:, columns]) for i in range(n_points)]
+    )
+
+
+def conditional_errors(draws, law, queries, n_points, columns, seed):
+    """SW of ``draws`` to exact conditional draws, and the exact-pair floor, both averaged over N_EXACT samples."""
+    exact = [law.sample_conditional(queries, random_state=1000 * seed + k) for k in range(N_EXACT + 1)]
+    error = np.mean([_blockwise_sw(draws, E, n_points, columns) for E in exact[:N_EXACT]])
+    floor = np.mean([_blockwise_sw(exact[k], exact[k + 1], n_points, columns) for k in range(N_EXACT)])
+    return error, floor
+
+
+# ------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def law():
+    return law_4d()
+
+
+@pytest.fixture(scope="module")
+def fitted_4d(law):
+    """Each model fitted on 2000 rows of the 4-D mixture, on first use."""
+    X = law.sample(2000, random_state=0)
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = _fit(MODELS[name], X)
+        return cache[name]
+
+    return get
+
+
+FRAME_TYPES = dict(
+    categorical_features="auto",
+    integer_features=["visits"],
+    bounds={"visits": (0, None), "spend": (0, None), "discount": (0, 1)},
+    point_masses={"spend": 0.0},
+)
+
+
+@pytest.fixture(scope="module")
+def mixed_frame():
+    pytest.importorskip("pandas")
+    return make_mixed_table(1000, as_frame=True, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_frame(mixed_frame):
+    """Each model fitted on the mixed customer table as a DataFrame, types declared, on first use."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            kw = dict(FRAME_TYPES, n_components=2) if name == "GaussianMixturePriorDiffusion" else FRAME_TYPES
+            cache[name] = _fit(MODELS[name], mixed_frame, **kw)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def typed_array_model():
+    """A tiny model of the mixed table as an array: visits integer, plan categorical, bounds, a point mass."""
+    X = make_mixed_table(600, random_state=0)
+    types = dict(integer_features=[0], categorical_features=[1], bounds={0: (0, None), 2: (0, None), 3: (0, 1)})
+    return DiffusionRandomFeatures(n_features=16, n_steps=4, random_state=0, point_masses={2: 0.0}, **types).fit(X)
+
+
+def _with_holes(X, rate, seed, n_complete):
+    """``X`` with NaN at random (``rate``), its first ``n_complete`` rows complete and no row empty."""
+    rng = np.random.RandomState(seed)
+    missing = rng.random_sample(X.shape) < rate
+    missing[:n_complete] = False
+    empty = missing.all(axis=1)
+    missing[empty, rng.randint(X.shape[1], size=empty.sum())] = False
+    return missing
+
+
+# ------------------------------------------------- 1. known answer, every model
+# conditioning points: four fixed draws of the law (typical rows)
+N_PER_POINT = 300
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("given_columns", [[0], [0, 1]], ids=["one_column", "half_the_columns"])
+def test_conditional_draws_are_as_close_to_exact_as_the_model_allows(name, given_columns, law, fitted_4d):
+    """SW to the exact conditional <= 1.5 x the exact-pair floor + the model's unconditional SW error.
+
+    Measured (seeds 0-4 of the draws, these points), left side / right
+    side: one column 0.42-0.59 (DiffusionRandomFeatures), 0.37-0.50
+    (mixture prior), 0.60-0.76 (convex), 0.40-0.61 (boosted); half the
+    columns 0.43-0.66, 0.40-0.47, 0.44-0.60, 0.40-0.51.  Drawing the free
+    columns from the model's unconditional law instead (ignoring the
+    condition) gives at least 1.4 times the bound (up to 2.0).
+    """
+    model = fitted_4d(name)
+    points = law.sample(4, random_state=7)
+    free = [j for j in range(4) if j not in given_columns]
+    queries = np.repeat(points, N_PER_POINT, axis=0)
+    queries[:, free] = np.nan
+    draws = model.impute(queries, random_state=0)
+    np.testing.assert_array_equal(draws[:, given_columns], queries[:, given_columns])
+    error, floor = conditional_errors(draws, law, queries, len(points), free, seed=0)
+
+    unconditional = model.sample(N_PER_POINT, random_state=0)
+    model_error = np.mean([_sw(unconditional, law.sample(N_PER_POINT, random_state=k)) for k in range(N_EXACT)])
+    bound = 1.5 * floor + model_error
+    assert error <= bound, (error, floor, model_error)
+
+
+# ------------------------------------------------------ 2. the engine's SMC
+def test_smc_with_an_exact_predictor_is_near_exact_and_beats_repaint():
+    """With no learning error, SMC draws are within sampling noise of exact; RePaint's are not.
+
+    Measured on the 2-D mixture given x0 in {-1, 0, 1, 2} (500 rows each,
+    40 levels, 32 particles; seeds 0-4): SMC error / floor 0.84 to 1.26,
+    RePaint error / SMC error 2.7 to 4.0.  RePaint replaces the known part
+    by a fresh noising of its value and never weighs the unknown part by it,
+    so between the modes it draws them in the wrong proportions.
+    """
+    law = mixture_2d()
+    n_steps, n = 40, 500
+    model = ExactMixtureScore(law, n_steps=n_steps, n_particles=32, random_state=0).fit(
+        law.sample(2000, random_state=0)
+    )
+    points = [-1.0, 0.0, 1.0, 2.0]
+    queries = np.full((n * len(points), 2), np.nan)
+    queries[:, 0] = np.repeat(points, n)
+    smc = model.impute(queries, random_state=0)
+    smc_error, floor = conditional_errors(smc, law, queries, len(points), [1], seed=0)
+
+    Z = np.ascontiguousarray(model._standardize(queries))
+    repaint = model.diffusion_.inpaint(Z, np.random.RandomState(0), path=repaint_path(n_steps, 5, 0.1), sampler="ddpm")
+    repaint = model.shift_ + model.scale_ * repaint
+    np.testing.assert_allclose(repaint[:, 0], queries[:, 0])
+    repaint_error, _ = conditional_errors(repaint, law, queries, len(points), [1], seed=0)
+    assert smc_error <= 1.5 * floor, (smc_error, floor)
+    assert repaint_error >= 2.0 * smc_error, (repaint_error, smc_error)
+
+
+def test_smc_under_a_projector_keeps_the_constraint_and_draws_the_rest():
+    law = mixture_2d()
+    model = ExactMixtureScore(law, n_steps=20, preprocessing=None, random_state=0).fit(law.sample(500, random_state=0))
+    # a coordinate projector is the same knowledge as NaN: the same draws
+    n = 200
+    Z = np.full((n, 2), np.nan)
+    Z[:, 0] = 0.5
+    P = np.zeros((n, 2, 2))
+    P[:, 0, 0] = 1.0
+    by_nan = model.diffusion_.condition(Z, np.random.RandomState(0), n_particles=32)
+    by_projector = model.diffusion_.condition(np.nan_to_num(Z), np.random.RandomState(0), n_particles=32, projectors=P)
+    np.testing.assert_allclose(by_projector, by_nan, rtol=0, atol=1e-12)
+
+    # a rotated constraint v'z = c is kept exactly, and the rest has the law
+    # that the NaN path gives for the rotated mixture (coordinates R z, the
+    # constraint on the first).  Both paths share the ancestral kernel's
+    # discretization error, so this isolates the projector.  Measured (seeds
+    # 0-4): SW(projector, NaN path) / floor 0.61 to 1.00.
+    v = np.array([1.0, 1.0]) / np.sqrt(2.0)
+    R = np.array([v, [-v[1], v[0]]])
+    rotated = GaussianMixtureLaw(law.weights, law.means @ R.T, np.einsum("ij,njk,lk->nil", R, law.covariances, R))
+    rotated_model = ExactMixtureScore(rotated, n_steps=20, preprocessing=None).fit(rotated.sample(500, random_state=0))
+    points, n = [-3.0, 2.0], 500
+    c = np.repeat(points, n)
+    projectors = np.repeat(np.outer(v, v)[None], len(c), axis=0)
+    draws = model.diffusion_.condition(c[:, None] * v, np.random.RandomState(0), n_particles=32, projectors=projectors)
+    np.testing.assert_allclose(draws @ v, c, rtol=0, atol=1e-12)
+    queries = np.full((len(c), 2), np.nan)
+    queries[:, 0] = c
+    by_nan = rotated_model.diffusion_.condition(queries, np.random.RandomState(100), n_particles=32)
+    _, floor = conditional_errors(by_nan, rotated, queries, len(points), [1], seed=0)
+    distance = _blockwise_sw(draws @ R.T, by_nan, len(points), [1])
+    assert distance <= 1.5 * floor, (distance, floor)
+
+
+# ----------------------------------------------- 3. exact conditional draws
+def test_gaussian_conditional_draws_match_the_closed_form():
+    rng = np.random.RandomState(0)
+    A = rng.standard_normal((4, 4))
+    S = A @ A.T + 0.5 * np.eye(4)
+    m = np.array([1.0, -2.0, 0.5, 3.0])
+    law = GaussianMixtureLaw([1.0], [m], [S])
+    n = 40000
+    observed_value = np.array([0.3, np.nan, 1.7, np.nan])
+    X = np.tile(observed_value, (n, 1))
+    # a second pattern in the same call: only column 1 observed
+    X[n // 2 :] = [np.nan, -1.0, np.nan, np.nan]
+    draws = law.sample_conditional(X, random_state=1)
+    np.testing.assert_array_equal(draws[~np.isnan(X)], X[~np.isnan(X)])
+    for rows, o in ((slice(0, n // 2), [0, 2]), (slice(n // 2, n), [1])):
+        u = [j for j in range(4) if j not in o]
+        x_o = X[rows][0, o]
+        gain = S[np.ix_(u, o)] @ np.linalg.inv(S[np.ix_(o, o)])
+        mean = m[u] + gain @ (x_o - m[o])
+        cov = S[np.ix_(u, u)] - gain @ S[np.ix_(o, u)]
+        sample = draws[rows][:, u]
+        se = np.sqrt(np.diag(cov) / (n // 2))
+        np.testing.assert_array_less(np.abs(sample.mean(axis=0) - mean), 5 * se)
+        np.testing.assert_allclose(np.cov(sample, rowvar=False), cov, atol=0.05 * np.abs(cov).max())
+
+
+def test_mixture_conditional_weights_components_by_their_observed_marginals():
+    law = law_4d()
+    x_o = np.array([0.0, 0.5])  # columns 0 and 1, between the components
+    X = np.tile([x_o[0], x_o[1], np.nan, np.nan], (40000, 1))
+    draws = law.sample_conditional(X, random_state=0)
+    # the exact conditional mean, from the components' marginals computed here
+    log_r, means = [], []
+    for w, mu, S in zip(law.weights, law.means, law.covariances):
+        S_oo, S_uo = S[:2, :2], S[2:, :2]
+        r = x_o - mu[:2]
+        log_r.append(np.log(w) - 0.5 * r @ np.linalg.solve(S_oo, r) - 0.5 * np.log(np.linalg.det(2 * np.pi * S_oo)))
+        means.append(mu[2:] + S_uo @ np.linalg.solve(S_oo, r))
+    resp = np.exp(np.array(log_r) - max(log_r))
+    resp /= resp.sum()
+    assert resp.max() < 0.95  # more than one component matters here
+    expected = resp @ np.array(means)
+    np.testing.assert_allclose(draws[:, 2:].mean(axis=0), expected, atol=0.03)
+
+
+def test_observed_log_terms_are_the_marginal_log_density():
+    law = law_4d()
+    X = law.sample(50, random_state=0)
+    patterns = [[0], [1, 3], [0, 2, 3], [0, 1, 2, 3]]
+    for o in patterns:
+        partial = np.full_like(X, np.nan)
+        partial[:, o] = X[:, o]
+        marginal = GaussianMixtureLaw(law.weights, law.means[:, o], law.covariances[:, o][:, :, o])
+        np.testing.assert_allclose(law.observed_log_terms(partial), marginal.component_log_terms(X[:, o]), rtol=1e-10)
+    # mixed patterns in one call, and a row with nothing observed: log p_j
+    partial = X[:4].copy()
+    partial[0, 1:] = np.nan
+    partial[1, :2] = np.nan
+    partial[3] = np.nan
+    terms = law.observed_log_terms(partial)
+    for i in range(3):
+        o = np.flatnonzero(~np.isnan(partial[i]))
+        marginal = GaussianMixtureLaw(law.weights, law.means[:, o], law.covariances[:, o][:, :, o])
+        np.testing.assert_allclose(terms[i], marginal.component_log_terms(partial[i : i + 1, o])[0], rtol=1e-10)
+    np.testing.assert_allclose(terms[3], np.log(law.weights), rtol=1e-12)
+
+
+# ----------------------------------------------- 4. mixture prior constraint
+def test_mixture_prior_whitened_constraint_is_an_orthogonal_projector():
+    law = law_4d()
+    X = law.sample(400, random_state=0)
+    model = GaussianMixturePriorDiffusion(
+        n_components=2, predictor=DiffusionRandomFeatures(n_features=16), n_steps=4, n_jobs=1, random_state=0
+    ).fit(X)
+    Z = model._standardize(law.sample(6, random_state=1))
+    patterns = [[0], [1, 3], [0, 1, 2], [2], [0, 3], [1, 2, 3]]
+    for i, o in enumerate(patterns):
+        Z[i, [j for j in range(4) if j not in o]] = np.nan
+    rng = np.random.RandomState(0)
+    for j in range(model.n_components_):
+        known, P = model._whitened_constraint(Z, j)
+        c, L = model._centres_z[j], model._chol_z[j]
+        for i, o in enumerate(patterns):
+            np.testing.assert_allclose(P[i], P[i].T, atol=1e-12)
+            np.testing.assert_allclose(P[i] @ P[i], P[i], atol=1e-10)
+            assert np.linalg.matrix_rank(P[i]) == len(o)
+            assert np.trace(P[i]) == pytest.approx(len(o))
+            np.testing.assert_allclose(P[i] @ known[i], known[i], atol=1e-10)  # the known part lies in the subspace
+            for _ in range(3):
+                e = 3.0 * rng.standard_normal(4)
+                z = c + L @ (known[i] + (np.eye(4) - P[i]) @ e)
+                np.testing.assert_allclose(z[o], Z[i, o], atol=1e-10)
+
+
+def test_mixture_prior_of_gaussian_components_conditions_exactly(law):
+    # no component has the rows for a diffusion: the model is its fitted
+    # mixture, whose conditional law is known (component posterior, then the
+    # projected Gaussian).  Measured (seeds 0-4): error / floor 0.87 to 1.26.
+    model = GaussianMixturePriorDiffusion(n_components=3, min_component_rows=10_000, random_state=0)
+    model.fit(law.sample(2000, random_state=0))
+    assert all(component is None for component in model.component_models_)
+    fitted = GaussianMixtureLaw(model.weights_, model.means_, model.covariances_)
+    points = law.sample(4, random_state=7)
+    for given_columns in ([0], [1, 2]):
+        free = [j for j in range(4) if j not in given_columns]
+        queries = np.repeat(points, N_PER_POINT, axis=0)
+        queries[:, free] = np.nan
+        draws = model.impute(queries, random_state=0)
+        error, floor = conditional_errors(draws, fitted, queries, len(points), free, seed=0)
+        assert error <= 1.5 * floor, (given_columns, error, floor)
+
+
+# ------------------------------------------------ 5. the impute contract
+@pytest.mark.parametrize("name", NAMES)
+def test_impute_keeps_observed_entries_and_fills_every_nan(name, law, fitted_4d):
+    model = fitted_4d(name)
+    X = law.sample(60, random_state=11)
+    missing = _with_holes(X, 0.35, seed=0, n_complete=10)
+    X_missing = np.where(missing, np.nan, X)
+    before = X_missing.copy()
+    filled = model.impute(X_missing, random_state=0)
+    np.testing.assert_array_equal(X_missing, before)  # the input is left alone
+    assert filled.shape == X.shape and np.all(np.isfinite(filled))
+    np.testing.assert_array_equal(filled[~missing], X_missing[~missing])  # bit-identical
+    np.testing.assert_array_equal(filled[:10], X[:10])
+    np.testing.assert_array_equal(model.impute(X[:5], random_state=0), X[:5])  # nothing to fill
+
+    # a seed repeats; another seed, or the model's own generator, draws afresh
+    np.testing.assert_array_equal(model.impute(X_missing, random_state=0), filled)
+    assert not np.any(model.impute(X_missing, random_state=1)[missing] == filled[missing])
+    assert not np.array_equal(model.impute(X_missing), model.impute(X_missing))
+
+    draws = model.impute(X_missing, n_draws=3, random_state=0)
+    assert isinstance(draws, np.ndarray) and draws.shape == (3,) + X.shape
+    for draw in draws:
+        np.testing.assert_array_equal(draw[~missing], X_missing[~missing])
+    assert np.all(np.isfinite(draws))
+    assert not np.any(draws[0][missing] == draws[1][missing])
+    np.testing.assert_array_equal(model.impute(X_missing, n_draws=3, random_state=0), draws)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_given_fixes_the_given_columns(name, law, fitted_4d):
+    model = fitted_4d(name)
+    S = model.sample(50, given={1: 0.25}, random_state=0)
+    assert isinstance(S, np.ndarray) and S.shape == (50, 4) and np.all(np.isfinite(S))
+    assert np.all(S[:, 1] == 0.25)
+    values = np.linspace(-1.0, 1.0, 50)
+    S = model.sample(50, given={0: values, 3: 1.0}, random_state=0)
+    np.testing.assert_array_equal(S[:, 0], values)
+    assert np.all(S[:, 3] == 1.0)
+    np.testing.assert_array_equal(model.sample(50, given={0: values, 3: 1.0}, random_state=0), S)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_impute_on_a_typed_dataframe(name, mixed_frame, fitted_frame):
+    pd = pytest.importorskip("pandas")
+    model = fitted_frame(name)
+    original = make_mixed_table(80, as_frame=True, random_state=1)
+    original.index = [f"row{i}" for i in range(80)]
+    missing = _with_holes(original.to_numpy(dtype=object), 0.3, seed=0, n_complete=10)
+    frame = original.mask(missing)
+    filled = model.impute(frame, random_state=0)
+
+    assert isinstance(filled, pd.DataFrame)
+    assert list(filled.index) == list(frame.index)
+    assert list(filled.columns) == list(mixed_frame.columns)
+    assert filled.dtypes.to_dict() == mixed_frame.dtypes.to_dict()
+    assert not filled.isna().any().any()
+    pd.testing.assert_frame_equal(filled.iloc[:10], original.iloc[:10])
+    for j, column in enumerate(frame.columns):
+        observed = ~missing[:, j]
+        np.testing.assert_array_equal(filled[column].to_numpy()[observed], original[column].to_numpy()[observed])
+    # typed columns: integers (and within bounds), labels, bounds, point masses
+    assert (filled["visits"] >= 0).all()
+    assert filled["plan"].cat.categories.tolist() == ["basic", "plus", "pro", "team"]
+    assert (filled["spend"] >= 0).all()
+    assert filled["discount"].between(0, 1).all()
+
+    draws = model.impute(frame, n_draws=2, random_state=0)
+    assert isinstance(draws, list) and len(draws) == 2
+    for draw in draws:
+        assert isinstance(draw, pd.DataFrame) and list(draw.index) == list(frame.index)
+        assert draw.dtypes.to_dict() == mixed_frame.dtypes.to_dict()
+
+    pro = model.sample(400, given={"plan": "pro"}, random_state=0)
+    assert isinstance(pro, pd.DataFrame) and pro.dtypes.to_dict() == mixed_frame.dtypes.to_dict()
+    assert (pro["plan"] == "pro").all()
+    # the condition reaches the other columns: 40 % of the basic plan spends
+    # nothing, 14 % of pro (measured with 200 rows, seeds 0-4, every model:
+    # basic 0.36-0.45, pro 0.17-0.27, difference at least 0.105)
+    basic = model.sample(400, given={"plan": "basic"}, random_state=0)
+    assert (basic["spend"] == 0).mean() >= (pro["spend"] == 0).mean() + 0.06
+
+
+# ------------------------------------------------------ 6. rare category
+@pytest.fixture(scope="module")
+def rare_table():
+    """3000 rows: a category with 1 % share ('rare', last level) and two columns that depend on it."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    kind = rng.choice(3, size=3000, p=[0.6, 0.39, 0.01])
+    x = rng.standard_normal((3000, 2)) + np.array([[0.0, 0.0], [2.0, -1.0], [5.0, 3.0]])[kind]
+    frame = pd.DataFrame(
+        {"kind": pd.Categorical.from_codes(kind, categories=["common", "other", "rare"]), "x": x[:, 0], "y": x[:, 1]}
+    )
+    assert 0.005 < np.mean(kind == 2) < 0.015
+    model = DiffusionRandomFeatures(n_features=128, n_steps=20, categorical_features="auto", random_state=0).fit(frame)
+    return frame, model
+
+
+def test_sample_given_a_rare_category(rare_table):
+    frame, model = rare_table
+    S = model.sample(200, given={"kind": "rare"}, random_state=0)
+    assert (S["kind"] == "rare").all()
+    # the draws lean from the whole table's mean of x (0.8) towards the rare
+    # rows' (5.0); measured 2.6 (but see the next test)
+    assert S["x"].mean() >= frame["x"].mean() + 1.0
+    # by code, on a model fitted on the array
+    X = np.column_stack([frame["kind"].cat.codes.to_numpy(float), frame[["x", "y"]].to_numpy()])
+    array_model = DiffusionRandomFeatures(n_features=32, n_steps=8, categorical_features=[0], random_state=0).fit(X)
+    assert np.all(array_model.sample(200, given={0: 2}, random_state=0)[:, 0] == 2.0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known shortfall (doc/user_guide/conditional.rst, 'Limits'): with 32 particles the SMC sampler "
+    "leaves draws given a 1 % category short of the model's own rows of it",
+)
+def test_given_a_rare_category_draws_the_models_own_rows_of_it(rare_table):
+    """``sample(given={'kind': 'rare'})`` should draw from the model's own rows of that category.
+
+    Measured with 32 particles: x mean 2.7 (y -0.1) given 'rare', against
+    3.7 (y 0.9) for the model's own rare rows (20000 unconditional draws,
+    about 300 rare; the data: 5.0, 3.0); 256 particles give 3.2 (0.3).  The
+    category's coordinate is conditioned on its interval (the potential of
+    the interval at each level, drawn exactly); what is left is the particle
+    system's bias towards the common categories when the condition has
+    little mass.  Strict: the day it passes, this mark must go.
+    """
+    frame, model = rare_table
+    own = model.sample(20000, random_state=1)
+    own = own[own["kind"] == "rare"]
+    assert len(own) >= 100
+    S = model.sample(200, given={"kind": "rare"}, random_state=0)
+    # standard errors about 0.1 each
+    np.testing.assert_allclose(S[["x", "y"]].mean().to_numpy(), own[["x", "y"]].mean().to_numpy(), atol=0.5)
+
+
+# ------------------------------------------------------- 7. bad input
+def _row(X, **changes):
+    row = X[:2].copy()
+    row[:, 4] = np.nan
+    for j, value in changes.items():
+        row[0, int(j[1:])] = value
+    return row
+
+
+BAD_ARRAY_CALLS = [
+    ("unknown column index", lambda m, X: m.sample(3, given={7: 1.0}), r"refers to column 7, not an index in \[0, 5\)"),
+    ("name without names", lambda m, X: m.sample(3, given={"plan": 1}), "no column names; use indices"),
+    ("impute above bound", lambda m, X: m.impute(_row(X, c3=1.5)), r"column 3 holds 1.5, outside its bounds \(0, 1\)"),
+    ("given above bound", lambda m, X: m.sample(3, given={3: 1.5}), r"column 3 holds 1.5, outside its bounds \(0, 1\)"),
+    ("impute below bound", lambda m, X: m.impute(_row(X, c2=-1.0)), "column 2 holds -1, outside its bounds"),
+    ("impute unseen level", lambda m, X: m.impute(_row(X, c1=7.0)), "column 1 holds 7, a level not seen in fit"),
+    ("given unseen level", lambda m, X: m.sample(3, given={1: 7}), "column 1 holds 7, a level not seen in fit"),
+    (
+        "impute non-integer",
+        lambda m, X: m.impute(_row(X, c0=2.5)),
+        "column 0 is an integer column .*2.5 is not an integer",
+    ),
+    (
+        "given non-integer",
+        lambda m, X: m.sample(3, given={0: 2.5}),
+        "column 0 is an integer column .*2.5 is not an integer",
+    ),
+    (
+        "empty row",
+        lambda m, X: m.impute(np.vstack([_row(X)[:1], np.full((1, 5), np.nan)])),
+        r"have no observed entry \(the first: row 1\)",
+    ),
+    ("given not a dict", lambda m, X: m.sample(3, given=[(0, 1.0)]), "given must be a dict"),
+    ("given every column", lambda m, X: m.sample(3, given=dict(enumerate(X[0]))), "given fixes every column"),
+    ("given non-finite", lambda m, X: m.sample(3, given={4: np.inf}), r"given\[4\] must be finite"),
+    ("given NaN", lambda m, X: m.sample(3, given={4: np.nan}), r"given\[4\] must be finite"),
+    ("given wrong length", lambda m, X: m.sample(3, given={4: [1.0, 2.0]}), r"one value or one per row \(3\)"),
+    ("n_draws zero", lambda m, X: m.impute(_row(X), n_draws=0), "n_draws must be an integer >= 1, got 0"),
+    ("n_draws bool", lambda m, X: m.impute(_row(X), n_draws=True), "n_draws must be an integer >= 1"),
+]
+
+
+@pytest.mark.parametrize("call, match", [c[1:] for c in BAD_ARRAY_CALLS], ids=[c[0] for c in BAD_ARRAY_CALLS])
+def test_bad_conditional_calls_are_refused_clearly(typed_array_model, call, match):
+    X = make_mixed_table(5, random_state=3)
+    with pytest.raises(ValueError, match=match):
+        call(typed_array_model, X)
+
+
+def test_bad_conditional_calls_on_a_dataframe_model(mixed_frame, fitted_frame):
+    pd = pytest.importorskip("pandas")
+    model = fitted_frame("DiffusionRandomFeatures")
+    with pytest.raises(ValueError, match=r"unknown column 'nope'; the columns are \['visits', 'plan'"):
+        model.sample(3, given={"nope": 1.0})
+    with pytest.raises(ValueError, match=r"given\['plan'\] = 'gold' is not a label seen in fit"):
+        model.sample(3, given={"plan": "gold"})
+    with pytest.raises(ValueError, match=r"column 'discount' holds 1.5, outside its bounds \(0, 1\)"):
+        model.sample(3, given={"discount": 1.5})
+    with pytest.raises(ValueError, match=r"given\['score'\] must be numeric"):
+        model.sample(3, given={"score": "high"})
+    rows = mixed_frame.iloc[:3].copy()
+    rows["score"] = np.nan
+    unseen = rows.copy()
+    unseen["plan"] = unseen["plan"].cat.add_categories(["gold"])
+    unseen.loc[unseen.index[0], "plan"] = "gold"
+    with pytest.raises(ValueError, match="column 'plan' holds a label not seen in fit"):
+        model.impute(unseen)
+    as_text = rows.astype({"plan": object})
+    as_text.loc[as_text.index[1], "plan"] = "gold"
+    with pytest.raises(ValueError, match="column 'plan' holds a label not seen in fit"):
+        model.impute(as_text)
+    beyond = rows.copy()
+    beyond.loc[beyond.index[2], "discount"] = 1.5
+    with pytest.raises(ValueError, match="column 'discount' holds 1.5, outside its bounds"):
+        model.impute(beyond)
+    fractional = rows.astype({"visits": float})
+    fractional.loc[fractional.index[0], "visits"] = 2.5
+    with pytest.raises(ValueError, match="column 'visits' is an integer column"):
+        model.impute(fractional)
+    empty = rows.copy()
+    empty.iloc[1] = np.nan
+    with pytest.raises(ValueError, match="no observed entry"):
+        model.impute(empty)
+    assert isinstance(model.impute(rows, random_state=0), pd.DataFrame)  # the same rows, nothing wrong
+
+
+# ------------------------------------------- 8. a model fitted with labels
+@pytest.fixture(scope="module")
+def iris_labelled():
+    X, y = load_iris(return_X_y=True)
+    model = GradientBoostedScore(n_noise_levels=20, max_iter=20, duplicate_K=20, n_density_samples=500, random_state=0)
+    return model.fit(X, y), X, y
+
+
+def test_labelled_model_imputes_and_samples_by_class(iris_labelled):
+    model, X, y = iris_labelled
+    with pytest.raises(ValueError, match=r"fitted with labels: pass the rows' classes, impute\(X, y=y\)"):
+        model.impute(np.array([[5.0, 3.0, np.nan, 0.2]]))
+    with pytest.raises(ValueError, match=r"fitted with labels: sample\(n_samples, given=...\) needs the classes y"):
+        model.sample(3, given={0: 5.0})
+
+    # petal length (column 2) missing everywhere: each row's class decides it
+    X_missing = X.copy()
+    X_missing[:, 2] = np.nan
+    filled = model.impute(X_missing, y=y, random_state=0)
+    np.testing.assert_array_equal(filled[:, [0, 1, 3]], X[:, [0, 1, 3]])
+    assert np.all(np.isfinite(filled))
+    class_means = np.array([X[y == c, 2].mean() for c in range(3)])  # 1.46, 4.26, 5.55
+    nearest = np.argmin(np.abs(filled[:, 2, None] - class_means[None]), axis=1)
+    assert np.mean(nearest == y) >= 0.85  # measured 0.95-0.98 (seeds 0-4)
+    draws = model.impute(X_missing[:10], y=y[:10], n_draws=2, random_state=0)
+    assert draws.shape == (2, 10, 4) and not np.any(draws[0][:, 2] == draws[1][:, 2])
+
+    # sample(n, y=label, given=...): rows of that class with the given column
+    for label, (low, high) in ((0, (0.8, 2.2)), (2, (4.3, 7.0))):
+        S = model.sample(100, y=label, given={0: 6.0}, random_state=0)
+        assert S.shape == (100, 4) and np.all(S[:, 0] == 6.0)
+        assert low <= np.median(S[:, 2]) <= high, (label, np.median(S[:, 2]))
+    labels = np.repeat([0, 2], 50)
+    S = model.sample(100, y=labels, given={3: 1.0}, random_state=0)
+    assert np.all(S[:, 3] == 1.0)
+    assert np.median(S[:50, 2]) < np.median(S[50:, 2]) - 2.0
