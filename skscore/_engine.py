@@ -395,9 +395,11 @@ class Diffusion:
 
         def chunk(start, stop):
             rng = np.random.RandomState(seeds[start // rows_per_chunk])
-            known = _Known(Z[start:stop], None if projectors is None else projectors[start:stop])
-            if cells is not None:
-                known.low, known.high = cells[0][start:stop], cells[1][start:stop]
+            known = _Known(
+                Z[start:stop],
+                None if projectors is None else projectors[start:stop],
+                None if cells is None else (cells[0][start:stop], cells[1][start:stop]),
+            )
             return self._smc(known, rng, n_particles)
 
         return map_chunks(chunk, n, rows_per_chunk, n_jobs)
@@ -487,12 +489,13 @@ class _Known:
     With ``projectors`` (n, d, d), row ``i`` is known up to the orthogonal
     projector ``projectors[i]`` and ``Z[i]`` is its known part; without, the
     known part of a row is its non-NaN coordinates (a diagonal projector).
+    ``cells`` ``(low, high)``: intervals of coordinates known to lie in one
+    (see :meth:`Diffusion.condition`), None for none.
     """
 
-    low = high = None  # intervals of coordinates known to lie in one (see Diffusion.condition)
-
-    def __init__(self, Z, projectors):
+    def __init__(self, Z, projectors, cells=None):
         self.projectors = projectors
+        self.low, self.high = (None, None) if cells is None else cells
         if projectors is None:
             self.unknown = np.isnan(Z)
             self.value = np.nan_to_num(Z)
@@ -504,6 +507,7 @@ class _Known:
     def repeated(self, n_times):
         """The same knowledge for every row repeated ``n_times`` in place (particles)."""
         out = _Known.__new__(_Known)
+        out.low = out.high = None
         out.projectors = None if self.projectors is None else np.repeat(self.projectors, n_times, axis=0)
         if self.projectors is None:
             out.unknown = np.repeat(self.unknown, n_times, axis=0)
