@@ -526,8 +526,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             if self._conditions_on_cells:
                 # an observed category is its interval, not a point drawn in it
                 low, high = self.column_types_.cells(partial[block])
-                Y[np.isfinite(low) | np.isfinite(high)] = np.nan
-                block_options["cells"] = (self._standardize(low), self._standardize(high))
+                in_cell = np.isfinite(low) | np.isfinite(high)
+                if in_cell.any():
+                    Y[in_cell] = np.nan
+                    block_options["cells"] = (self._standardize(low), self._standardize(high))
             with limit_threads(self.n_jobs):
                 Z = self._condition(np.ascontiguousarray(self._standardize(Y)), rng, **block_options)
             if not np.all(np.isfinite(Z)):  # pragma: no cover - defensive
