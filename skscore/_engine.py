@@ -395,19 +395,25 @@ class Diffusion:
 
         def chunk(start, stop):
             rng = np.random.RandomState(seeds[start // rows_per_chunk])
-            known = _Known(
-                Z[start:stop],
-                None if projectors is None else projectors[start:stop],
-                None if cells is None else (cells[0][start:stop], cells[1][start:stop]),
+            rows = slice(start, stop)
+            return self._smc(
+                Z[rows],
+                None if projectors is None else projectors[rows],
+                None if cells is None else (cells[0][rows], cells[1][rows]),
+                rng,
+                n_particles,
             )
-            return self._smc(known, rng, n_particles)
 
         return map_chunks(chunk, n, rows_per_chunk, n_jobs)
 
-    def _smc(self, known, rng, n_particles):
+    def _smc(self, Z, projectors, cells, rng, n_particles):
         """The sampler of :meth:`condition` for one chunk of rows."""
-        n, d, N = len(known.value), len(self.base.mean), n_particles
-        particles = known.repeated(N)
+        (n, d), N = Z.shape, n_particles
+
+        def repeated(array):
+            return None if array is None else np.repeat(array, N, axis=0)
+
+        particles = _Known(repeated(Z), repeated(projectors), None if cells is None else tuple(map(repeated, cells)))
         y = particles.value
         steps = CpuSteps(self.predictor, rng)
         cos_u, sin_u = np.cos(self.noise_angles), np.sin(self.noise_angles)
@@ -442,22 +448,18 @@ class Diffusion:
             z = _resampled(z.reshape(n, N, d), log_w, rng).reshape(n * N, d)
         z = z.reshape(n, N, d)[np.arange(n), draw_by_weight(log_w, rng.random_sample(n))]
         x0 = (z - sin_u[0] * steps.predict(z, 0)) / cos_u[0]  # the Tweedie step to the data
+        known = _Known(Z, projectors)
         return known.combined(x0, known.value)
 
-    def inpaint(self, Z, random_state, *, path, sampler, n_jobs=None, projectors=None):
-        """Draws of what is unknown of rows ``Z`` given what is known (RePaint, on the CPU).
+    def inpaint(self, Z, random_state, *, path, sampler, n_jobs=None):
+        """Draws of the NaN entries of rows ``Z`` given the others (RePaint, on the CPU).
 
-        What is known of a row is either some of its coordinates (``Z`` holds
-        NaN for the others) or, with ``projectors``, a linear image of it:
-        row ``i`` is known up to ``projectors[i]``, the orthogonal projector
-        onto the known subspace, and ``Z[i]`` is its known part
-        ``projectors[i] z_i`` (a linear constraint on a mixture component's
-        whitened coordinates).  The reverse process runs on whole rows along
-        ``path`` (see :func:`repaint_path`) with the steps of ``sampler``; at
-        every level the known part is replaced by a fresh forward noising of
-        its value (the noise is isotropic, so its known part is the
-        projected noise), and where the path goes up the rows are noised
-        back up.
+        Kept as the measured alternative to :meth:`condition` (see the
+        :ref:`conditional <conditional>` guide).  The reverse process runs on
+        whole rows along ``path`` (see :func:`repaint_path`) with the steps of
+        ``sampler``; at every level the observed entries are replaced by a
+        fresh forward noising of their values, and where the path goes up
+        the rows are noised back up.
         """
         seeds = random_state.randint(_MAX_SEED, size=-(-len(Z) // CHUNK_SIZE))
         start_z = self.base.sample(len(Z), random_state)
@@ -466,7 +468,7 @@ class Diffusion:
         def chunk(start, stop):
             rng = np.random.RandomState(seeds[start // CHUNK_SIZE])
             steps = CpuSteps(self.predictor, rng)
-            known = _Known(Z[start:stop], None if projectors is None else projectors[start:stop])
+            known = _Known(Z[start:stop])
             z = steps.to_backend(start_z[start:stop])
             out = np.empty_like(z)
             for k, k_to in zip(path[:-1], path[1:]):
@@ -493,7 +495,7 @@ class _Known:
     (see :meth:`Diffusion.condition`), None for none.
     """
 
-    def __init__(self, Z, projectors, cells=None):
+    def __init__(self, Z, projectors=None, cells=None):
         self.projectors = projectors
         self.low, self.high = (None, None) if cells is None else cells
         if projectors is None:
@@ -503,19 +505,6 @@ class _Known:
         else:
             self.value = Z
             self.rank = np.rint(np.trace(projectors, axis1=1, axis2=2))
-
-    def repeated(self, n_times):
-        """The same knowledge for every row repeated ``n_times`` in place (particles)."""
-        out = _Known.__new__(_Known)
-        out.low = out.high = None
-        out.projectors = None if self.projectors is None else np.repeat(self.projectors, n_times, axis=0)
-        if self.projectors is None:
-            out.unknown = np.repeat(self.unknown, n_times, axis=0)
-        out.value = np.repeat(self.value, n_times, axis=0)
-        out.rank = np.repeat(self.rank, n_times)
-        if self.low is not None:
-            out.low, out.high = np.repeat(self.low, n_times, axis=0), np.repeat(self.high, n_times, axis=0)
-        return out
 
     @property
     def in_cell(self):
@@ -569,11 +558,6 @@ class _Known:
         return -0.5 * np.sum(residual**2, axis=1) / variance - 0.5 * self.rank * np.log(2 * np.pi * variance)
 
     def replaced(self, z, a, s, noise):
-        """``z`` with its known part replaced by ``a * value + s * noise`` (the noise projected)."""
-        if self.projectors is None:
-            noised = a * self.value if noise is None else a * self.value + s * noise
-            return np.where(self.unknown, z, noised)
-        noised = a * self.value
-        if noise is not None:
-            noised = noised + s * self.part(noise)
-        return z - self.part(z) + noised
+        """``z`` with its known coordinates replaced by ``a * value + s * noise`` (RePaint; coordinates only)."""
+        noised = a * self.value if noise is None else a * self.value + s * noise
+        return np.where(self.unknown, z, noised)

@@ -780,6 +780,37 @@ def _refuse_identifiers(table, exempt, impute=False):
     )
 
 
+def _read_table(args, reader, **options):
+    """The CSV file of ``generate`` or ``impute`` read by ``reader`` with the column options of ``args``.
+
+    Returns what ``reader`` returns, the columns whose kind was forced
+    (``--integer``, ``--categorical``) and the dropped ones (``--drop``).
+    """
+    integer, categorical, dropped = _split_names(args.integer), _split_names(args.categorical), _split_names(args.drop)
+    result = reader(
+        args.data,
+        integer_columns=integer or None,
+        categorical_columns=categorical or None,
+        max_categories=args.max_categories,
+        delimiter=args.delimiter,
+        drop_columns=dropped or None,
+        **options,
+    )
+    return result, set(integer) | set(categorical), dropped
+
+
+def _typed_model(args, table):
+    """``--model`` with the table's integer and categorical columns, bounds and point masses detected."""
+    return MODELS[args.model](
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        integer_features=table.indices("integer"),
+        categorical_features=table.indices("categorical"),
+        bounds="auto",
+        point_masses="auto",
+    )
+
+
 def _generate_command(args):
     """``generate``: fit on a CSV file, write synthetic rows.
 
@@ -791,28 +822,12 @@ def _generate_command(args):
         raise ValueError(f"-n must be a positive number of rows, got {args.n_samples}.")
     _check_seed_and_jobs(args.seed, args.n_jobs)
     plan = _output_plan(args.output, args.data, args.force)
-    integer, categorical = _split_names(args.integer), _split_names(args.categorical)
-    dropped = _split_names(args.drop)
-    table = read_csv(
-        args.data,
-        integer_columns=integer or None,
-        categorical_columns=categorical or None,
-        max_categories=args.max_categories,
-        delimiter=args.delimiter,
-        drop_columns=dropped or None,
-    )
-    _refuse_identifiers(table, exempt=set(integer) | set(categorical))
+    table, forced, dropped = _read_table(args, read_csv)
+    _refuse_identifiers(table, exempt=forced)
     progress = args.progress or sys.stderr.isatty()
     X = table.to_array()  # categorical columns as the codes of their sorted labels
     _check_scale(table, X)
-    model = MODELS[args.model](
-        random_state=args.seed,
-        n_jobs=args.n_jobs,
-        integer_features=table.indices("integer"),
-        categorical_features=table.indices("categorical"),
-        bounds="auto",
-        point_masses="auto",
-    )
+    model = _typed_model(args, table)
     if progress:
         print(f"skscore: fitting {args.model} on {X.shape[0]} rows x {X.shape[1]} columns ...", file=sys.stderr)
     # Numeric warnings (overflow on extreme values) are not shown: the samples are checked instead.
@@ -949,17 +964,7 @@ def _impute_command(args):
         raise ValueError(f"--draws must be a positive number of completed tables, got {args.draws}.")
     _check_seed_and_jobs(args.seed, args.n_jobs)
     plan = _output_plan(args.output, args.data, args.force, what="the completed table")
-    integer, categorical = _split_names(args.integer), _split_names(args.categorical)
-    dropped = _split_names(args.drop)
-    table, source = read_csv_source(
-        args.data,
-        integer_columns=integer or None,
-        categorical_columns=categorical or None,
-        max_categories=args.max_categories,
-        delimiter=args.delimiter,
-        drop_columns=dropped or None,
-        allow_missing=True,
-    )
+    (table, source), forced, dropped = _read_table(args, read_csv_source, allow_missing=True)
     draw_column = DRAW_COLUMN if args.draws > 1 else None
     if draw_column is not None and draw_column in [name.strip() for name in source.header]:
         raise ValueError(
@@ -982,17 +987,10 @@ def _impute_command(args):
         )
         return _deliver(args, plan, text, summary)
 
-    _refuse_identifiers(table, exempt=set(integer) | set(categorical), impute=True)
+    _refuse_identifiers(table, exempt=forced, impute=True)
     _check_scale(table, X)
     progress = args.progress or sys.stderr.isatty()
-    model = MODELS[args.model](
-        random_state=args.seed,
-        n_jobs=args.n_jobs,
-        integer_features=table.indices("integer"),
-        categorical_features=table.indices("categorical"),
-        bounds="auto",
-        point_masses="auto",
-    )
+    model = _typed_model(args, table)
     complete = ~missing.any(axis=1)
     if _fits_missing(model):
         X_fit, fitted_on = X, f"all {n_rows} rows"

@@ -617,3 +617,12 @@ def test_labelled_model_imputes_and_samples_by_class(iris_labelled):
     S = model.sample(100, y=labels, given={3: 1.0}, random_state=0)
     assert np.all(S[:, 3] == 1.0)
     assert np.median(S[:50, 2]) < np.median(S[50:, 2]) - 2.0
+
+
+def test_a_value_a_lone_integer_column_never_took_is_named_as_such():
+    """Regression: an integer column of a single training value reported "not an integer in [low, high]"."""
+    X = np.random.RandomState(0).standard_normal((50, 3))
+    X[:, 2] = 5.0
+    model = DiffusionRandomFeatures(n_features=16, n_steps=5, integer_features=[2], random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"column 2 took only the value\(s\) 5 in fit: 7 has probability zero"):
+        model.impute(np.array([[np.nan, 1.0, 7.0]]))

@@ -58,6 +58,7 @@ from skscore import (
     GradientBoostedScore,
     cli,
 )
+from skscore._tabular import DELIMITERS, _parse_number
 
 # ------------------------------------------------------------------ budget
 # Examples per test function (per estimator for the parametrized ones): with
@@ -460,15 +461,20 @@ def array_cases(draw):
         "X": _as_dtype(X, dtype),
         "fresh": _as_dtype(fresh, dtype),
         "n_samples": draw(st.integers(1, 30)),
-        "types": {
-            "integer_features": integer,
-            "categorical_features": categorical,
-            "bounds": bounds,
-            "point_masses": point_masses,
-        },
+        "types": _column_types(integer, categorical, bounds, point_masses),
         "specs": specs,
         "holes": holes,
         "dtype": dtype,
+    }
+
+
+def _column_types(integer, categorical, bounds, point_masses):
+    """The estimators' column-type parameters of a generated case."""
+    return {
+        "integer_features": integer,
+        "categorical_features": categorical,
+        "bounds": bounds,
+        "point_masses": point_masses,
     }
 
 
@@ -665,12 +671,7 @@ def frame_cases(draw):
         "X": frame,
         "fresh": fresh,
         "n_samples": draw(st.integers(1, 30)),
-        "types": {
-            "integer_features": integer,
-            "categorical_features": categorical,
-            "bounds": bounds,
-            "point_masses": point_masses,
-        },
+        "types": _column_types(integer, categorical, bounds, point_masses),
         "kinds": kinds,
         "missing": missing,
     }
@@ -886,16 +887,6 @@ def cli_cases(draw):
     }
 
 
-def _parse_number(text):
-    if "_" in text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-DELIMITERS = (",", ";", "\t", "|")
 
 
 def _read_with(text, delimiter):
@@ -953,7 +944,7 @@ def _check_output_reading(case, delimiter, header, columns, rows):
             outside = sorted(set(cells) - set(inputs))
             assert not outside, f"column {name!r}: labels {outside[:3]} not in the input"
             continue
-        values = np.array([np.nan if _parse_number(c) is None else _parse_number(c) for c in cells])
+        values = np.array([np.nan if v is None else v for v in map(_parse_number, cells)])
         assert np.all(np.isfinite(values)), f"column {name!r}: non-numeric or non-finite output {cells[:3]}"
         observed = np.array(numbers, dtype=np.float64)
         if np.all(observed == np.floor(observed)) and np.all(np.abs(observed) <= 2.0**53):
