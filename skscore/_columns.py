@@ -20,8 +20,9 @@ ever sees a continuous cloud in ``R^D``:
   standard normal quantile (see :class:`_LevelIntervals`); samples take the
   level of the interval, and ``score_samples`` the model's probability of
   that interval;
-- a continuous column with point masses (values taken by a large share of
-  the rows, such as exact zeros) gets a *state* coordinate block, a categorical
+- a continuous column with point masses (spikes: values taken by a large
+  share of the rows, far more than the values around them, such as exact
+  zeros) gets a *state* coordinate block, a categorical
   over ``{continuous, atom_1, ...}`` argmax-dequantized (one coordinate per
   state, see :class:`_Levels`), next to its continuous coordinate; on the
   rows of an atom the continuous coordinate is filled with
@@ -50,6 +51,7 @@ __all__ = [
     "AUTO_POINT_MASS_SHARE",
     "COLUMN_TYPE_PARAMETERS",
     "KINDS",
+    "SPIKE_RATIO",
     "ColumnTypes",
     "FrameSchema",
     "check_column_params",
@@ -58,12 +60,24 @@ __all__ = [
 
 KINDS = ("continuous", "integer", "categorical")
 
-# 'auto' point masses: a value of a continuous column taken by at least this
-# share of the training rows.  Under a continuous law a value repeats with
-# probability zero, so any such share is an atom; 5 % keeps rounding
-# coincidences out while catching the usual spikes (zeros, caps, defaults).
+# 'auto' point masses (see _spike_values): a candidate is a value of a
+# continuous column held by at least AUTO_POINT_MASS_SHARE of the training
+# rows; it is an atom only when it is a spike, held by at least SPIKE_RATIO
+# times as many rows as any value around it (the SPIKE_NEIGHBOURS nearest
+# distinct values on each side, and further out until the window holds as
+# many rows as the candidate).  A measurement recorded on a grid (lengths to
+# 0.1) repeats its values without having atoms: its neighbouring grid points
+# hold similar counts.  SPIKE_RATIO = 5 is above what a smooth law makes on
+# its grid: a normal bump as narrow as half the grid step puts 4.3 times the
+# rows of the next grid point on its central one (iris's petal widths, a
+# narrow cluster on a 0.1 grid, reach 4.1), and above the chance repeats of
+# a fine grid in a small table (4 rows on one value, 1 on each around it,
+# among 60 rows recorded to 0.01).  Caps, detection limits, defaults and
+# zeros are tens of times their neighbours.
 AUTO_POINT_MASS_SHARE = 0.05
 MAX_AUTO_POINT_MASSES = 5
+SPIKE_RATIO = 5
+SPIKE_NEIGHBOURS = 3
 
 # Dequantization law of a point-mass state (see _Levels; categorical columns
 # use _LevelIntervals): the other coordinates are
@@ -125,9 +139,15 @@ COLUMN_TYPE_PARAMETERS = """\
         ``{column: value or list of values}``: atoms of a continuous column
         (such as exact zeros), modelled as a mixture of the atoms and the
         continuous part, so samples reproduce the spike and its share.
-        'auto' takes, in each continuous column, the values (at most 5) held
-        by at least 5 % of the training rows.  See the :ref:`column types
-        <column_types>` guide.
+        'auto' takes, in each continuous column, the spikes (at most 5): the
+        values held by at least 5 % of the training rows and by at least 5
+        times as many rows as any value around them (on each side, the 3
+        nearest distinct values, and further out until they hold as many
+        rows as the value),
+        such as a cap, a detection limit, a default or exact zeros among
+        other values; the repeated values of a measurement recorded on a grid
+        (lengths to 0.1), whose neighbours hold as many rows, are not atoms.
+        See the :ref:`column types <column_types>` guide.
 """
 
 # ------------------------------------------------------------- parameters
@@ -653,7 +673,7 @@ class ColumnTypes:
         if _is_auto(self.point_masses):
             for j in range(n_features):
                 if kinds[j] == "continuous":
-                    atoms[j] |= _frequent_values(X[:, j])
+                    atoms[j] |= _spike_values(X[:, j])
         elif self.point_masses is not None:
             for key, values in self.point_masses.items():
                 j = column_position("point_masses", key, n_features, feature_names)
@@ -993,15 +1013,51 @@ def location_scale(Y):
     return np.where(zero, 0.0, np.ldexp(mean, exponent)), np.where(zero, 1.0, np.ldexp(spread, exponent))
 
 
-def _frequent_values(values):
-    """Values taken by at least ``AUTO_POINT_MASS_SHARE`` of the (non-missing) rows."""
+def _spike_values(values):
+    """The spikes of a continuous column: its 'auto' point masses (at most ``MAX_AUTO_POINT_MASSES``).
+
+    A candidate is a value held by at least ``AUTO_POINT_MASS_SHARE`` of the
+    non-missing rows (and by two rows at least).  It is a spike, an atom,
+    when its count is at least ``SPIKE_RATIO`` times the largest count among
+    the values around it: on each side, the ``SPIKE_NEIGHBOURS`` nearest
+    distinct values, and further out until they hold, together, as many rows
+    as the candidate (or up to the end of the column).  The smallest and the
+    largest value (a floor, a cap, a detection limit) are compared with the
+    values inward, an interior value (exact zero among negative and positive
+    values included) with those on both sides.  The most frequent spikes are
+    kept.
+
+    Repeated values are not atoms by themselves: a measurement recorded on a
+    grid (lengths to 0.1) holds many values of 5 % and more, but each grid
+    point holds about as many rows as the ones next to it.  The window holds
+    as many rows as the candidate so that a value read to a coarse precision
+    (an integer among readings to 0.01) meets its fellow coarse readings,
+    which hold similar counts, rather than only the fine readings between
+    them, which hold one row each.  The window is measured in distinct values
+    and rows, not in units of the column, so it needs no grid step or
+    bandwidth.  A consequence: two spikes with fewer rows between them than
+    either holds are each other's neighbours, and only one of them is an
+    atom if it holds ``SPIKE_RATIO`` times the other's rows; a value on a
+    bound is an atom anyway (see ``_column_point_masses``).
+    """
     values = values[~np.isnan(values)]
     if values.size == 0:
         return set()
     unique, counts = np.unique(values, return_counts=True)
-    keep = np.flatnonzero((counts >= AUTO_POINT_MASS_SHARE * values.size) & (counts >= 2))
-    keep = keep[np.argsort(-counts[keep], kind="stable")][:MAX_AUTO_POINT_MASSES]
-    return {float(unique[i]) for i in keep}
+    cumulative = np.concatenate([[0], np.cumsum(counts)])  # rows in counts[a:b]: cumulative[b] - cumulative[a]
+    spikes = []
+    for i in np.flatnonzero((counts >= AUTO_POINT_MASS_SHARE * values.size) & (counts >= 2)):
+        # below: counts[start:i], the largest start that holds counts[i] rows and SPIKE_NEIGHBOURS values
+        start = np.searchsorted(cumulative, cumulative[i] - counts[i], side="right") - 1
+        start = max(min(start, i - SPIKE_NEIGHBOURS), 0)
+        # above: counts[i + 1:stop], the smallest such stop
+        stop = np.searchsorted(cumulative, cumulative[i + 1] + counts[i], side="left")
+        stop = min(max(stop, i + 1 + SPIKE_NEIGHBOURS), unique.size)
+        around = np.concatenate([counts[start:i], counts[i + 1 : stop]])
+        if around.size == 0 or counts[i] >= SPIKE_RATIO * around.max():
+            spikes.append(i)
+    spikes = sorted(spikes, key=lambda i: -counts[i])[:MAX_AUTO_POINT_MASSES]
+    return {float(unique[i]) for i in spikes}
 
 
 # ------------------------------------------------------------- DataFrames

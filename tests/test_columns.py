@@ -12,7 +12,7 @@ import pytest
 from sklearn.base import clone
 
 from skscore import ConvexTwoLayerScore, DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
-from skscore._columns import ColumnTypes
+from skscore._columns import AUTO_POINT_MASS_SHARE, SPIKE_RATIO, ColumnTypes
 from skscore.base import LOG_DENSITY_FLOOR
 from skscore.datasets import make_mixed_table
 from skscore.metrics import c2st_auc
@@ -358,6 +358,98 @@ def test_auto_point_masses_need_a_five_percent_share():
     x[40:100] = -1.0  # 6 %: an atom
     types = ColumnTypes(point_masses="auto").fit(x[:, None])
     assert types.point_masses_[0].tolist() == [-1.0]
+
+
+def _auto_atoms(x, **types):
+    return ColumnTypes(point_masses="auto", **types).fit(np.asarray(x, dtype=np.float64)[:, None]).point_masses_[0]
+
+
+def _has_five_percent_values(x):
+    """Whether some value holds 5 % of the rows: an atom under a share-only rule."""
+    _, counts = np.unique(x, return_counts=True)
+    return bool(np.any(counts >= AUTO_POINT_MASS_SHARE * len(x)))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_auto_point_masses_skip_a_measurement_on_a_grid(seed):
+    # a length recorded to 0.1: many values of 5 % and more, each next to grid points
+    # holding as many rows, and none of them an atom
+    x = np.round(np.random.RandomState(seed).normal(5.0, 0.8, 300), 1)
+    assert _has_five_percent_values(x)
+    assert _auto_atoms(x).size == 0
+    assert _auto_atoms(x, bounds="auto").size == 0
+
+
+@pytest.mark.parametrize("column", range(4))
+def test_auto_point_masses_skip_the_iris_measurements(column):
+    # lengths and widths in cm to 0.1; petal width 0.2 (29 of 150 rows, next to 5 and 7)
+    # is a narrow cluster on the grid, 4.1 times its largest neighbour, below SPIKE_RATIO
+    from sklearn.datasets import load_iris
+
+    x = load_iris().data[:, column]
+    assert _has_five_percent_values(x)
+    assert _auto_atoms(x).size == 0
+    assert _auto_atoms(x, bounds="auto").size == 0
+
+
+def test_auto_point_masses_skip_coarse_readings_among_fine_ones():
+    # diabetes' s4 (total over HDL cholesterol): 85 % of the rows read as integers 2..9, the
+    # others to 0.01 between them; an integer is compared with its fellow integers
+    from sklearn.datasets import load_diabetes
+
+    x = load_diabetes(scaled=False).data[:, 7]
+    assert _has_five_percent_values(x)
+    assert _auto_atoms(x).size == 0
+    rng = np.random.RandomState(0)
+    mixed = np.where(rng.rand(400) < 0.8, np.round(rng.normal(4, 1, 400)), np.round(rng.normal(4, 1, 400), 2))
+    assert _auto_atoms(mixed).size == 0
+
+
+def test_auto_point_masses_skip_a_uniform_grid():
+    x = np.random.RandomState(0).permutation(np.repeat(np.arange(10) * 0.5 + 0.25, 30))
+    assert _has_five_percent_values(x)
+    assert _auto_atoms(x).size == 0
+
+
+@pytest.mark.parametrize("factor, atom", [(3, False), (SPIKE_RATIO + 1, True)])
+def test_a_grid_value_is_an_atom_when_it_is_a_spike_on_its_grid(factor, atom):
+    grid = np.repeat(np.arange(10) * 0.5 + 0.25, 30)
+    x = np.concatenate([grid, np.full(30 * (factor - 1), 2.25)])  # 2.25 holds factor times its neighbours
+    assert _auto_atoms(x).tolist() == ([2.25] if atom else [])
+
+
+def test_auto_point_masses_find_a_top_code():
+    rng = np.random.RandomState(0)
+    income = rng.lognormal(10.0, 0.8, 500)
+    cap = np.quantile(income, 0.92)
+    income = np.minimum(income, cap)  # incomes above the cap recorded as the cap: 8 % of the rows
+    assert _auto_atoms(income).tolist() == [cap]
+    assert _auto_atoms(income, bounds="auto").tolist() == [cap]  # bounded below by 0 only
+
+
+def test_auto_point_masses_find_a_default_among_grid_values():
+    # hours per week in whole hours, 30 % at 40 among values of about 2 % each
+    rng = np.random.RandomState(0)
+    hours = np.clip(np.round(rng.normal(38.0, 12.0, 500)), 1, 80)
+    hours[rng.rand(500) < 0.3] = 40.0
+    assert _auto_atoms(hours).tolist() == [40.0]
+
+
+def test_auto_point_masses_find_a_detection_limit():
+    rng = np.random.RandomState(0)
+    x = rng.lognormal(0.0, 1.0, 300)
+    limit = np.sort(x)[45]
+    x = np.maximum(x, limit)  # the 15 % below the limit recorded as the limit
+    assert _auto_atoms(x).tolist() == [limit]
+    assert _auto_atoms(x, bounds="auto").tolist() == [limit]  # the limit is not the bound 0
+
+
+def test_auto_point_masses_find_zeros_among_negative_and_positive_values():
+    rng = np.random.RandomState(0)
+    x = rng.standard_normal(300)
+    x[rng.rand(300) < 0.2] = 0.0
+    assert _auto_atoms(x).tolist() == [0.0]
+    assert _auto_atoms(x, bounds="auto").tolist() == [0.0]  # negative values: no bound at 0
 
 
 # ----------------------------------------------- reproducible, clone, pickle
