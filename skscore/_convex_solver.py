@@ -442,7 +442,7 @@ def fista(smooth, prox, residual, x, beta, *, tol, scale, max_iter, lipschitz, c
 _MIN_KKT_TARGET = 1e-13
 
 
-def solve(program, formulation, gates=None, *, tol, max_iter):
+def solve(program, formulation, gates=None, *, tol, max_iter, report=None):
     """Solve a :class:`ConvexProgram` to a relative duality gap ``tol``.
 
     FISTA runs until the relative KKT residual (minimum-norm subgradient
@@ -463,6 +463,10 @@ def solve(program, formulation, gates=None, *, tol, max_iter):
         Target relative duality gap (KKT residual for exact score matching).
     max_iter : int
         FISTA iterations allowed (over all rounds).
+    report : callable or None, default=None
+        ``report(message, *args)`` is called with ``message % args`` after
+        each round (and, for ``'relu'``, each addition of violated rows):
+        the progress lines of ``verbose=2``.
 
     Returns
     -------
@@ -494,7 +498,7 @@ def solve(program, formulation, gates=None, *, tol, max_iter):
         x = np.zeros((2, P, p, c))
 
         def run(x, target, budget):
-            return _solve_relu(program, cones, x, tol=target, max_iter=budget, L0=L0)
+            return _solve_relu(program, cones, x, tol=target, max_iter=budget, L0=L0, report=report)
 
         def split(x):
             return x[0], x[1]
@@ -506,6 +510,11 @@ def solve(program, formulation, gates=None, *, tol, max_iter):
         V, W = split(x)
         gap = program.duality_gap(V, W)
         certificate = gap if program.least_squares else rel
+        if report is not None:
+            report(
+                "round to a relative KKT residual of %.0e: %d iterations (%d in all), KKT residual %.2g, duality gap %.2g",
+                target, n_iter, total, rel, gap,
+            )
         if certificate <= tol or total >= max_iter or target <= _MIN_KKT_TARGET:
             break
         target = max(target / 10.0, _MIN_KKT_TARGET)
@@ -524,7 +533,7 @@ def solve(program, formulation, gates=None, *, tol, max_iter):
     }
 
 
-def _solve_relu(program, cones, x, *, tol, max_iter, L0):
+def _solve_relu(program, cones, x, *, tol, max_iter, L0, report=None):
     """Augmented working sets: FISTA on the cones of the working rows, then add violated rows."""
     smooth = _Quadratic(program, paired=True)
     scale = np.sqrt(2.0) * program.scale
@@ -536,7 +545,10 @@ def _solve_relu(program, cones, x, *, tol, max_iter, L0):
             max_iter=max_iter - total, lipschitz=L0, check_every=20,
         )
         total += n_iter
-        if cones.add_violated_rows(x):
+        added = cones.add_violated_rows(x)
+        if report is not None:
+            report("cones: %d iterations to a KKT residual of %.2g, %d violated rows added", n_iter, rel, added)
+        if added:
             x = cones.prox(x, 0.0)  # back into the tightened cones
             if total < max_iter:
                 continue

@@ -17,11 +17,18 @@ space around three more hooks.  A model supplies:
   of several diffusions (one per mixture component, one per class) holds
   them and overrides these.
 
+While ``fit`` runs, the hooks report their stages through
+``self._progress().report(message, *args, level=1)`` (:class:`_Progress`):
+lines printed to standard output when the ``verbose`` parameter reaches
+``level``, with the seconds since ``fit`` began.
+
 The mathematics of diffusion lives in :mod:`skscore._engine`; threads in
 :mod:`skscore._parallel`; typed columns in :mod:`skscore._columns`.
 """
 
 import numbers
+import sys
+import time
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral
@@ -67,7 +74,44 @@ _N_PARTICLES_PARAMETER = """\
         :meth:`impute` and ``sample(given=...)``: each conditional draw costs
         about as much as drawing ``n_particles`` rows, and its error (with
         respect to the model's exact conditional law) shrinks as they grow.
+    verbose : int, default=0
+        Progress of ``fit``, printed to standard output: 0 prints nothing, 1
+        one line per stage (a noise level or group of levels, a mixture
+        component, a convex program) with the seconds elapsed since ``fit``
+        began, 2 and more add detail.  It does not change the fitted model.
 """
+
+
+class _Progress:
+    """The progress lines of one ``fit``, printed when ``verbose`` reaches their level.
+
+    ``report(message, *args, level=1)`` prints ``[name] message (elapsed s)``
+    to ``sys.stdout`` (as scikit-learn's estimators print; the command line
+    redirects it to stderr), the seconds counted from this object's creation,
+    at the start of ``fit``.  ``message % args`` is formatted only when the
+    line is printed, so a silent reporter costs a comparison.  Each line is
+    one write: the worker threads of a fit (levels, programs) may report.
+    """
+
+    def __init__(self, verbose, name):
+        self.verbose = int(verbose)  # True counts as 1, as in scikit-learn
+        self.name = name
+        self.start = time.perf_counter()
+
+    def __bool__(self):
+        return self.verbose > 0
+
+    def report(self, message, *args, level=1):
+        if self.verbose < level:
+            return
+        if args:
+            message = message % args
+        stream = sys.stdout
+        stream.write(f"[{self.name}] {message} ({time.perf_counter() - self.start:.1f} s)\n")
+        stream.flush()
+
+
+_SILENT = _Progress(0, "")
 
 
 def _check_int(name, value, minimum):
@@ -125,6 +169,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         "bounds": [StrOptions({"auto"}), dict, None],
         "point_masses": [StrOptions({"auto"}), dict, None],
         "n_particles": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
     }
 
     # whether _condition takes the intervals of observed categories (cells=);
@@ -157,6 +202,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         bounds=None,
         point_masses=None,
         n_particles=32,
+        verbose=0,
     ):
         self.preprocessing = preprocessing
         self.random_state = random_state
@@ -167,6 +213,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self.bounds = bounds
         self.point_masses = point_masses
         self.n_particles = n_particles
+        self.verbose = verbose
 
     # ------------------------------------------------------------ parameters
     def _validate_params(self):
@@ -174,6 +221,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         super()._validate_params()
         params = self.get_params(deep=False)
         for name, constraints in self._parameter_constraints.items():
+            # a subclass may leave a shared parameter out; verbose=True is scikit-learn's 1
+            if name not in params or name == "verbose":
+                continue
             # scikit-learn's integer intervals take booleans; here they are a mistake
             if isinstance(params[name], (bool, np.bool_)) and "boolean" not in constraints:
                 raise InvalidParameterError(
@@ -280,16 +330,28 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         self._validate_params()
+        progress = _Progress(self.verbose, getattr(self, "_progress_name", type(self).__name__))
         with _restored_on_error(self):
             X = self._validate_X(X, reset=True)
             random_state = check_random_state(self.random_state)
             # draw order: column dequantization (typed columns only), the model's
             # own draws, then the seed of the sampling generator
             Z = self._fit_preprocessing(X, random_state)
-            with limit_threads(self.n_jobs):
-                self._fit_density(Z, y, random_state)
+            progress.report("%d rows x %d columns, %d model coordinates", *X.shape, Z.shape[1], level=2)
+            # the hooks report through self._progress() while they run
+            self._fit_progress = progress
+            try:
+                with limit_threads(self.n_jobs):
+                    self._fit_density(Z, y, random_state)
+            finally:
+                del self._fit_progress
             self._sample_random_state = np.random.RandomState(random_state.randint(_MAX_SEED))
+        progress.report("fit done")
         return self
+
+    def _progress(self):
+        """The :class:`_Progress` of the ``fit`` that is running (a silent one outside ``fit``)."""
+        return getattr(self, "_fit_progress", _SILENT)
 
     def _fit_density(self, Z, y, random_state):
         """Fit the density of the model-space rows ``Z`` (``y`` is ignored here).

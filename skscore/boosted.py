@@ -129,6 +129,14 @@ def _fit_level(Z, n_copies, angle, target, params, seed):
     return _LevelModel(coef, trees)
 
 
+def _fit_level_reported(progress, name, *args):
+    """:func:`_fit_level`, then its progress line (``verbose >= 1``; in the worker that fitted it)."""
+    model = _fit_level(*args)
+    Z, n_copies = args[0], args[1]
+    progress.report("%s: linear map and %d trees on %d noised rows", name, model.trees.feature.shape[0], len(Z) * n_copies)
+    return model
+
+
 def _fit_trees(z, residual, weight, params, rng):
     n_trees = params["max_iter"]
     n_outputs = residual.shape[1]
@@ -372,6 +380,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         bounds=None,
         point_masses=None,
         n_particles=32,
+        verbose=0,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -383,6 +392,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             bounds=bounds,
             point_masses=point_masses,
             n_particles=n_particles,
+            verbose=verbose,
         )
         self.n_noise_levels = n_noise_levels
         self.duplicate_K = duplicate_K
@@ -485,16 +495,28 @@ class GradientBoostedScore(BaseDiffusionDensity):
         }
         target = "velocity" if self.diffusion_type == "flow" else "noise"
         tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
-        # threads by default; a backend set by joblib.parallel_backend (dask) takes over
-        fitted = parallel_map(
-            _fit_level,
-            [(groups[c], int(copies[c]), self.noise_angles_[k], target, params, seeds[c, k]) for c, k in tasks],
-            self.n_jobs,
+        arguments = [(groups[c], int(copies[c]), self.noise_angles_[k], target, params, seeds[c, k]) for c, k in tasks]
+        progress = self._progress()
+        progress.report(
+            "%d levels x %d class(es), noised copies of each row: %s", self.n_noise_levels, len(groups), copies.tolist(), level=2
         )
+        # threads by default; a backend set by joblib.parallel_backend (dask) takes over
+        if progress:  # each worker reports the level it fitted
+            names = [self._level_name(c, k) for c, k in tasks]
+            fitted = parallel_map(
+                _fit_level_reported, [(progress, name, *task) for name, task in zip(names, arguments)], self.n_jobs
+            )
+        else:
+            fitted = parallel_map(_fit_level, arguments, self.n_jobs)
         levels = [[None] * self.n_noise_levels for _ in groups]
         for (c, k), model in zip(tasks, fitted):
             levels[c][k] = model
         return levels
+
+    def _level_name(self, c, k):
+        """How the progress lines of ``fit`` name the regressor of class ``c`` at level ``k``."""
+        level = f"level {k + 1} of {self.n_noise_levels}"
+        return level if self.classes_ is None else f"class {self.classes_[c]}, {level}"
 
     # --------------------------------------------------------------- sample
     def _sample(self, n_samples, rng, codes=None):
@@ -595,6 +617,9 @@ class GradientBoostedScore(BaseDiffusionDensity):
             neg_loglik, bounds=(np.log(scott / 30.0), np.log(2.0 * scott)), method="bounded", options={"xatol": 0.02}
         )
         self.bandwidth_ = float(np.exp(result.x))
+        self._progress().report(
+            "kernel density estimate: %d model draws, bandwidth %.3g (chosen on %d more)", n_fit, self.bandwidth_, n_val
+        )
 
     def _whiten(self, z):
         # rows far enough to overflow the standardization (infinite) get the floor from the kernel

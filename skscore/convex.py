@@ -271,6 +271,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         bounds=None,
         point_masses=None,
         n_particles=32,
+        verbose=0,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -282,6 +283,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             bounds=bounds,
             point_masses=point_masses,
             n_particles=n_particles,
+            verbose=verbose,
         )
         self.n_steps = n_steps
         self.schedule = schedule
@@ -368,7 +370,23 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
                 programs.append((X, eps, gates, None, 0.0))
         return programs
 
-    def _solve(self, X, Y, gates, linear, trace_weight):
+    def _program_name(self, index):
+        """How the progress lines of ``fit`` name program ``index``."""
+        levels = self.trained_levels_
+        if self.conditioning == "input":
+            return f"the program of all {len(levels)} levels"
+        name = f"level {levels[index] + 1} of {self.n_steps}"
+        return name if len(levels) == self.n_steps else f"{name} (program {index + 1} of {len(levels)})"
+
+    def _solve(self, X, Y, gates, linear, trace_weight, index=0):
+        progress = self._progress()
+        report = None
+        if progress.verbose >= 2:
+            name = self._program_name(index)
+
+            def report(message, *args):
+                progress.report("%s: " + message, name, *args, level=2)
+
         signs, gates = solver.arrangement_patterns(X, gates, self.activation)
         if trace_weight:
             threshold = _score_matching_threshold(X[:, 0], trace_weight)
@@ -379,9 +397,19 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
                     "Increase beta above the threshold, or use objective='dsm'."
                 )
         program = solver.ConvexProgram(X, Y, signs, self.beta, self.activation, linear, trace_weight)
-        result = solver.solve(program, self.formulation, gates, tol=self.tol, max_iter=self.max_iter)
+        result = solver.solve(program, self.formulation, gates, tol=self.tol, max_iter=self.max_iter, report=report)
         net = result["V"] if result["W"] is None else result["V"] - result["W"]
         neurons = _network(result["V"], result["W"], gates, signs, X, self.formulation)
+        if progress:
+            progress.report(
+                "%s: %d patterns, %d neurons, %d iterations, %s %.2g",
+                self._program_name(index),
+                signs.shape[1],
+                neurons[0].shape[1],
+                result["n_iter"],
+                "KKT residual" if self.objective == "sm" else "duality gap",
+                result["certificate"],
+            )
         return {
             "neurons": neurons,
             "linear": program.linear_term(net),
@@ -407,7 +435,9 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self.trained_levels_ = self._trained_levels()
         # one program per worker thread, each with single-threaded BLAS and kernels
         programs = self._programs(Z, diffusion, self.trained_levels_, random_state)
-        results = parallel_map(self._solve, programs, self.n_jobs, inner_threads=1)
+        self._progress().report("%d convex programs of %d rows", len(programs), len(programs[0][0]), level=2)
+        tasks = [(*program, index) for index, program in enumerate(programs)]
+        results = parallel_map(self._solve, tasks, self.n_jobs, inner_threads=1)
         self.objective_ = np.array([r["objective"] for r in results])
         self.optimality_gap_ = np.array([r["gap"] for r in results])
         self.kkt_residual_ = np.array([r["residual"] for r in results])

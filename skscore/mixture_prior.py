@@ -40,6 +40,14 @@ def _gaussian_parameters(Z, resp, prior_covariance):
     return counts / counts.sum(), means, covs
 
 
+def _outcome(model, gain):
+    """What became of a component's diffusion, for the progress lines of ``fit``."""
+    if np.isnan(gain):
+        return "diffusion fitted" if model is not None else "keeps its Gaussian (too few rows to validate)"
+    kept = "diffusion kept" if model is not None else "keeps its Gaussian"
+    return f"{kept} (held-out gain {gain:+.4g} nats per row)"
+
+
 class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     """Score-based diffusion whose prior is a Gaussian mixture fitted to the data.
 
@@ -109,8 +117,9 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         The diffusion model run in each component's whitened coordinates: an
         unfitted skscore estimator, cloned for each component, whose
         ``n_steps``, ``schedule``, ``sampler``, ``random_state``, ``n_jobs``
-        and ``device`` are replaced by this estimator's (and
-        ``preprocessing`` by None).  None means
+        and ``device`` are replaced by this estimator's (``preprocessing``
+        by None, and ``verbose`` by this estimator's minus one: the
+        component fits report from ``verbose=2`` on).  None means
         ``DiffusionRandomFeatures(n_features=256)``.
     shared_predictor : bool, default=False
         Fit one predictor on the whitened rows of all components (the
@@ -256,6 +265,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         bounds=None,
         point_masses=None,
         n_particles=32,
+        verbose=0,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -267,6 +277,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             bounds=bounds,
             point_masses=point_masses,
             n_particles=n_particles,
+            verbose=verbose,
         )
         self.n_steps = n_steps
         self.schedule = schedule
@@ -340,7 +351,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     def _whiten(self, Z, j):
         return linalg.solve_triangular(self._chol_z[j], (Z - self._centres_z[j]).T, lower=True, check_finite=False).T
 
-    def _component_model(self, random_state):
+    def _component_model(self, random_state, name):
         template = DiffusionRandomFeatures(n_features=256) if self.predictor is None else self.predictor
         overrides = {
             "integer_features": None,
@@ -355,6 +366,8 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
             "n_jobs": self.n_jobs,
             "device": self.device,
             "n_particles": self.n_particles,
+            # the prior reports per component at verbose=1; its component fits talk from 2 on
+            "verbose": max(0, int(self.verbose) - 1),
         }
         # a predictor with its own level grid (GradientBoostedScore) keeps it
         names = template.get_params(deep=False)
@@ -362,9 +375,11 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         # a whitened coordinate constant within a component stays a (narrow) coordinate:
         # the mixture's density is a density, not part probability
         model._lone_point_masses = False
+        # its progress lines (verbose >= 2) say which component they are about
+        model._progress_name = f"{type(self).__name__} {name}: {type(template).__name__}"
         return model
 
-    def _fit_correction(self, Y, random_state):
+    def _fit_correction(self, Y, random_state, name):
         """A diffusion for whitened rows ``Y``, or None where the Gaussian is better.
 
         The diffusion is fitted on every row first, so that it is the first
@@ -377,7 +392,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         log-likelihood is higher.  Returns the model (or None) and that gain
         in nats per row (NaN without validation).
         """
-        model = self._component_model(random_state).fit(Y)
+        model = self._component_model(random_state, name).fit(Y)
         if self.validation_fraction is None:
             return model, np.nan
         order = random_state.permutation(len(Y))
@@ -385,7 +400,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         held_out, rest = Y[order[:n_val]], Y[order[n_val:]]
         if len(rest) < 2:
             return None, np.nan
-        trial = self._component_model(random_state).fit(rest)
+        trial = self._component_model(random_state, f"{name}, validation trial").fit(rest)
         d = Y.shape[1]
         gaussian = -0.5 * np.sum(held_out**2, axis=1) - 0.5 * d * np.log(2 * np.pi)
         gain = float(np.mean(trial.score_samples(held_out) - gaussian))
@@ -395,7 +410,15 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     def _fit_density(self, Z, y, random_state):
         n, d = Z.shape
         self.noise_angles_ = noise_angles(self.schedule, self.n_steps)
+        progress = self._progress()
         law = self._fit_mixture(Z, random_state)
+        progress.report(
+            "prior: %d components (%s%s, %s covariances)",
+            len(law.weights),
+            self.prior_init,
+            ", BIC" if isinstance(self.n_components, str) else "",
+            self.prior_covariance,
+        )
         labels = self._dispatch(Z, law, random_state)
         if self.dispatcher == "posterior":
             weights = law.weights
@@ -418,14 +441,26 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
 
         whitened = [self._whiten(Z[labels == j], j) for j in range(self.n_components_)]
         if self.shared_predictor:
-            shared, gain = self._fit_correction(np.vstack(whitened), random_state)
+            progress.report("shared predictor: fitting on the %d rows of every component", n, level=2)
+            shared, gain = self._fit_correction(np.vstack(whitened), random_state, "shared predictor")
+            if progress:
+                progress.report("shared predictor on %d rows: %s", n, _outcome(shared, gain))
             self.component_models_ = [shared] * self.n_components_
             self.validation_gain_ = np.full(self.n_components_, gain)
         else:
-            fits = [
-                self._fit_correction(Y, random_state) if len(Y) >= self.min_component_rows else (None, np.nan)
-                for Y in whitened
-            ]
+            fits = []
+            for j, Y in enumerate(whitened):
+                if len(Y) < self.min_component_rows:
+                    fits.append((None, np.nan))
+                    progress.report(
+                        "component %d of %d: %d rows (< min_component_rows=%d), keeps its Gaussian",
+                        j + 1, self.n_components_, len(Y), self.min_component_rows,
+                    )
+                    continue
+                progress.report("component %d of %d: fitting on %d rows", j + 1, self.n_components_, len(Y), level=2)
+                fits.append(self._fit_correction(Y, random_state, f"component {j + 1}"))
+                if progress:
+                    progress.report("component %d of %d: %d rows, %s", j + 1, self.n_components_, len(Y), _outcome(*fits[-1]))
             self.component_models_ = [model for model, _ in fits]
             self.validation_gain_ = np.array([gain for _, gain in fits])
 

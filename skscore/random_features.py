@@ -256,6 +256,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         bounds=None,
         point_masses=None,
         n_particles=32,
+        verbose=0,
     ):
         super().__init__(
             preprocessing=preprocessing,
@@ -267,6 +268,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             bounds=bounds,
             point_masses=point_masses,
             n_particles=n_particles,
+            verbose=verbose,
         )
         self.n_steps = n_steps
         self.schedule = schedule
@@ -324,6 +326,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         residual = np.empty(K)
         linear = []
         weights = self._level_weights(diffusion.noise_angles)
+        progress = self._progress()
+        group, reported = -(-K // 5), 0  # verbose=1: about five lines, a group of levels each (2: every level)
         for k, z, eps in diffusion.training_pairs(Z, n_pairs, random_state):
             S = z @ W
             _kernels.sine_features(S, b, ones)
@@ -344,6 +348,10 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             gram[k] *= weights[k]
             cross[k] *= weights[k]
             residual[k] *= weights[k]
+            if progress and (progress.verbose >= 2 or k + 1 - reported == group or k + 1 == K):
+                levels = f"level {k + 1}" if k == reported else f"levels {reported + 1}-{k + 1}"
+                progress.report("statistics of %s of %d (%d noised rows each)", levels, K, n_pairs)
+                reported = k + 1
         return gram, cross, residual, linear
 
     @staticmethod
@@ -409,11 +417,14 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         gates = np.ones((self.n_steps, self.n_features))
         theta2 = self._solve_theta2(gram, cross, gates, penalty)
         losses = [self._loss(gram, cross, residual, gates, theta2, penalty)]
+        progress = self._progress()
+        progress.report("ridge solve of the output weights: loss %.6g", losses[0])
         n_iter = self.n_iter if self.fit_gates else 0
-        for _ in range(n_iter):
+        for i in range(n_iter):
             gates = self._update_gates(gram, cross, gates, theta2)
             theta2 = self._solve_theta2(gram, cross, gates, penalty)
             losses.append(self._loss(gram, cross, residual, gates, theta2, penalty))
+            progress.report("alternation %d of %d (gates, then output weights): loss %.6g", i + 1, n_iter, losses[-1])
         self.theta1_ = np.arccos(gates)
         self.theta2_ = theta2
         self.loss_curve_ = np.array(losses)
