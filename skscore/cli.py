@@ -43,20 +43,28 @@ import warnings
 
 import numpy as np
 from sklearn.decomposition import PCA
-from sklearn.mixture import GaussianMixture
-from sklearn.model_selection import GridSearchCV, train_test_split
-from sklearn.neighbors import KernelDensity
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 
+from ._peers import (
+    FD_PARAMS,
+    GMM_COMPONENTS,
+    KDE_BANDWIDTHS,
+    BICGaussianMixture,
+    ForestDiffusion,
+    StandardizedKDE,
+    forest_diffusion_installed,
+)
 from ._io import atomic_write, check_directory, write_stream
 from ._tabular import format_csv, format_filled_csv, identifier_columns, read_csv, read_csv_source
-from .datasets import DATASETS, load_dataset
+from .datasets import DATASETS, SUITE_TABLES, load_dataset
 from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
 from .boosted import GradientBoostedScore
 from .convex import ConvexTwoLayerScore
 from .mixture_prior import GaussianMixturePriorDiffusion
 from .random_features import DiffusionRandomFeatures
+from .suite import SUITE_PEERS, format_suite, run_suite
 
 __all__ = ["DEFAULT_MODELS", "MODELS", "main", "run_benchmark", "format_table"]
 
@@ -73,9 +81,6 @@ MODELS = {
 DEFAULT_MODELS = ("random-features", "mixture-prior", "boosted")
 
 DEFAULT_DATASETS = ("iris", "wine", "breast_cancer")
-GMM_COMPONENTS = range(1, 11)
-KDE_BANDWIDTHS = np.logspace(-1.5, 0.5, 20)
-FD_PARAMS = {"n_t": 50, "duplicate_K": 100, "diffusion_type": "flow"}
 MAX_MARGINALS = 8  # columns shown in DIR/<dataset>_marginals.png
 # Fewest train and test rows of a benchmark split: KernelDensity's bandwidth
 # search and the classifier two-sample test both use 5 folds.
@@ -133,111 +138,6 @@ class _UsageError(Exception):
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message):
         raise _UsageError(message)
-
-
-# ----------------------------------------------------------------- baselines
-class _BICGaussianMixture:
-    """Full-covariance ``GaussianMixture`` with ``n_components`` chosen by BIC."""
-
-    name = "GaussianMixture"
-
-    def __init__(self, random_state, n_jobs=None):
-        self.random_state = random_state
-
-    def fit(self, X):
-        fits = [
-            GaussianMixture(k, covariance_type="full", random_state=self.random_state).fit(X)
-            for k in GMM_COMPONENTS
-            if k <= X.shape[0]
-        ]
-        self.model_ = min(fits, key=lambda gmm: gmm.bic(X))
-        return self
-
-    def sample(self, n_samples, random_state):
-        return self.model_.sample(n_samples)[0]
-
-    def score_samples(self, X):
-        return self.model_.score_samples(X)
-
-
-class _StandardizedKDE:
-    """``KernelDensity`` on standardized data, bandwidth by 5-fold CV.
-
-    Log-densities and samples are mapped back to the units of the data.
-    """
-
-    name = "KernelDensity"
-
-    def __init__(self, random_state=None, n_jobs=None):
-        self.n_jobs = n_jobs
-
-    def fit(self, X):
-        self.scaler_ = StandardScaler().fit(X)
-        search = GridSearchCV(KernelDensity(), {"bandwidth": KDE_BANDWIDTHS}, cv=5, n_jobs=self.n_jobs)
-        self.model_ = search.fit(self.scaler_.transform(X)).best_estimator_
-        return self
-
-    def sample(self, n_samples, random_state):
-        return self.scaler_.inverse_transform(self.model_.sample(n_samples, random_state=random_state))
-
-    def score_samples(self, X):
-        log_jacobian = np.sum(np.log(self.scaler_.scale_))
-        return self.model_.score_samples(self.scaler_.transform(X)) - log_jacobian
-
-
-@contextlib.contextmanager
-def _global_numpy_seed(seed):
-    """Seed NumPy's global generator (which ForestDiffusion uses), then restore it."""
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
-
-
-class _ForestDiffusion:
-    """ForestFlow (Jolicoeur-Martineau et al., 2024), an optional baseline without a density.
-
-    API as in SamsungSAILMontreal/ForestDiffusion (README "For regular usage" and
-    Python-Package/base-ForestDiffusion/ForestDiffusion/diffusion_with_trees_class.py):
-    ``ForestDiffusionModel(X, n_t=50, model='xgboost', diffusion_type='flow', ...,
-    duplicate_K=100, ..., n_jobs=-1, n_batch=1, seed=666)`` trains in the constructor
-    (X must be a NumPy array; n_jobs=-1 means all CPUs), and ``generate(batch_size=None,
-    n_t=None, X_covs=None)`` returns ``batch_size`` rows in the units of the data, drawing
-    its noise from ``np.random``.
-    """
-
-    name = "ForestDiffusion"
-
-    def __init__(self, random_state, n_jobs=None):
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-
-    def fit(self, X):
-        from ForestDiffusion import ForestDiffusionModel
-
-        n_jobs = -1 if self.n_jobs is None else self.n_jobs
-        with _global_numpy_seed(self.random_state):
-            self.model_ = ForestDiffusionModel(
-                np.asarray(X, dtype=np.float64), **FD_PARAMS, n_jobs=n_jobs, seed=self.random_state
-            )
-        return self
-
-    def sample(self, n_samples, random_state):
-        with _global_numpy_seed(random_state):
-            return self.model_.generate(batch_size=n_samples)
-
-    def score_samples(self, X):
-        return np.full(len(X), np.nan)
-
-
-def _forest_diffusion_installed():
-    try:
-        import ForestDiffusion  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------- benchmark
@@ -335,9 +235,9 @@ def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, pr
     datasets, models = list(datasets), list(models)
     splits = _benchmark_splits(datasets, models, seed, test_size, n_jobs)  # every check before any fit
     factories = [(name, MODELS[name]) for name in models]
-    factories += [(cls.name, cls) for cls in (_BICGaussianMixture, _StandardizedKDE)]
-    if _forest_diffusion_installed():
-        factories.append((_ForestDiffusion.name, _ForestDiffusion))
+    factories += [(cls.name, cls) for cls in (BICGaussianMixture, StandardizedKDE)]
+    if forest_diffusion_installed():
+        factories.append((ForestDiffusion.name, ForestDiffusion))
     total, done = len(splits) * len(factories), 0
     for dataset, X_train, X_test in splits:
         scaler = StandardScaler().fit(X_train)
@@ -582,6 +482,21 @@ def _build_parser():
         metavar="N",
         help="threads of the skscore models and of the bandwidth search; processes of ForestDiffusion",
     )
+    bench.add_argument(
+        "--suite",
+        choices=["real"],
+        help="run the real-table suite instead (skscore.suite): every model plain and with declared types, "
+        "the peers, W1 with standard errors over --draws sample sets, mean ranks; --datasets is ignored",
+    )
+    bench.add_argument(
+        "--tables", help=f"suite only: comma-separated tables (default: all of {', '.join(SUITE_TABLES)})"
+    )
+    bench.add_argument(
+        "--peers",
+        help=f"suite only: comma-separated, from {', '.join(SUITE_PEERS)} (default: those installed)",
+    )
+    bench.add_argument("--draws", type=int, default=5, metavar="R", help="suite only: sample sets per model")
+    bench.add_argument("--max-train", type=int, default=1200, metavar="N", help="suite only: training rows per table")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--test-size", type=number, default=0.3, help="fraction (or number) of test rows")
     bench.add_argument(
@@ -599,8 +514,9 @@ def _build_parser():
             "categorical columns (integer_features, categorical_features) with bounds='auto' and "
             "point_masses='auto': integers are dequantized for the fit and floored on output, "
             "categories take only their input labels, columns without negative values stay "
-            "non-negative (within [0, 1] when they lie there), and values shared by at least 5% of "
-            "the rows of a float column (such as exact zeros) are reproduced as point masses.  "
+            "non-negative (within [0, 1] when they lie there), and spikes of a float column (values "
+            "held by at least 5% of the rows and five times as many as the values around them, such as "
+            "exact zeros or a cap) are reproduced as point masses.  "
             "Columns with a different integer or label on every row look like identifiers and are "
             "refused: leave them out with --drop, or name them in --integer/--categorical."
         ),
@@ -681,6 +597,13 @@ def _add_table_arguments(command):
         "--max-categories", type=int, default=50, metavar="K", help="most distinct values of a text column"
     )
     command.add_argument("--n-jobs", type=int, default=None, metavar="N", help="threads of the model")
+    command.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="print the model's fit progress on stderr, one line per stage (the model's verbose); -vv adds detail",
+    )
 
 
 def _delimiter(text):
@@ -804,6 +727,7 @@ def _typed_model(args, table):
     return MODELS[args.model](
         random_state=args.seed,
         n_jobs=args.n_jobs,
+        verbose=args.verbose,
         integer_features=table.indices("integer"),
         categorical_features=table.indices("categorical"),
         bounds="auto",
@@ -833,7 +757,8 @@ def _generate_command(args):
     # Numeric warnings (overflow on extreme values) are not shown: the samples are checked instead.
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        _, fit_s = _timed(model.fit, X)
+        with contextlib.redirect_stdout(sys.stderr):  # the model's progress (--verbose); -o - writes CSV on stdout
+            _, fit_s = _timed(model.fit, X)
         if progress:
             print(f"skscore: fitted in {fit_s:.1f} s; sampling {args.n_samples} rows ...", file=sys.stderr)
         samples, sample_s = _timed(model.sample, args.n_samples)  # seeded at fit
@@ -1005,7 +930,8 @@ def _impute_command(args):
         )
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        _, fit_s = _timed(model.fit, X_fit)
+        with contextlib.redirect_stdout(sys.stderr):  # the model's progress (--verbose); -o - writes CSV on stdout
+            _, fit_s = _timed(model.fit, X_fit)
         if progress:
             print(
                 f"skscore: fitted in {fit_s:.1f} s; drawing {_plural(n_missing, 'missing cell')} of "
@@ -1041,6 +967,8 @@ def _impute_command(args):
 
 def _benchmark_command(args):
     """``benchmark``: returns the table; writes the files of ``--out``."""
+    if args.suite:
+        return _suite_command(args)
     datasets, models = _split_names(args.datasets), _split_names(args.models)
     figures = bool(args.out) and _have_matplotlib()
     if args.out:
@@ -1065,6 +993,27 @@ def _benchmark_command(args):
         if not figures:
             print("skscore: note: matplotlib is not installed; wrote the table only, no figures.", file=sys.stderr)
     return table
+
+
+def _suite_command(args):
+    """``benchmark --suite real``: returns the suite's Markdown; writes DIR/suite.md with ``--out``."""
+    if args.out:
+        _check_out_directory(args.out, ["suite.md"], args.force)
+    _check_seed_and_jobs(args.seed, args.n_jobs)
+    rows = run_suite(
+        _split_names(args.tables) if args.tables else SUITE_TABLES,
+        _split_names(args.models),
+        _split_names(args.peers) if args.peers else None,
+        seed=args.seed,
+        n_draws=args.draws,
+        max_train=args.max_train,
+        n_jobs=args.n_jobs,
+        progress=args.progress or sys.stderr.isatty(),
+    )
+    text = format_suite(rows)
+    if args.out:
+        _write_atomic(args.out, "suite.md", text, args.force)
+    return text
 
 
 _COMMANDS = {"benchmark": _benchmark_command, "generate": _generate_command, "impute": _impute_command}

@@ -1,0 +1,75 @@
+"""The real-table suite in parts, with its rows kept in a JSON file.
+
+``skscore benchmark --suite real`` runs everything in one go.  On a small
+machine the peers from the ``bench`` extra (ForestDiffusion above all: 50
+levels x 100 duplicates x one XGBoost model per column and level) take far
+longer than the skscore models, so this script runs any subset of tables,
+models and peers and merges its rows into ``--rows FILE`` (a row of the same
+table and configuration is replaced), then prints the suite's Markdown for
+everything in the file.  Same seed, split and measures as the command line.
+
+Usage::
+
+    python benchmarks/bench_suite.py --rows suite.json --peers GaussianMixture,KernelDensity
+    python benchmarks/bench_suite.py --rows suite.json --models none --peers ForestFlow --tables iris,geyser
+    python benchmarks/bench_suite.py --rows suite.json --report-only
+"""
+
+import argparse
+import json
+import os
+
+from skscore.datasets import SUITE_TABLES
+from skscore.suite import format_suite, run_suite
+
+
+def _names(text, default):
+    if text is None:
+        return list(default)
+    return [] if text == "none" else [name.strip() for name in text.split(",") if name.strip()]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", required=True, help="JSON file of rows, read and extended")
+    parser.add_argument("--tables", help="comma-separated (default: the whole suite)")
+    parser.add_argument("--models", help="comma-separated skscore models, or 'none' (default: the suite's)")
+    parser.add_argument("--peers", help="comma-separated peers, or 'none' (default: GaussianMixture,KernelDensity)")
+    parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument("--max-train", type=int, default=1200)
+    parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+
+    rows = []
+    if os.path.exists(args.rows):
+        with open(args.rows) as f:
+            rows = json.load(f)
+    if not args.report_only:
+        for table in _names(args.tables, SUITE_TABLES):
+            models = _names(args.models, ("random-features", "mixture-prior", "boosted"))
+            peers = _names(args.peers, ("GaussianMixture", "KernelDensity"))
+            if not models and not peers:
+                break
+            new = run_suite(
+                [table],
+                models,
+                peers,
+                seed=args.seed,
+                n_draws=args.draws,
+                max_train=args.max_train,
+                n_jobs=args.n_jobs,
+                progress=True,
+            )
+            done = {(r["table"], r["config"]) for r in new}
+            rows = [r for r in rows if (r["table"], r["config"]) not in done] + new
+            tmp = args.rows + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(rows, f, indent=1)
+            os.replace(tmp, args.rows)
+    print(format_suite(rows))
+
+
+if __name__ == "__main__":
+    main()

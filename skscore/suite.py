@@ -1,0 +1,425 @@
+"""The real-table suite: every skscore model against its peers, on tables we did not tune to.
+
+:func:`run_suite` fits, on each table of :data:`skscore.datasets.SUITE_TABLES`
+(one seeded 80/20 split, the training part capped at ``max_train`` rows), every
+requested skscore model twice, as a plain continuous model and with its
+column types declared (``integer_features='auto'``, the table's categorical
+columns, ``bounds='auto'``, ``point_masses='auto'``: what a user who declares
+types gets), and the peers: ``GaussianMixture`` (components by BIC),
+``KernelDensity`` (bandwidth by cross-validation) and, when their packages are
+installed (``bench`` extra), ForestDiffusion's flow and VP models.  Every configuration draws ``n_draws`` sample sets
+as large as the test part; integer and categorical columns of every sample
+are rounded (categories clipped to their levels), so that no configuration is
+penalized for the dequantization of another.  Measured: W1 under
+ForestDiffusion's protocol (mean and standard error over the draws), the
+held-out log-likelihood (plain densities only: a typed model's is a
+probability for its discrete columns, in another measure), the classifier
+two-sample AUC of the first draw against the test rows, and times.
+
+:func:`summarize` turns the rows into mean ranks (per table, rank 1 is best;
+ties share their mean rank), wins, and the typed-against-plain comparison of
+each model; :func:`format_suite` prints it all as Markdown.
+"""
+
+import math
+import sys
+import time
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from . import _peers
+from .boosted import GradientBoostedScore
+from .convex import ConvexTwoLayerScore
+from .datasets import EXTRA_TABLES, SUITE_TABLES, load_table
+from .metrics import c2st_auc, wasserstein1
+from .mixture_prior import GaussianMixturePriorDiffusion
+from .random_features import DiffusionRandomFeatures
+
+__all__ = ["SUITE_MODELS", "SUITE_PEERS", "available_peers", "run_suite", "summarize", "format_suite"]
+
+SUITE_MODELS = {
+    "random-features": DiffusionRandomFeatures,
+    "mixture-prior": GaussianMixturePriorDiffusion,
+    "convex": ConvexTwoLayerScore,
+    "boosted": GradientBoostedScore,
+}
+# peer name -> (factory, package it needs or None)
+SUITE_PEERS = {
+    "GaussianMixture": (_peers.BICGaussianMixture, None),
+    "KernelDensity": (_peers.StandardizedKDE, None),
+    "ForestFlow": (_peers.ForestDiffusion, "ForestDiffusion"),
+    "ForestDiffusion-VP": (_peers.ForestDiffusion, "ForestDiffusion"),
+}
+TYPED_SUFFIX = " +types"
+TEST_SHARE = 0.2
+
+
+def _configurations(models, peers, table, seed, n_jobs):
+    """``(name, family, typed, make)`` for every configuration on one table."""
+    kinds = {"integer_features": table.integer_features, "categorical_features": table.categorical_features}
+    types = {
+        "integer_features": "auto",
+        "categorical_features": list(table.categorical_features) or None,
+        "bounds": "auto",
+        "point_masses": "auto",
+    }
+    configs = []
+    for name in models:
+        factory = SUITE_MODELS[name]
+        configs.append((name, "skscore", False, lambda f=factory: f(random_state=seed, n_jobs=n_jobs)))
+        configs.append(
+            (name + TYPED_SUFFIX, "skscore", True, lambda f=factory: f(random_state=seed, n_jobs=n_jobs, **types))
+        )
+    for name in peers:
+        factory, _ = SUITE_PEERS[name]
+        if factory is _peers.ForestDiffusion:
+            kind = "vp" if name.endswith("VP") else "flow"
+            make = lambda k=kind: _peers.ForestDiffusion(seed, n_jobs, diffusion_type=k, **kinds)  # noqa: E731
+        else:
+            make = lambda f=factory: f(random_state=seed, n_jobs=n_jobs)  # noqa: E731
+        configs.append((name, "peer", False, make))
+    return configs
+
+
+def _split(X, seed, max_train, max_test):
+    train, test = train_test_split(X, test_size=TEST_SHARE, random_state=seed)
+    rng = np.random.RandomState(seed)
+    if train.shape[0] > max_train:
+        train = train[np.sort(rng.choice(train.shape[0], max_train, replace=False))]
+    if test.shape[0] > max_test:
+        test = test[np.sort(rng.choice(test.shape[0], max_test, replace=False))]
+    return train, test
+
+
+def _rounded(samples, table, levels):
+    """Integer and categorical columns rounded, categories clipped to their levels."""
+    out = np.array(samples, dtype=np.float64)
+    for j in table.integer_features:
+        out[:, j] = np.round(out[:, j])
+    for j in table.categorical_features:
+        out[:, j] = np.clip(np.round(out[:, j]), 0, levels[j] - 1)
+    return out
+
+
+def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
+    start = time.perf_counter()
+    model = make().fit(train)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    draws = [_rounded(model.sample(test.shape[0], random_state=seed + r), table, levels) for r in range(n_draws)]
+    sample_s = (time.perf_counter() - start) / n_draws
+    w1 = np.array([wasserstein1(d, test, protocol="forestdiffusion") for d in draws])
+    loglik = math.nan
+    if not typed:
+        log_density = model.score_samples(test)
+        loglik = float(np.mean(log_density)) if np.all(np.isfinite(log_density)) else math.nan
+    return {
+        "w1": float(w1.mean()),
+        "w1_se": float(w1.std(ddof=1) / np.sqrt(n_draws)) if n_draws > 1 else math.nan,
+        "test_loglik": loglik,
+        "c2st_auc": c2st_auc(scaler.transform(test), scaler.transform(draws[0]), random_state=seed),
+        "fit_s": fit_s,
+        "sample_s": sample_s,
+    }
+
+
+def _check(kind, names, known):
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; choose from {', '.join(known)}.")
+
+
+def available_peers():
+    """The peers whose packages are installed, in :data:`SUITE_PEERS` order."""
+    return [name for name, (_, package) in SUITE_PEERS.items() if package is None or _peers.installed(package)]
+
+
+def run_suite(
+    tables=SUITE_TABLES,
+    models=("random-features", "mixture-prior", "boosted"),
+    peers=None,
+    *,
+    seed=0,
+    n_draws=5,
+    max_train=1200,
+    max_test=1000,
+    n_jobs=None,
+    progress=False,
+):
+    """Fit and measure every configuration on every table of the suite.
+
+    Parameters
+    ----------
+    tables : sequence of str, default=SUITE_TABLES
+        Names for :func:`skscore.datasets.load_table`.
+    models : sequence of str, default=('random-features', 'mixture-prior', 'boosted')
+        Keys of :data:`SUITE_MODELS`; each is fitted plain and with types.
+    peers : sequence of str or None, default=None
+        Keys of :data:`SUITE_PEERS`; None takes every peer whose package is
+        installed.
+    seed : int, default=0
+        Seed of the splits, the models and their samples.
+    n_draws : int, default=5
+        Sample sets per configuration (the standard error of W1 is over these).
+    max_train, max_test : int, default=1200, 1000
+        Caps on the training and test rows of a table (random subsets).
+    n_jobs : int or None, default=None
+        Threads of the skscore models and the bandwidth search; processes of
+        ForestDiffusion.
+    progress : bool, default=False
+        One line per fitted configuration on stderr.
+
+    Returns
+    -------
+    rows : list of dict
+        One per (table, configuration): ``table``, ``config``, ``family``
+        ('skscore' or 'peer'), ``typed``, ``n_train``, ``n_test``, ``w1``,
+        ``w1_se``, ``test_loglik`` (NaN for typed configurations and peers
+        without a density), ``c2st_auc``, ``fit_s``, ``sample_s``.
+    """
+    tables, models = list(tables), list(models)
+    peers = available_peers() if peers is None else list(peers)
+    _check("table", tables, SUITE_TABLES + EXTRA_TABLES)
+    _check("model", models, list(SUITE_MODELS))
+    _check("peer", peers, list(SUITE_PEERS))
+    if not tables or not (models or peers):
+        raise ValueError("the suite needs at least one table and one model or peer.")
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1, got {n_draws}.")
+    if min(max_train, max_test) < 10:
+        raise ValueError(f"max_train and max_test must be at least 10, got {max_train} and {max_test}.")
+    rows = []
+    for name in tables:
+        table = load_table(name)
+        train, test = _split(table.data, seed, max_train, max_test)
+        scaler = StandardScaler().fit(train)
+        levels = {j: int(table.data[:, j].max()) + 1 for j in table.categorical_features}
+        for config, family, typed, make in _configurations(models, peers, table, seed, n_jobs):
+            row = _measure(make, typed, table, train, test, scaler, levels, seed, n_draws)
+            rows.append(
+                {
+                    "table": name,
+                    "config": config,
+                    "family": family,
+                    "typed": typed,
+                    "n_train": train.shape[0],
+                    "n_test": test.shape[0],
+                    **row,
+                }
+            )
+            if progress:
+                print(
+                    f"{name}: {config} W1 {row['w1']:.4f} fit {row['fit_s']:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    return rows
+
+
+def _ranks(values, higher_is_better=False):
+    """Ranks of finite ``values`` (1 is best, ties share their mean rank); NaN stays NaN."""
+    values = np.asarray(values, dtype=np.float64)
+    ranks = np.full(values.shape, np.nan)
+    finite = np.isfinite(values)
+    if finite.any():
+        ranks[finite] = rankdata(-values[finite] if higher_is_better else values[finite], method="average")
+    return ranks
+
+
+def summarize(rows):
+    """Mean ranks and wins per configuration, and typed-against-plain comparisons.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As returned by :func:`run_suite`.
+
+    Returns
+    -------
+    summary : list of dict
+        One per configuration, in the order of first appearance: ``config``,
+        ``n_tables``, ``w1_rank`` (mean over tables of its W1 rank among all
+        configurations), ``w1_wins`` (tables where it ranks first),
+        ``w1`` (mean W1), ``loglik_rank`` (mean rank of the held-out
+        log-likelihood among the configurations that have one; NaN without),
+        ``loglik_beats_gmm`` (share of tables where its log-likelihood is
+        above GaussianMixture's; NaN without a GaussianMixture row or a
+        log-likelihood), ``c2st_gap`` (mean of ``|AUC - 0.5|``) and
+        ``c2st_rank`` (mean rank of that gap).
+    typed : list of dict
+        One per (skscore model, table) with both a plain and a typed row:
+        ``model``, ``table``, ``w1_plain``, ``w1_typed``, ``w1_change_se``
+        (the change of W1 in standard errors of the difference; positive is
+        worse), ``c2st_plain``, ``c2st_typed``.
+    """
+    configs = list(dict.fromkeys(row["config"] for row in rows))
+    tables = list(dict.fromkeys(row["table"] for row in rows))
+    at = {(row["table"], row["config"]): row for row in rows}
+    ranks = {config: {"w1": [], "loglik": [], "c2st": []} for config in configs}
+    beats = {config: [] for config in configs}
+    for table in tables:
+        present = [c for c in configs if (table, c) in at]
+        table_rows = [at[table, c] for c in present]
+        for key, values, higher in (
+            ("w1", [r["w1"] for r in table_rows], False),
+            ("loglik", [r["test_loglik"] for r in table_rows], True),
+            ("c2st", [abs(r["c2st_auc"] - 0.5) for r in table_rows], False),
+        ):
+            for config, rank in zip(present, _ranks(values, higher)):
+                ranks[config][key].append(rank)
+        gmm = at.get((table, "GaussianMixture"))
+        if gmm is not None and np.isfinite(gmm["test_loglik"]):
+            for config, row in zip(present, table_rows):
+                if config != "GaussianMixture" and np.isfinite(row["test_loglik"]):
+                    beats[config].append(row["test_loglik"] > gmm["test_loglik"])
+
+    def mean(values):
+        values = np.asarray(values, dtype=np.float64)
+        return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+
+    summary = []
+    for config in configs:
+        own = [at[t, config] for t in tables if (t, config) in at]
+        summary.append(
+            {
+                "config": config,
+                "n_tables": len(own),
+                "w1_rank": mean(ranks[config]["w1"]),
+                "w1_wins": int(np.sum(np.asarray(ranks[config]["w1"]) == 1.0)),
+                "w1": mean([r["w1"] for r in own]),
+                "loglik_rank": mean(ranks[config]["loglik"]),
+                "loglik_beats_gmm": mean(beats[config]) if beats[config] else math.nan,
+                "c2st_gap": mean([abs(r["c2st_auc"] - 0.5) for r in own]),
+                "c2st_rank": mean(ranks[config]["c2st"]),
+            }
+        )
+    typed = []
+    for config in configs:
+        if config.endswith(TYPED_SUFFIX):
+            continue
+        for table in tables:
+            plain, declared = at.get((table, config)), at.get((table, config + TYPED_SUFFIX))
+            if plain is None or declared is None:
+                continue
+            spread = math.hypot(plain["w1_se"], declared["w1_se"])
+            typed.append(
+                {
+                    "model": config,
+                    "table": table,
+                    "w1_plain": plain["w1"],
+                    "w1_typed": declared["w1"],
+                    "w1_change_se": (declared["w1"] - plain["w1"]) / spread if spread > 0 else math.nan,
+                    "c2st_plain": plain["c2st_auc"],
+                    "c2st_typed": declared["c2st_auc"],
+                }
+            )
+    return summary, typed
+
+
+def _cell(value, spec):
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def _markdown(header, lines):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    out += ["| " + " | ".join(cells) + " |" for cells in lines]
+    return "\n".join(out)
+
+
+def format_suite(rows):
+    """The suite's results as Markdown: the ranks, then per-table W1, log-likelihood and C2ST, then types.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As returned by :func:`run_suite`.
+
+    Returns
+    -------
+    text : str
+    """
+    summary, typed = summarize(rows)
+    tables = list(dict.fromkeys(row["table"] for row in rows))
+    configs = [s["config"] for s in summary]
+    at = {(row["table"], row["config"]): row for row in rows}
+    parts = [
+        "Mean ranks over the tables (1 is best; W1 among all configurations, log-likelihood among those "
+        "with a plain density, C2ST by |AUC - 0.5|).",
+        "",
+        _markdown(
+            [
+                "configuration",
+                "tables",
+                "W1 rank",
+                "W1 wins",
+                "mean W1",
+                "LL rank",
+                "LL > GMM",
+                "C2ST |AUC-.5|",
+                "C2ST rank",
+            ],
+            [
+                [
+                    s["config"],
+                    str(s["n_tables"]),
+                    _cell(s["w1_rank"], ".2f"),
+                    str(s["w1_wins"]),
+                    _cell(s["w1"], ".4f"),
+                    _cell(s["loglik_rank"], ".2f"),
+                    _cell(100 * s["loglik_beats_gmm"], ".0f") + ("" if math.isnan(s["loglik_beats_gmm"]) else " %"),
+                    _cell(s["c2st_gap"], ".3f"),
+                    _cell(s["c2st_rank"], ".2f"),
+                ]
+                for s in sorted(summary, key=lambda s: s["w1_rank"])
+            ],
+        ),
+    ]
+    for title, cell in (
+        (
+            "W1 (ForestDiffusion's protocol; mean +- standard error over the draws)",
+            lambda r: f"{r['w1']:.4f} +- {r['w1_se']:.4f}",
+        ),
+        ("Held-out log-likelihood (mean per row, units of the data)", lambda r: _cell(r["test_loglik"], ".3f")),
+        ("C2ST AUC (0.5 is best)", lambda r: _cell(r["c2st_auc"], ".3f")),
+        ("Fit time, s", lambda r: _cell(r["fit_s"], ".1f")),
+    ):
+        parts += [
+            "",
+            title,
+            "",
+            _markdown(
+                ["configuration"] + tables,
+                [[config] + [cell(at[t, config]) if (t, config) in at else "" for t in tables] for config in configs],
+            ),
+        ]
+    if typed:
+        parts += [
+            "",
+            "Declared types against plain: W1 change in standard errors (positive is worse), C2ST plain -> typed.",
+            "",
+            _markdown(
+                ["model", "table", "W1 plain", "W1 typed", "change (SE)", "C2ST plain", "C2ST typed"],
+                [
+                    [
+                        t["model"],
+                        t["table"],
+                        f"{t['w1_plain']:.4f}",
+                        f"{t['w1_typed']:.4f}",
+                        _cell(t["w1_change_se"], "+.1f"),
+                        f"{t['c2st_plain']:.3f}",
+                        f"{t['c2st_typed']:.3f}",
+                    ]
+                    for t in typed
+                ],
+            ),
+        ]
+    parts += [
+        "",
+        "One seeded 80/20 split per table (at most "
+        f"{max((r['n_train'] for r in rows), default=0)} training rows); every configuration's integer and "
+        "categorical columns rounded.",
+    ]
+    return "\n".join(parts) + "\n"

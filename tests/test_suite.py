@@ -1,0 +1,107 @@
+"""The real-table suite: its ranking code, one small run, and the command line."""
+
+import math
+
+import numpy as np
+import pytest
+
+from skscore.cli import main
+from skscore.suite import _ranks, _rounded, _split, format_suite, run_suite, summarize
+
+
+def _row(table, config, w1, loglik=math.nan, auc=0.6, se=0.01, typed=False):
+    return {
+        "table": table,
+        "config": config,
+        "family": "peer" if config[0].isupper() else "skscore",
+        "typed": typed,
+        "n_train": 100,
+        "n_test": 25,
+        "w1": w1,
+        "w1_se": se,
+        "test_loglik": loglik,
+        "c2st_auc": auc,
+        "fit_s": 1.0,
+        "sample_s": 0.1,
+    }
+
+
+def test_ranks_share_ties_and_leave_missing_values_out():
+    np.testing.assert_array_equal(_ranks([0.3, 0.1, 0.3, np.nan]), [2.5, 1.0, 2.5, np.nan])
+    np.testing.assert_array_equal(_ranks([-2.0, -1.0, np.nan], higher_is_better=True), [2.0, 1.0, np.nan])
+    assert np.all(np.isnan(_ranks([np.nan, np.nan])))
+
+
+def test_summary_ranks_wins_likelihood_share_and_typed_changes():
+    rows = [
+        _row("a", "boosted", 0.10, loglik=-1.0, auc=0.55),
+        _row("a", "boosted +types", 0.14, auc=0.52, typed=True),
+        _row("a", "GaussianMixture", 0.12, loglik=-1.5, auc=0.70),
+        _row("b", "boosted", 0.30, loglik=-3.0, auc=0.45),
+        _row("b", "boosted +types", 0.20, auc=0.51, typed=True),
+        _row("b", "GaussianMixture", 0.25, loglik=-2.0, auc=0.60),
+    ]
+    summary, typed = summarize(rows)
+    by = {s["config"]: s for s in summary}
+    # W1 ranks: a -> boosted 1, GMM 2, typed 3; b -> typed 1, GMM 2, boosted 3
+    assert by["boosted"]["w1_rank"] == 2.0 and by["boosted"]["w1_wins"] == 1
+    assert by["boosted +types"]["w1_rank"] == 2.0 and by["GaussianMixture"]["w1_rank"] == 2.0
+    assert by["boosted"]["w1"] == pytest.approx(0.2)
+    # log-likelihood: only the plain densities are ranked; boosted beats GMM on one table of two
+    assert by["boosted"]["loglik_rank"] == 1.5 and by["boosted"]["loglik_beats_gmm"] == 0.5
+    assert math.isnan(by["boosted +types"]["loglik_rank"]) and math.isnan(by["GaussianMixture"]["loglik_beats_gmm"])
+    # C2ST gap |AUC - 0.5|: a -> typed .02, boosted .05, GMM .2; b -> typed .01, boosted .05, GMM .1
+    assert by["boosted +types"]["c2st_rank"] == 1.0 and by["GaussianMixture"]["c2st_rank"] == 3.0
+    assert by["boosted"]["c2st_gap"] == pytest.approx(0.05)
+    assert [(t["table"], round(t["w1_change_se"], 3)) for t in typed] == [
+        ("a", round(0.04 / math.hypot(0.01, 0.01), 3)),
+        ("b", round(-0.10 / math.hypot(0.01, 0.01), 3)),
+    ]
+    text = format_suite(rows)
+    assert "| boosted | a | 0.1000 | 0.1400 | +2.8 | 0.550 | 0.520 |" in text
+    assert "50 %" in text
+
+
+def test_split_caps_rows_and_rounding_respects_levels():
+    X = np.arange(1000.0).reshape(500, 2)
+    train, test = _split(X, 0, max_train=100, max_test=30)
+    assert train.shape == (100, 2) and test.shape == (30, 2)
+    assert not set(train[:, 0]) & set(test[:, 0])
+
+    class Table:
+        integer_features, categorical_features = [0], [1]
+
+    out = _rounded(np.array([[1.4, -0.7], [2.6, 3.9]]), Table, {1: 3})
+    np.testing.assert_array_equal(out, [[1.0, 0.0], [3.0, 2.0]])
+
+
+def test_a_small_suite_runs_and_reports_every_configuration():
+    rows = run_suite(
+        ["geyser"],
+        ["random-features"],
+        ["GaussianMixture", "KernelDensity"],
+        n_draws=2,
+        max_train=120,
+        max_test=40,
+    )
+    assert [r["config"] for r in rows] == ["random-features", "random-features +types", "GaussianMixture", "KernelDensity"]
+    for r in rows:
+        assert r["n_train"] == 120 and r["n_test"] == 40
+        assert np.isfinite(r["w1"]) and r["w1_se"] >= 0 and 0 <= r["c2st_auc"] <= 1
+    assert np.isfinite(rows[0]["test_loglik"]) and math.isnan(rows[1]["test_loglik"])
+    # GaussianMixture's held-out log-likelihood on two columns is finite and sensible
+    assert -20 < rows[2]["test_loglik"] < 5
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tables", "nope"], "unknown table 'nope'"),
+        (["--peers", "Forest"], "unknown peer 'Forest'"),
+        (["--models", "trees"], "unknown model 'trees'"),
+        (["--draws", "0"], "n_draws must be at least 1"),
+    ],
+)
+def test_suite_command_refuses_bad_arguments(argv, message, capsys):
+    assert main(["benchmark", "--suite", "real", *argv]) == 2
+    assert message in capsys.readouterr().err
