@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from ._gaussian_mixture import GaussianMixtureLaw
 
 __all__ = [
+    "BananaSkewLaw",
     "DATASETS",
     "EXTRA_TABLES",
     "GaussianMixtureLaw",
@@ -62,6 +63,89 @@ def correlated_mixture_8d(random_state=0):
         q, _ = np.linalg.qr(rng.standard_normal((d, d)))
         covs.append(q @ np.diag(np.linspace(0.1, 1.0, d)) @ q.T)
     return GaussianMixtureLaw(np.full(n_components, 1.0 / n_components), means, np.array(covs))
+
+
+class BananaSkewLaw:
+    """A known 8-D law that is not a Gaussian mixture: curved, skewed and heavy-tailed.
+
+    Independent ``z_1, ..., z_6 ~ N(0, 1)`` and ``t_7, t_8`` Student t with
+    ``df`` degrees of freedom (scaled to unit variance) make the coordinates
+    ``v`` of a row:
+
+    - two bananas: ``v_1 = z_1``, ``v_2 = z_2 + b (z_1^2 - 1)`` and the same
+      for ``(v_3, v_4)`` (a shear: volume preserved);
+    - two log-normal skews: ``v_k = (exp(s z_k) - 1) / s`` for ``k = 5, 6``
+      (right-skewed, bounded below by ``-1/s``);
+    - two heavy tails: ``v_7, v_8``;
+
+    and the row is ``x = Q v`` with ``Q`` a random rotation, so every column
+    mixes all of them.  The density is exact by the change of variables
+    (the shear and the rotation have unit Jacobian; the skew's is
+    ``1 / (1 + s v_k)``).
+
+    Parameters
+    ----------
+    curvature : float, default=0.6
+        ``b``, the bend of the bananas.
+    skew : float, default=0.7
+        ``s``, the log-normal shape of the skewed coordinates.
+    df : float, default=5.0
+        Degrees of freedom of the heavy-tailed coordinates.
+    random_state : int, default=0
+        Seed of the rotation.
+
+    Examples
+    --------
+    >>> from skscore.datasets import BananaSkewLaw
+    >>> law = BananaSkewLaw()
+    >>> X = law.sample(1000, random_state=0)
+    >>> X.shape, bool(np.all(np.isfinite(law.logpdf(X))))
+    ((1000, 8), True)
+    """
+
+    n_features = 8
+
+    def __init__(self, curvature=0.6, skew=0.7, df=5.0, random_state=0):
+        self.curvature, self.skew, self.df = float(curvature), float(skew), float(df)
+        q, r = np.linalg.qr(np.random.RandomState(random_state).standard_normal((8, 8)))
+        self.rotation = q * np.sign(np.diag(r))
+        self._t_scale = np.sqrt((self.df - 2.0) / self.df)  # unit variance
+
+    def sample(self, n_samples, random_state=None):
+        """``n_samples`` rows of the law."""
+        rng = check_random_state(random_state)
+        z = rng.standard_normal((n_samples, 6))
+        t = rng.standard_t(self.df, (n_samples, 2)) * self._t_scale
+        b, s = self.curvature, self.skew
+        v = np.column_stack(
+            [
+                z[:, 0],
+                z[:, 1] + b * (z[:, 0] ** 2 - 1.0),
+                z[:, 2],
+                z[:, 3] + b * (z[:, 2] ** 2 - 1.0),
+                np.expm1(s * z[:, 4]) / s,
+                np.expm1(s * z[:, 5]) / s,
+                t,
+            ]
+        )
+        return v @ self.rotation.T
+
+    def logpdf(self, X):
+        """Exact log-density at the rows of ``X`` (``-inf`` outside the support)."""
+        from scipy import stats
+
+        v = np.asarray(X, dtype=np.float64) @ self.rotation
+        b, s = self.curvature, self.skew
+        log_normal = stats.norm.logpdf
+        out = log_normal(v[:, 0]) + log_normal(v[:, 1] - b * (v[:, 0] ** 2 - 1.0))
+        out += log_normal(v[:, 2]) + log_normal(v[:, 3] - b * (v[:, 2] ** 2 - 1.0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            base = 1.0 + s * v[:, 4:6]
+            skewed = log_normal(np.log(base) / s) - np.log(base)
+        out += np.where(base > 0, skewed, -np.inf).sum(axis=1)
+        c = self._t_scale
+        out += (stats.t.logpdf(v[:, 6:8] / c, self.df) - np.log(c)).sum(axis=1)
+        return out
 
 
 def circle_mixture_2d(n_components=8, radius=4.0, std=0.3):

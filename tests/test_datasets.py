@@ -236,3 +236,24 @@ def test_statsmodels_tables_name_the_extra_when_missing(monkeypatch):
         monkeypatch.setitem(sys.modules, module, None)  # a None entry makes the import fail
     with pytest.raises(ImportError, match=r"skscore\[bench\]"):
         load_table("fair")
+
+
+def test_banana_skew_law_is_a_normalized_density_of_its_samples():
+    from scipy import stats
+
+    from skscore.datasets import BananaSkewLaw
+
+    law = BananaSkewLaw()
+    X = law.sample(20000, random_state=1)
+    assert X.shape == (20000, 8) and np.all(np.isfinite(law.logpdf(X)))
+    # importance sampling from a broad Gaussian: E_q[p / q] = 1 for a normalized p
+    q = stats.multivariate_normal(X.mean(axis=0), 2.5 * np.cov(X.T))
+    Y = q.rvs(100000, random_state=2)
+    ratio = np.exp(law.logpdf(Y) - q.logpdf(Y))
+    assert abs(ratio.mean() - 1.0) < 4 * ratio.std() / np.sqrt(len(ratio)) + 0.01
+    # not a Gaussian: skewed and heavy-tailed along its own coordinates
+    v = X @ law.rotation
+    assert stats.skew(v[:, 4]) > 1.0 and stats.kurtosis(v[:, 6]) > 2.0
+    # a point below the skewed coordinates' floor is outside the support
+    outside = (np.eye(8)[4] * (-2.0 / law.skew)) @ law.rotation.T
+    assert law.logpdf(outside[None])[0] == -np.inf
