@@ -40,6 +40,11 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--complete-only",
+        action="store_true",
+        help="report only the tables on which every configuration in the file ran (ranks comparable)",
+    )
     args = parser.parse_args()
 
     rows = []
@@ -68,6 +73,13 @@ def main():
             with open(tmp, "w") as f:
                 json.dump(rows, f, indent=1)
             os.replace(tmp, args.rows)
+    if args.complete_only:
+        configs = {r["config"] for r in rows}
+        tables = {t for t in {r["table"] for r in rows} if {r["config"] for r in rows if r["table"] == t} == configs}
+        left_out = sorted({r["table"] for r in rows} - tables)
+        rows = [r for r in rows if r["table"] in tables]
+        if left_out:
+            print(f"Left out (not every configuration ran): {', '.join(left_out)}\n")
     print(format_suite(rows))
 
 

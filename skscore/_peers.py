@@ -97,8 +97,10 @@ class ForestDiffusion:
     seed=666)`` trains in the constructor (X must be a NumPy array; n_jobs=-1 means
     all CPUs), and ``generate(batch_size=None, n_t=None, X_covs=None)`` returns
     ``batch_size`` rows in the units of the data, drawing its noise from
-    ``np.random``.  Integer columns are rounded and categorical ones one-hot
-    encoded by ForestDiffusion itself when given.
+    ``np.random``.  Categorical columns are one-hot encoded by ForestDiffusion
+    itself; integer columns are rounded here, after ``generate`` (its own
+    rounding, ``int_indexes``, writes into a read-only array under pandas 3
+    and fails; rounding is the same operation).
     """
 
     name = "ForestDiffusion"
@@ -121,7 +123,6 @@ class ForestDiffusion:
             self.model_ = ForestDiffusionModel(
                 np.asarray(X, dtype=np.float64),
                 **params,
-                int_indexes=list(self.integer_features),
                 cat_indexes=list(self.categorical_features),
                 n_jobs=n_jobs,
                 seed=self.random_state,
@@ -130,7 +131,9 @@ class ForestDiffusion:
 
     def sample(self, n_samples, random_state):
         with _global_numpy_seed(random_state):
-            return np.asarray(self.model_.generate(batch_size=n_samples), dtype=np.float64)
+            out = np.array(self.model_.generate(batch_size=n_samples), dtype=np.float64)
+        out[:, list(self.integer_features)] = np.round(out[:, list(self.integer_features)])
+        return out
 
     def score_samples(self, X):
         return np.full(len(X), np.nan)

@@ -47,7 +47,7 @@ def tiny_models(monkeypatch):
 class _FakeForestDiffusionModel:
     """Stands in for ForestDiffusion.ForestDiffusionModel: trains in __init__, draws from np.random."""
 
-    def __init__(self, X, n_t, duplicate_K, diffusion_type, n_jobs, seed, int_indexes=(), cat_indexes=()):
+    def __init__(self, X, n_t, duplicate_K, diffusion_type, n_jobs, seed, cat_indexes=()):
         self.X = X
         np.random.seed(seed)
 
