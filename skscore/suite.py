@@ -112,10 +112,9 @@ def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
     draws = [_rounded(model.sample(test.shape[0], random_state=seed + r), table, levels) for r in range(n_draws)]
     sample_s = (time.perf_counter() - start) / n_draws
     w1 = np.array([wasserstein1(d, test, protocol="forestdiffusion") for d in draws])
-    loglik = math.nan
-    if not typed:
-        log_density = model.score_samples(test)
-        loglik = float(np.mean(log_density)) if np.all(np.isfinite(log_density)) else math.nan
+    # NaN: no density (a peer) or one in another measure (typed); a test row the
+    # model deems impossible makes its log-likelihood -inf, which ranks last
+    loglik = math.nan if typed else float(np.mean(model.score_samples(test)))
     return {
         "w1": float(w1.mean()),
         "w1_se": float(w1.std(ddof=1) / np.sqrt(n_draws)) if n_draws > 1 else math.nan,
@@ -220,12 +219,12 @@ def run_suite(
 
 
 def _ranks(values, higher_is_better=False):
-    """Ranks of finite ``values`` (1 is best, ties share their mean rank); NaN stays NaN."""
+    """Ranks of ``values`` (1 is best, ties share their mean rank, infinities rank as such); NaN stays NaN."""
     values = np.asarray(values, dtype=np.float64)
     ranks = np.full(values.shape, np.nan)
-    finite = np.isfinite(values)
-    if finite.any():
-        ranks[finite] = rankdata(-values[finite] if higher_is_better else values[finite], method="average")
+    known = ~np.isnan(values)
+    if known.any():
+        ranks[known] = rankdata(-values[known] if higher_is_better else values[known], method="average")
     return ranks
 
 
@@ -271,14 +270,14 @@ def summarize(rows):
             for config, rank in zip(present, _ranks(values, higher)):
                 ranks[config][key].append(rank)
         gmm = at.get((table, "GaussianMixture"))
-        if gmm is not None and np.isfinite(gmm["test_loglik"]):
+        if gmm is not None and not np.isnan(gmm["test_loglik"]):
             for config, row in zip(present, table_rows):
-                if config != "GaussianMixture" and np.isfinite(row["test_loglik"]):
+                if config != "GaussianMixture" and not np.isnan(row["test_loglik"]):
                     beats[config].append(row["test_loglik"] > gmm["test_loglik"])
 
     def mean(values):
         values = np.asarray(values, dtype=np.float64)
-        return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+        return float(np.nanmean(values)) if (~np.isnan(values)).any() else math.nan
 
     summary = []
     for config in configs:

@@ -29,6 +29,8 @@ def _row(table, config, w1, loglik=math.nan, auc=0.6, se=0.01, typed=False):
 def test_ranks_share_ties_and_leave_missing_values_out():
     np.testing.assert_array_equal(_ranks([0.3, 0.1, 0.3, np.nan]), [2.5, 1.0, 2.5, np.nan])
     np.testing.assert_array_equal(_ranks([-2.0, -1.0, np.nan], higher_is_better=True), [2.0, 1.0, np.nan])
+    # a log-likelihood of -inf (a test row deemed impossible) ranks last, it is not left out
+    np.testing.assert_array_equal(_ranks([-np.inf, -1.0, -3.0], higher_is_better=True), [3.0, 1.0, 2.0])
     assert np.all(np.isnan(_ranks([np.nan, np.nan])))
 
 
