@@ -242,7 +242,9 @@ def summarize(rows):
         One per configuration, in the order of first appearance: ``config``,
         ``n_tables``, ``w1_rank`` (mean over tables of its W1 rank among all
         configurations), ``w1_wins`` (tables where it ranks first),
-        ``w1`` (mean W1), ``loglik_rank`` (mean rank of the held-out
+        ``w1_rank_vs_peers`` (mean W1 rank of an skscore configuration
+        among itself and the peers alone; NaN for a peer), ``w1`` (mean W1),
+        ``loglik_rank`` (mean rank of the held-out
         log-likelihood among the configurations that have one; NaN without),
         ``loglik_beats_gmm`` (share of tables where its log-likelihood is
         above GaussianMixture's; NaN without a GaussianMixture row or a
@@ -257,7 +259,7 @@ def summarize(rows):
     configs = list(dict.fromkeys(row["config"] for row in rows))
     tables = list(dict.fromkeys(row["table"] for row in rows))
     at = {(row["table"], row["config"]): row for row in rows}
-    ranks = {config: {"w1": [], "loglik": [], "c2st": []} for config in configs}
+    ranks = {config: {"w1": [], "loglik": [], "c2st": [], "w1_vs_peers": []} for config in configs}
     beats = {config: [] for config in configs}
     for table in tables:
         present = [c for c in configs if (table, c) in at]
@@ -269,6 +271,11 @@ def summarize(rows):
         ):
             for config, rank in zip(present, _ranks(values, higher)):
                 ranks[config][key].append(rank)
+        # head to head: each skscore configuration ranked among the peers alone
+        peers = [at[table, c]["w1"] for c in present if at[table, c]["family"] == "peer"]
+        for config in present:
+            if at[table, config]["family"] == "skscore" and peers:
+                ranks[config]["w1_vs_peers"].append(_ranks([at[table, config]["w1"]] + peers)[0])
         gmm = at.get((table, "GaussianMixture"))
         if gmm is not None and not np.isnan(gmm["test_loglik"]):
             for config, row in zip(present, table_rows):
@@ -288,6 +295,7 @@ def summarize(rows):
                 "n_tables": len(own),
                 "w1_rank": mean(ranks[config]["w1"]),
                 "w1_wins": int(np.sum(np.asarray(ranks[config]["w1"]) == 1.0)),
+                "w1_rank_vs_peers": mean(ranks[config]["w1_vs_peers"]),
                 "w1": mean([r["w1"] for r in own]),
                 "loglik_rank": mean(ranks[config]["loglik"]),
                 "loglik_beats_gmm": mean(beats[config]) if beats[config] else math.nan,
@@ -345,8 +353,9 @@ def format_suite(rows):
     configs = [s["config"] for s in summary]
     at = {(row["table"], row["config"]): row for row in rows}
     parts = [
-        "Mean ranks over the tables (1 is best; W1 among all configurations, log-likelihood among those "
-        "with a plain density, C2ST by |AUC - 0.5|).",
+        "Mean ranks over the tables (1 is best; W1 among all configurations, and each skscore configuration "
+        "among itself and the peers alone; log-likelihood among those with a plain density; C2ST by "
+        "|AUC - 0.5|).",
         "",
         _markdown(
             [
@@ -354,6 +363,7 @@ def format_suite(rows):
                 "tables",
                 "W1 rank",
                 "W1 wins",
+                "W1 rank vs peers",
                 "mean W1",
                 "LL rank",
                 "LL > GMM",
@@ -366,6 +376,7 @@ def format_suite(rows):
                     str(s["n_tables"]),
                     _cell(s["w1_rank"], ".2f"),
                     str(s["w1_wins"]),
+                    _cell(s["w1_rank_vs_peers"], ".2f"),
                     _cell(s["w1"], ".4f"),
                     _cell(s["loglik_rank"], ".2f"),
                     _cell(100 * s["loglik_beats_gmm"], ".0f") + ("" if math.isnan(s["loglik_beats_gmm"]) else " %"),

@@ -49,6 +49,9 @@ def test_summary_ranks_wins_likelihood_share_and_typed_changes():
     assert by["boosted"]["w1_rank"] == 2.0 and by["boosted"]["w1_wins"] == 1
     assert by["boosted +types"]["w1_rank"] == 2.0 and by["GaussianMixture"]["w1_rank"] == 2.0
     assert by["boosted"]["w1"] == pytest.approx(0.2)
+    # head to head with the peers alone: boosted 1 then 2, typed 2 then 1; peers get none
+    assert by["boosted"]["w1_rank_vs_peers"] == 1.5 and by["boosted +types"]["w1_rank_vs_peers"] == 1.5
+    assert math.isnan(by["GaussianMixture"]["w1_rank_vs_peers"])
     # log-likelihood: only the plain densities are ranked; boosted beats GMM on one table of two
     assert by["boosted"]["loglik_rank"] == 1.5 and by["boosted"]["loglik_beats_gmm"] == 0.5
     assert math.isnan(by["boosted +types"]["loglik_rank"]) and math.isnan(by["GaussianMixture"]["loglik_beats_gmm"])
