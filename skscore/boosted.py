@@ -251,10 +251,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         a Gaussian model.
     learning_rate : float, default=0.3
         Shrinkage of each tree's values (ForestDiffusion's ``eta``).
-    max_leaf_nodes : int, default=128
-        Largest number of leaves of a tree (trees grow best-first): 128 is
-        the capacity of ForestDiffusion's trees of depth 7 (the boosted
-        guide compares 31 and 128 on real tables).
+    max_leaf_nodes : int, default=31
+        Largest number of leaves of a tree (trees grow best-first).  The
+        boosted guide compares 31 with 128, the capacity of ForestDiffusion's
+        trees of depth 7, on real tables.
     max_depth : int or None, default=None
         Deepest level of a tree; None for no limit besides ``max_leaf_nodes``.
     min_samples_leaf : int, default=20
@@ -365,7 +365,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         diffusion_type="flow",
         max_iter=100,
         learning_rate=0.3,
-        max_leaf_nodes=128,
+        max_leaf_nodes=31,
         max_depth=None,
         min_samples_leaf=20,
         l2_regularization=0.0,
