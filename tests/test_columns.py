@@ -581,3 +581,38 @@ def test_repeated_column_names_are_refused_in_one_line():
     frame = pd.DataFrame(np.c_[np.arange(10.0), np.arange(10.0) ** 2], columns=["a", "a"])
     with pytest.raises(ValueError, match="^The DataFrame's column names must be unique; repeated: a.$"):
         DiffusionRandomFeatures().fit(frame)
+
+
+def test_integer_offsets_sit_mid_cell_in_fit_and_probabilities_use_the_whole_cell():
+    from skscore._columns import DEQUANTIZATION_SHAPE, ColumnTypes
+
+    x = np.repeat(np.arange(5.0), 2000)[:, None]
+    types = ColumnTypes(integer_features=[0]).fit(x)
+    Y, _ = types.transform(x, np.random.RandomState(0))
+    offsets = Y[:, 0] - x[:, 0]
+    a = DEQUANTIZATION_SHAPE
+    # Beta(a, a): mean 1/2, variance 1 / (4 (2a + 1)), below the uniform's 1/12
+    assert abs(offsets.mean() - 0.5) < 0.01
+    assert offsets.var() == pytest.approx(1.0 / (4 * (2 * a + 1)), rel=0.05) and offsets.var() < 1.0 / 12 - 0.02
+    assert np.all(types.inverse_transform(Y) == x)
+    # the quadrature spreads its points over the whole cell, uniformly
+    Q, log_term = types.quadrature(x[:1])
+    assert np.all(log_term == 0.0) and abs(Q[:, 0].mean() - 0.5) < 0.02 and Q[:, 0].var() == pytest.approx(1 / 12, rel=0.1)
+
+
+def test_an_integer_columns_one_sided_bound_keeps_cells_of_unit_width_away_from_it():
+    from skscore._columns import _CellMap
+
+    for m, y in ((_CellMap(0.0, np.inf), np.array([0.01, 0.5, 1.0, 3.5, 40.0, 1e6])), (_CellMap(-np.inf, 7.0), 7.0 - np.array([0.01, 0.5, 3.5, 40.0]))):
+        z, log_jacobian = m.forward(y)
+        np.testing.assert_allclose(m.inverse(z), y, rtol=1e-12, atol=1e-12)
+        eps = 1e-7 * np.maximum(1.0, np.abs(y))
+        z_eps, _ = m.forward(y + eps)
+        np.testing.assert_allclose(np.log(np.abs(z_eps - z) / eps), log_jacobian, atol=1e-4)
+    # linear beyond a few cells (a count of 40 stays 40 cells from the bound), logarithmic near it
+    z, _ = _CellMap(0.0, np.inf).forward(np.array([10.0, 11.0, 40.0, 41.0]))
+    np.testing.assert_allclose(np.diff(z)[[0, 2]], [1.0, 1.0], atol=1e-4)
+    assert _CellMap(0.0, np.inf).forward(np.array([1e-12]))[0][0] < -25
+    # two bounds keep the logit of the continuous columns
+    two = _CellMap(0.0, 11.0)
+    np.testing.assert_allclose(two.forward(np.array([5.5]))[0], [0.0], atol=1e-12)
