@@ -249,8 +249,15 @@ def _check_score_function(model, X, where):
 
 # ------------------------------------------------------ typed-column oracle
 def _integral(values):
+    """'auto' integers: integral values within float64's dequantization range (as the library documents)."""
+    from skscore._columns import MAX_INTEGER_MAGNITUDE
+
     values = values[~np.isnan(values)]
-    return values.size > 0 and bool(np.all(np.isfinite(values) & (values == np.floor(values))))
+    return (
+        values.size > 0
+        and bool(np.all(np.isfinite(values) & (values == np.floor(values))))
+        and bool(np.max(np.abs(values)) <= MAX_INTEGER_MAGNITUDE)
+    )
 
 
 def _expected_types(values, categorical, integer_features, bounds):
