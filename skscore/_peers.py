@@ -146,7 +146,3 @@ def installed(module):
     except ImportError:
         return False
     return True
-
-
-def forest_diffusion_installed():
-    return installed("ForestDiffusion")

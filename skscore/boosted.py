@@ -130,7 +130,7 @@ def _fit_level(Z, n_copies, angle, target, params, seed):
 
 
 def _fit_level_reported(progress, name, *args):
-    """:func:`_fit_level`, then its progress line (``verbose >= 1``; in the worker that fitted it)."""
+    """:func:`_fit_level`, then its progress line (printed at ``verbose >= 1``, by the worker that fitted it)."""
     model = _fit_level(*args)
     Z, n_copies = args[0], args[1]
     progress.report("%s: linear map and %d trees on %d noised rows", name, model.trees.feature.shape[0], len(Z) * n_copies)
@@ -503,13 +503,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
             "%d levels x %d class(es), noised copies of each row: %s", self.n_noise_levels, len(groups), copies.tolist(), level=2
         )
         # threads by default; a backend set by joblib.parallel_backend (dask) takes over
-        if progress:  # each worker reports the level it fitted
-            names = [self._level_name(c, k) for c, k in tasks]
-            fitted = parallel_map(
-                _fit_level_reported, [(progress, name, *task) for name, task in zip(names, arguments)], self.n_jobs
-            )
-        else:
-            fitted = parallel_map(_fit_level, arguments, self.n_jobs)
+        # each worker reports the level it fitted (a silent reporter prints nothing)
+        names = [self._level_name(c, k) for c, k in tasks]
+        fitted = parallel_map(
+            _fit_level_reported, [(progress, name, *task) for name, task in zip(names, arguments)], self.n_jobs
+        )
         levels = [[None] * self.n_noise_levels for _ in groups]
         for (c, k), model in zip(tasks, fitted):
             levels[c][k] = model

@@ -54,7 +54,7 @@ from ._peers import (
     BICGaussianMixture,
     ForestDiffusion,
     StandardizedKDE,
-    forest_diffusion_installed,
+    installed,
 )
 from ._io import atomic_write, check_directory, write_stream
 from ._tabular import format_csv, format_filled_csv, identifier_columns, read_csv, read_csv_source
@@ -64,7 +64,7 @@ from .boosted import GradientBoostedScore
 from .convex import ConvexTwoLayerScore
 from .mixture_prior import GaussianMixturePriorDiffusion
 from .random_features import DiffusionRandomFeatures
-from .suite import SUITE_PEERS, format_suite, run_suite
+from .suite import SUITE_PEERS, _cell, _markdown, format_suite, run_suite
 
 __all__ = ["DEFAULT_MODELS", "MODELS", "main", "run_benchmark", "format_table"]
 
@@ -236,7 +236,7 @@ def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, pr
     splits = _benchmark_splits(datasets, models, seed, test_size, n_jobs)  # every check before any fit
     factories = [(name, MODELS[name]) for name in models]
     factories += [(cls.name, cls) for cls in (BICGaussianMixture, StandardizedKDE)]
-    if forest_diffusion_installed():
+    if installed("ForestDiffusion"):
         factories.append((ForestDiffusion.name, ForestDiffusion))
     total, done = len(splits) * len(factories), 0
     for dataset, X_train, X_test in splits:
@@ -293,10 +293,6 @@ def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress
     return [row for *_, rows, _ in results for row in rows]
 
 
-def _cell(value, spec):
-    return "n/a" if math.isnan(value) else format(value, spec)
-
-
 def format_table(rows):
     """The rows of :func:`run_benchmark` as a Markdown table (with a note).
 
@@ -310,11 +306,8 @@ def format_table(rows):
     table : str
         Markdown text ending with a newline.
     """
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * len(_MEASURES)) + "|"]
-    for row in rows:
-        cells = [row["dataset"], row["model"]] + [_cell(row[key], spec) for _, key, spec in _MEASURES]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + NOTE + "\n"
+    lines = [[row["dataset"], row["model"]] + [_cell(row[key], spec) for _, key, spec in _MEASURES] for row in rows]
+    return _markdown(COLUMNS, lines, left=2) + "\n\n" + NOTE + "\n"
 
 
 def _write_atomic(directory, filename, data, force=False):

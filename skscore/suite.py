@@ -330,8 +330,9 @@ def _cell(value, spec):
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
-def _markdown(header, lines):
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+def _markdown(header, lines, left=1):
+    """A Markdown table: the first ``left`` columns aligned left, the others (numbers) right."""
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * left + ["---:"] * (len(header) - left)) + "|"]
     out += ["| " + " | ".join(cells) + " |" for cells in lines]
     return "\n".join(out)
 
