@@ -11,9 +11,10 @@ ever sees a continuous cloud in ``R^D``:
   identity, ``log(x - low)``, ``-log(high - x)`` or
   ``log(x - low) - log(high - x)``; samples are ``t^-1`` of the model's
   values, so they never leave the bounds;
-- an integer column is dequantized, ``y = x + u`` with ``u ~ U(0, 1)`` on fit,
-  then mapped like a continuous column on ``(low, high + 1)``; samples are
-  ``floor(t^-1(z))``;
+- an integer column is dequantized, ``y = x + u`` with ``u ~ Beta(4, 4)`` on
+  fit (uniform points of the cell for its probability), then mapped on
+  ``(low, high + 1)`` (one bound: the inverse softplus of :class:`_CellMap`;
+  two: like a continuous column); samples are ``floor(t^-1(z))``;
 - a categorical column becomes one coordinate: level ``k`` owns an
   interval of ``(0, 1)`` as wide as its training share (label order), a row
   of level ``k`` is a uniform point of its interval, mapped through the
@@ -109,8 +110,8 @@ _MAX_EXP = 700.0
 COLUMN_TYPE_PARAMETERS = """\
     integer_features : None, 'auto' or list of columns, default=None
         Integer-valued columns (indices, names of a DataFrame's columns, or a
-        boolean mask): dequantized with uniform noise on fit and floored on
-        output, so samples are integers and ``score_samples`` reports the log
+        boolean mask): dequantized with noise in the unit cell on fit and
+        floored on output, so samples are integers and ``score_samples`` reports the log
         probability of the integer value (the model's mass on the cell
         ``[x, x + 1)``, estimated at fixed quadrature points; the floor
         ``-1e300`` for a non-integral or out-of-range value).  A declared
@@ -900,8 +901,8 @@ class ColumnTypes:
             With ``p`` the model's density of ``Y``, ``p(Y) exp(log_term)``
             is the importance-weighted integrand of the row's probability (or
             density on its continuous columns): the log-Jacobian of the bound
-            maps, minus the log-density of the dequantization laws (integer
-            offsets, levels, the filler on point-mass rows).  ``-inf`` for rows the model
+            maps, minus the log-density of the dequantization laws (levels,
+            the filler on point-mass rows; integer offsets are uniform here).  ``-inf`` for rows the model
             cannot produce (an unseen category, a non-integral or
             out-of-range integer, a value outside the bounds).
         """

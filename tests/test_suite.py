@@ -110,3 +110,31 @@ def test_a_small_suite_runs_and_reports_every_configuration():
 def test_suite_command_refuses_bad_arguments(argv, message, capsys):
     assert main(["benchmark", "--suite", "real", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_forest_diffusion_peer_gets_categories_and_rounds_integers_itself(monkeypatch):
+    import sys
+    import types
+
+    from skscore._peers import ForestDiffusion
+
+    seen = {}
+
+    class Fake:
+        # ForestDiffusion's own int_indexes rounding writes into a read-only array under pandas 3: never passed
+        def __init__(self, X, n_t, duplicate_K, diffusion_type, n_jobs, seed, cat_indexes=()):
+            seen.update(cat_indexes=list(cat_indexes), diffusion_type=diffusion_type)
+            self.X = X
+
+        def generate(self, batch_size=None):
+            return self.X[np.random.randint(len(self.X), size=batch_size)] + 0.3
+
+    module = types.ModuleType("ForestDiffusion")
+    module.ForestDiffusionModel = Fake
+    monkeypatch.setitem(sys.modules, "ForestDiffusion", module)
+    X = np.column_stack([np.arange(20.0), np.arange(20.0) % 2, np.linspace(0, 1, 20)])
+    peer = ForestDiffusion(0, diffusion_type="vp", integer_features=[0], categorical_features=[1]).fit(X)
+    samples = peer.sample(10, random_state=1)
+    assert seen == {"cat_indexes": [1], "diffusion_type": "vp"}
+    assert np.all(samples[:, 0] == np.round(samples[:, 0])) and not np.all(samples[:, 2] == np.round(samples[:, 2]))
+    np.testing.assert_array_equal(samples, peer.sample(10, random_state=1))
