@@ -10,8 +10,9 @@ on this machine; only the ratios carry over to another one):
    rows and draw as many rows as the 30 % held out; W1 to the held-out rows
    under ForestDiffusion's protocol (min-max scaled columns, L1 cost, exact
    optimal transport: :func:`skscore.metrics.wasserstein1`), averaged over
-   ``--draws`` sample draws.  Target: fit+sample at least 10 times faster at
-   equal or lower W1.
+   ``--draws`` sample draws, and the held-out log-likelihood next to
+   GaussianMixture (BIC) and KernelDensity (CV).  Target: fit+sample at
+   least 10 times faster at equal or lower W1.
 2. ``layouts``: the ways of arranging the trees of a flow-matching model, on
    the same data, levels and duplication: one scikit-learn
    HistGradientBoostingRegressor per (level, output); one per output with the
@@ -23,9 +24,9 @@ on this machine; only the ratios carry over to another one):
    GradientBoostedScore, GaussianMixture and KernelDensity on n x 8 (the known
    8-D mixture of :func:`skscore.datasets.correlated_mixture_8d`), with the
    mean held-out log-likelihood and the gap to the true log-density.
-4. ``density``: what the kernel density behind ``score_samples`` costs and
+4. ``density``: what the flow's density behind ``score_samples`` costs and
    how accurate it is, against the exact log-density of known mixtures, for
-   several ``n_density_samples``.
+   several ``split_smoothing`` (and the hard splits' kernel density).
 
 Usage::
 
@@ -46,6 +47,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skscore import GradientBoostedScore
+from skscore._peers import BICGaussianMixture, StandardizedKDE
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
 from skscore.metrics import wasserstein1
 
@@ -97,27 +99,44 @@ def part_fd(args):
         have_fd = False
         print("ForestDiffusion is not installed (pip install forestdiffusion): its rows are skipped.")
     print(f"\n== 1. ForestDiffusion comparison: flow, n_t={args.n_t}, duplicate_K={args.duplicate_k} ==")
-    print(f"W1: mean +- standard error over {args.draws} draws of as many rows as the held-out 30 %")
-    header = f"{'dataset':<14}{'n x d':>10}{'model':>22}{'fit s':>9}{'sample s':>10}{'W1 test':>18}"
-    print(header + f"{'speed-up':>10}")
+    print(f"W1: mean +- standard error over {args.draws} draws of as many rows as the held-out 30 %;")
+    print("LL: mean held-out log-likelihood; speed-up: ForestDiffusion's fit + sample time over the row's")
+    header = f"{'dataset':<14}{'n x d':>9}{'model':>34}{'fit s':>8}{'sample s':>9}{'W1 test':>17}{'LL':>9}"
+    print(header + f"{'speed-up':>9}")
     for name in args.datasets:
         X_train, X_test = split(name)
         shape = f"{X_train.shape[0]}x{X_train.shape[1]}"
-        ours = GradientBoostedScore(
-            n_noise_levels=args.n_t, duplicate_K=args.duplicate_k, diffusion_type="flow", n_jobs=args.n_jobs, random_state=0
-        )
-        _, fit_s = timed(ours.fit, X_train)
-        _, sample_s = timed(ours.sample, len(X_test), random_state=0)
-        w1, se = w1_over_draws(lambda n, s: ours.sample(n, random_state=s), X_test, args.draws)
-        ours_total = fit_s + sample_s
-        print(f"{name:<14}{shape:>10}{'GradientBoostedScore':>22}{fit_s:>9.2f}{sample_s:>10.3f}{w1:>11.4f} +-{se:.3f}", flush=True)
+        rows = []
+        for label, smoothing in (("GradientBoostedScore", 0.5), ("  hard splits (split_smoothing=None)", None)):
+            ours = GradientBoostedScore(
+                n_noise_levels=args.n_t,
+                duplicate_K=args.duplicate_k,
+                diffusion_type="flow",
+                split_smoothing=smoothing,
+                n_jobs=args.n_jobs,
+                random_state=0,
+            )
+            _, fit_s = timed(ours.fit, X_train)
+            _, sample_s = timed(ours.sample, len(X_test), random_state=0)
+            w1, se = w1_over_draws(lambda n, s: ours.sample(n, random_state=s), X_test, args.draws)
+            rows.append((label, fit_s, sample_s, w1, se, ours.score(X_test)))
         if have_fd:
             model, fd_fit = timed(forest_diffusion, X_train, args.n_t, args.duplicate_k, args.n_jobs, 0)
             _, fd_sample_s = timed(fd_sample, model, len(X_test), 0)
             fd_w1, fd_se = w1_over_draws(lambda n, s: fd_sample(model, n, s), X_test, args.draws)
-            ratio = (fd_fit + fd_sample_s) / ours_total
-            print(f"{'':<14}{'':>10}{'ForestDiffusion':>22}{fd_fit:>9.2f}{fd_sample_s:>10.3f}{fd_w1:>11.4f} +-{fd_se:.3f}"
-                  f"{ratio:>9.1f}x", flush=True)
+            rows.append(("ForestDiffusion", fd_fit, fd_sample_s, fd_w1, fd_se, float("nan")))
+        for label, peer in (("GaussianMixture (BIC)", BICGaussianMixture(0)), ("KernelDensity (CV)", StandardizedKDE(0))):
+            _, fit_s = timed(peer.fit, X_train)
+            _, sample_s = timed(peer.sample, len(X_test), random_state=0)
+            w1, se = w1_over_draws(lambda n, s: peer.sample(n, random_state=s), X_test, args.draws)
+            rows.append((label, fit_s, sample_s, w1, se, float(np.mean(peer.score_samples(X_test)))))
+        for i, (label, fit_s, sample_s, w1, se, loglik) in enumerate(rows):
+            speed_up = (fd_fit + fd_sample_s) / (fit_s + sample_s) if have_fd and label != "ForestDiffusion" else float("nan")
+            print(
+                f"{name if i == 0 else '':<14}{shape if i == 0 else '':>9}{label:>34}{fit_s:>8.2f}{sample_s:>9.3f}"
+                f"{w1:>10.4f} +-{se:.3f}{loglik:>9.2f}{speed_up:>8.1f}x",
+                flush=True,
+            )
 
 
 # -------------------------------------------------------------------- layouts
@@ -238,11 +257,9 @@ def part_baselines(args):
 
 # -------------------------------------------------------------------- density
 def part_density(args):
-    print("\n== 4. score_samples: cost and accuracy of the kernel density of the model ==")
-    print("one default model per data set (3000 training rows); its kernel density refitted for each n_density_samples")
-    print("gap = mean(log p_true - log p_model) on 4000 held-out rows: the KL divergence of the density, up to noise")
-    print(f"{'data':<14}{'n_density_samples':>18}{'density fit s':>14}{'score 4000 s':>13}{'bandwidth':>10}"
-          f"{'gap':>8}{'KDE-on-data gap':>16}{'model fit s':>12}")
+    print("\n== 4. score_samples: the flow's density for several split_smoothing, and the hard splits' kernel density ==")
+    print("3000 training rows; gap = mean(log p_true - log p_model) on 4000 held-out rows (a KL divergence, up to noise)")
+    print(f"{'data':<14}{'split_smoothing':>16}{'fit s':>8}{'score 4000 s':>13}{'sample 4000 s':>14}{'gap':>8}{'KDE-on-data gap':>16}")
     for data_name, law in (("2-D mixture", mixture_2d()), ("8-D mixture", correlated_mixture_8d())):
         X = law.sample(3000, random_state=100)
         X_test = law.sample(4000, random_state=200)
@@ -250,13 +267,14 @@ def part_density(args):
         scaler = StandardScaler().fit(X)
         kde = KernelDensity(bandwidth="scott").fit(scaler.transform(X))
         kde_gap = truth - (kde.score_samples(scaler.transform(X_test)).mean() - np.log(scaler.scale_).sum())
-        model, model_fit_s = timed(GradientBoostedScore(n_jobs=args.n_jobs, random_state=0).fit, X)
-        for n_density in (1000, 3000, 10000, 30000):
-            model.set_params(n_density_samples=n_density)
-            _, density_s = timed(model._fit_kde, np.random.RandomState(0))  # what fit spends on the density
+        for smoothing in (0.125, 0.25, 0.5, None):
+            model = GradientBoostedScore(split_smoothing=smoothing, n_jobs=args.n_jobs, random_state=0)
+            _, fit_s = timed(model.fit, X)
             scores, score_s = timed(model.score_samples, X_test)
-            print(f"{data_name:<14}{n_density:>18}{density_s:>14.2f}{score_s:>13.3f}{model.bandwidth_:>10.3f}"
-                  f"{truth - scores.mean():>8.3f}{kde_gap:>16.3f}{model_fit_s:>12.1f}", flush=True)
+            _, sample_s = timed(model.sample, 4000, random_state=0)
+            label = "None (KDE)" if smoothing is None else smoothing
+            print(f"{data_name:<14}{label:>16}{fit_s:>8.1f}{score_s:>13.3f}{sample_s:>14.3f}"
+                  f"{truth - scores.mean():>8.3f}{kde_gap:>16.3f}", flush=True)
 
 
 PARTS = {"fd": part_fd, "layouts": part_layouts, "baselines": part_baselines, "density": part_density}

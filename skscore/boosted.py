@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import linalg
 from scipy.optimize import minimize_scalar
+from scipy.special import logsumexp
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -17,9 +18,6 @@ from ._parallel import map_chunks, parallel_map
 from ._schedules import noise_angles
 from .base import BaseDiffusionDensity, _check_int
 
-# the engine's level grid and sampler for each diffusion type
-_SCHEDULE = {"flow": "flow", "vp": "vp"}
-_SAMPLER = {"flow": "ddim", "vp": "euler_maruyama"}
 # 'auto' duplication: copies of each row up to this many noised rows per level
 _AUTO_ROWS_PER_LEVEL = 65536
 _MAX_AUTO_COPIES = 100
@@ -65,17 +63,32 @@ def _bin_features(X, max_bins, random_state):
 
 # -------------------------------------------------------------- one level
 class _LevelModel:
-    """The predictor of one noise level: a linear map plus boosted trees."""
+    """The predictor of one noise level: a linear map plus boosted trees.
 
-    def __init__(self, coef, trees):
+    With a ``bandwidth`` (one per column), the trees' splits are smoothed
+    (:func:`skscore._kernels.predict_smoothed_trees`) and the prediction is a
+    smooth function with an exact divergence; None keeps the hard splits.
+    """
+
+    def __init__(self, coef, trees, bandwidth=None):
         self.coef = coef
         self.trees = trees
+        self.bandwidth = bandwidth
 
     def predict(self, z):
+        return self.predict_with_divergence(z)[0]
+
+    def predict_with_divergence(self, z):
+        """The prediction and its divergence (None for hard splits, which have none)."""
         out = z @ self.coef[:-1] + self.coef[-1]
+        if self.bandwidth is None:
+            if self.trees.feature.shape[0]:
+                _kernels.predict_boosted_trees(z, self.trees, out)
+            return out, None
+        div = np.full(len(z), np.trace(self.coef[:-1]))
         if self.trees.feature.shape[0]:
-            _kernels.predict_boosted_trees(z, self.trees, out)
-        return out
+            _kernels.predict_smoothed_trees(z, self.trees, self.bandwidth, out, div)
+        return out, div
 
 
 def _linear_fit(inputs, targets, weight):
@@ -126,7 +139,7 @@ def _fit_level(Z, n_copies, angle, target, params, seed):
     residual = np.ascontiguousarray(y - np.nan_to_num(z) @ coef[:-1] - coef[-1])
     residual[missing] = 0.0
     trees = _fit_trees(z, residual, weight, params, rng)
-    return _LevelModel(coef, trees)
+    return _LevelModel(coef, trees, _split_bandwidth(z, s, params["split_smoothing"]))
 
 
 def _fit_level_reported(progress, name, *args):
@@ -135,6 +148,19 @@ def _fit_level_reported(progress, name, *args):
     Z, n_copies = args[0], args[1]
     progress.report("%s: linear map and %d trees on %d noised rows", name, model.trees.feature.shape[0], len(Z) * n_copies)
     return model
+
+
+def _split_bandwidth(z, noise_scale, smoothing):
+    """Standard deviation of the soft splits of one level, per column (None: hard splits).
+
+    The noised law at this level is the data convolved with a Gaussian of
+    standard deviation ``noise_scale``: its velocity field varies on that
+    scale, so smoothing a split over a fraction of it blurs little of what
+    the trees could learn, while it gives the field a bounded divergence.
+    """
+    if smoothing is None:
+        return None
+    return np.full(z.shape[1], smoothing * noise_scale)
 
 
 def _fit_trees(z, residual, weight, params, rng):
@@ -170,7 +196,20 @@ class _TreePredictor(NoisePredictor):
         self.noise_angles = noise_angles
 
     def predict(self, z, level):
-        pred = self.levels[level].predict(z)
+        return self._as_noise(self.levels[level].predict(z), z, level)
+
+    def predict_with_divergence(self, z, level):
+        pred, div = self.levels[level].predict_with_divergence(z)
+        if div is None:
+            raise ValueError("Trees with hard splits have no divergence: fit with split_smoothing set.")
+        eps = self._as_noise(pred, z, level)
+        if self.target == "noise":
+            return eps, div
+        a, s = np.cos(self.noise_angles[level]), np.sin(self.noise_angles[level])
+        return eps, (z.shape[1] + a * div) / (a + s)
+
+    def _as_noise(self, pred, z, level):
+        """The noise predicted at ``level``, from the level model's output (in place)."""
         if self.target == "noise":
             return pred
         # z = a z0 + s eps and v = eps - z0 give eps = (z + a v) / (a + s)
@@ -220,15 +259,20 @@ class GradientBoostedScore(BaseDiffusionDensity):
     labels, ``fit(X, y)`` trains one diffusion per class, ``sample`` draws
     labelled rows and ``sample(n, y=labels)`` rows of given classes.
 
-    Trees are piecewise constant, so the divergence of the flow is zero
-    almost everywhere and the change of variables along the ODE does not
-    give a density.  :meth:`score_samples` is instead a Gaussian kernel
-    density estimate of the model itself: ``n_density_samples`` rows drawn
-    from the fitted model at fit time, whitened by their covariance, with
-    the bandwidth that maximizes the likelihood of fresh model draws.  It is
-    exactly normalized; its distance to the model's true density is the
-    smoothing error of a kernel estimate on that many rows (see the
-    :ref:`User Guide <boosted>` for measured costs and errors).
+    Trees are piecewise constant: their divergence is zero almost
+    everywhere, so the change of variables along the flow gives no density.
+    By default every split is therefore smoothed (``split_smoothing``): a
+    row goes right with a probability that rises from 0 to 1 over a window
+    around the threshold, as wide as a fraction of the level's noise scale,
+    which makes each tree a smooth function whose divergence has a closed
+    form.  :meth:`sample` integrates the probability-flow ODE of this
+    smoothed field with Heun's method, and :meth:`score_samples` is the
+    log-density of that flow, by the instantaneous change of variables along
+    the same ODE on the same grid (the engine's, as for the other models):
+    the two describe one distribution, up to the integrator's error.
+    ``split_smoothing=None`` keeps ForestDiffusion's hard splits and its
+    Euler sampler; :meth:`score_samples` is then a Gaussian kernel density
+    estimate of ``n_density_samples`` draws of the model.
 
     Read more in the :ref:`User Guide <boosted>`.
 
@@ -271,12 +315,21 @@ class GradientBoostedScore(BaseDiffusionDensity):
     linear_term : bool, default=True
         Fit the per-level linear map before the trees.  False gives
         ForestDiffusion's pure-tree regressor.
+    split_smoothing : float or None, default=0.5
+        Standard deviation of the soft splits, in units of each level's noise
+        scale ``sin(u_k)`` (the data are standardized): a split ``x <= t``
+        sends a row right with the probability ``F((x - t) / (sqrt(7) h))``,
+        ``F`` the distribution function of a biweight kernel, which is 0 or 1
+        outside ``t +- sqrt(7) h``.  Wider windows cost more paths per row in
+        ``sample`` and ``score_samples``.  None: hard splits, Euler (or
+        Euler-Maruyama) sampling as in ForestDiffusion, and a kernel density
+        of model draws for :meth:`score_samples`.
     n_density_samples : int, default=10000
-        Model draws behind the kernel density estimate of
-        :meth:`score_samples` (plus a fifth as many, at most 1,000, to choose
-        its bandwidth), drawn at the end of ``fit``.  ``fit`` pays for
-        drawing them and ``score_samples`` costs ``O(n_density_samples x
-        n_features)`` per row; more draws give a sharper estimate.
+        With ``split_smoothing=None`` only: model draws behind the kernel
+        density estimate of :meth:`score_samples` (plus a fifth as many, at
+        most 1,000, to choose its bandwidth), drawn at the end of ``fit``;
+        ``score_samples`` then costs ``O(n_density_samples x n_features)``
+        per row.
     preprocessing : {'standard', None}, default='standard'
         Internal standardization of the columns (NaN-aware).
     random_state : int, RandomState instance or None, default=None
@@ -308,7 +361,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
     noise_angles_ : ndarray of shape (n_noise_levels,)
         Noise angle ``u_k`` of each level (see :mod:`skscore._schedules`).
     bandwidth_ : float
-        Bandwidth of the kernel density estimate, in whitened units.
+        Bandwidth of the kernel density estimate, in whitened units (set only
+        with ``split_smoothing=None``).
     shift_ : ndarray of shape (`n_features_in_`,)
         Column means removed by the internal standardization.
     scale_ : ndarray of shape (`n_features_in_`,)
@@ -355,6 +409,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
         "linear_term": ["boolean"],
         "n_density_samples": [Interval(Integral, 10, None, closed="left")],
+        "split_smoothing": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -373,6 +428,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         sketch_size=4,
         linear_term=True,
         n_density_samples=10000,
+        split_smoothing=0.5,
         preprocessing="standard",
         random_state=None,
         n_jobs=None,
@@ -409,9 +465,18 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.sketch_size = sketch_size
         self.linear_term = linear_term
         self.n_density_samples = n_density_samples
+        self.split_smoothing = split_smoothing
+
+    @property
+    def _smoothed(self):
+        """Whether the fitted trees have soft splits (read off the fit, not the parameter)."""
+        return self.diffusions_[0].predictor.levels[0].bandwidth is not None
 
     @property
     def _sampler(self):
+        # smoothed splits: the ODE and grid that score_samples integrates
+        if self._smoothed:
+            return "heun"
         # Euler steps of the flow ODE are the engine's DDIM steps on the flow grid
         return "ddim" if self.diffusion_type == "flow" else "euler_maruyama"
 
@@ -480,7 +545,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
             mean, cov = _nan_moments(Zc) if len(Zc) > 1 else (np.nan_to_num(Zc[0]), np.zeros((Z.shape[1],) * 2))
             base = GaussianBase.noised(np.nan_to_num(mean), np.nan_to_num(cov), angles[-1])
             self.diffusions_.append(Diffusion(angles, base, _TreePredictor(class_levels, target, angles)))
-        self._fit_kde(random_state)
+        if self.split_smoothing is None:
+            self._fit_kde(random_state)
 
     def _fit_levels(self, groups, copies, seeds):
         """Every (class, level) regressor, in parallel joblib workers."""
@@ -494,6 +560,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             "max_bins": self.max_bins,
             "sketch_size": self.sketch_size,
             "linear_term": self.linear_term,
+            "split_smoothing": self.split_smoothing,
         }
         target = "velocity" if self.diffusion_type == "flow" else "noise"
         tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
@@ -538,8 +605,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
         """Generate samples from the fitted model.
 
         Draws from each class's base distribution and integrates back through
-        every level: Euler steps of the flow ODE (``diffusion_type='flow'``)
-        or Euler-Maruyama steps of the reverse SDE (``'vp'``).
+        every level: Heun steps of the probability-flow ODE of the smoothed
+        trees (the flow :meth:`score_samples` scores); with
+        ``split_smoothing=None``, Euler steps of the flow ODE
+        (``diffusion_type='flow'``) or Euler-Maruyama steps of the reverse
+        SDE (``'vp'``).
 
         Parameters
         ----------
@@ -639,6 +709,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
                 "score_samples does not accept missing values (NaN): the density of partly observed rows "
                 "is not computed; impute them first with impute(X)."
             )
+        if self._smoothed:
+            return self._flow_log_density(Z)
         log_det = np.log(np.diag(self._kde_chol)).sum()
 
         def chunk(start, stop):
@@ -646,6 +718,14 @@ class GradientBoostedScore(BaseDiffusionDensity):
             return self._kde_whitened(w, self.bandwidth_) - log_det
 
         return map_chunks(chunk, len(Z), CHUNK_SIZE, self.n_jobs)
+
+    def _flow_log_density(self, Z):
+        """Log-density along the probability flow, mixed over the classes."""
+        terms = [
+            np.log(prior) + diffusion.log_density(Z, n_jobs=self.n_jobs)
+            for prior, diffusion in zip(self.class_prior_, self.diffusions_)
+        ]
+        return terms[0] if len(terms) == 1 else logsumexp(terms, axis=0)
 
     # ---------------------------------------------------------------- score
     def _score(self, Z, level):

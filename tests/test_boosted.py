@@ -15,7 +15,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skscore import GradientBoostedScore, boosted
+from skscore import GradientBoostedScore, _engine, boosted
+from skscore._steps import CpuSteps
 from skscore.datasets import mixture_2d
 
 # small everything: the estimator checks fit dozens of times on tiny data
@@ -93,11 +94,55 @@ def test_labelled_model_clone_and_pickle(iris_model, iris_split):
     np.testing.assert_array_equal(refit.score_samples(X_test), iris_model.score_samples(X_test))
 
 
-def test_density_integrates_to_one(grid_mass_fn):
+@pytest.fixture(scope="module")
+def grid_model():
     X = mixture_2d().sample(2000, random_state=0)
-    model = GradientBoostedScore(n_noise_levels=20, duplicate_K=20, max_iter=20, n_density_samples=2000, random_state=0)
-    model.fit(X)
+    return GradientBoostedScore(n_noise_levels=20, duplicate_K=20, max_iter=20, random_state=0).fit(X), X
+
+
+@pytest.mark.parametrize("split_smoothing", [0.5, None])
+def test_density_integrates_to_one(grid_mass_fn, split_smoothing, grid_model):
+    model, X = grid_model
+    if split_smoothing is None:  # hard splits: the kernel density of model draws
+        model = clone(model).set_params(split_smoothing=None, n_density_samples=2000).fit(X)
+        assert model._sampler == "ddim" and model.bandwidth_ > 0
     assert grid_mass_fn(model, (-6.5, -5.5), (5.5, 5.0), 180) == pytest.approx(1.0, abs=0.02)
+
+
+def test_density_is_the_change_of_variables_of_the_flow(grid_model):
+    # oracle: the flow map's Jacobian by finite differences, against the
+    # divergence the engine integrates along the same path
+    model, X = grid_model
+    diffusion = model.diffusions_[0]
+    Z = model._transform(X[:200])[0]
+
+    def flow_map(z):
+        return _engine._forward_flow(CpuSteps(diffusion.predictor), z, diffusion.noise_angles)[0]
+
+    step, jacobian = 1e-5, np.empty((len(Z), 2, 2))
+    for j in range(2):
+        shift = np.zeros(2)
+        shift[j] = step
+        jacobian[:, :, j] = (flow_map(Z + shift) - flow_map(Z - shift)) / (2 * step)
+    brute_force = diffusion.base.log_density(flow_map(Z)) + np.log(np.abs(np.linalg.det(jacobian)))
+    gap = np.abs(brute_force - diffusion.log_density(Z))
+    # what is left is the O(h^2) error of the trapezoidal divergence on 20 levels
+    assert gap.mean() < 0.02 and gap.max() < 0.15
+
+
+def test_samples_follow_the_density_they_are_scored_with(grid_model):
+    model, X = grid_model
+    assert model._sampler == "heun"
+    samples = model.sample(20000, random_state=1)
+    xs, ys = np.linspace(-6.5, 5.5, 180), np.linspace(-5.5, 5.0, 180)
+    grid = np.column_stack([g.ravel() for g in np.meshgrid(xs, ys)])
+    mass = np.exp(model.score_samples(grid)) * (xs[1] - xs[0]) * (ys[1] - ys[0])
+    centre = np.median(X, axis=0)
+    for right in (False, True):
+        for upper in (False, True):
+            in_grid = ((grid[:, 0] > centre[0]) == right) & ((grid[:, 1] > centre[1]) == upper)
+            in_samples = ((samples[:, 0] > centre[0]) == right) & ((samples[:, 1] > centre[1]) == upper)
+            assert mass[in_grid].sum() == pytest.approx(in_samples.mean(), abs=0.02)
 
 
 def test_density_is_close_to_the_truth_on_a_known_mixture():
@@ -172,6 +217,8 @@ def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
         ({"sketch_size": 0}, "sketch_size"),
         ({"linear_term": "yes"}, "linear_term"),
         ({"n_density_samples": 5}, "n_density_samples"),
+        ({"split_smoothing": 0.0}, "split_smoothing"),
+        ({"split_smoothing": "soft"}, "split_smoothing"),
         ({"n_particles": 0}, "n_particles"),
         ({"n_jobs": 0}, "n_jobs"),
         ({"device": "cuda"}, "cuda"),

@@ -92,6 +92,57 @@ def test_boosted_trees_predict_what_they_fit(sketch_size, missing_targets):
     assert np.mean(residual[observed] ** 2) < 0.8 * np.mean(y[observed] ** 2)
 
 
+def _fitted_trees(n_trees=6, n_features=3, seed=3):
+    """Trees fitted to a smooth field of ``n_features`` inputs and as many outputs."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((500, n_features))
+    y = np.column_stack([np.sin(2 * X[:, 0]), X[:, 1] ** 2, X[:, 0] * X[:, 2]])[:, :n_features]
+    trees = _kernels.empty_ensemble(n_trees, 8, n_features)
+    _kernels.fit_boosted_trees(
+        _binned(X, 32), y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), _kernels.BoosterParams(0.5, 1.0, 3, 5), trees
+    )
+    return trees
+
+
+def _smoothed(X, trees, bandwidth):
+    out, div = np.zeros_like(X), np.zeros(len(X))
+    _kernels.predict_smoothed_trees(X, trees, bandwidth, out, div)
+    return out, div
+
+
+def test_smoothed_trees_divergence_is_the_trace_of_their_jacobian():
+    trees = _fitted_trees()
+    X = np.random.default_rng(4).standard_normal((300, 3))
+    bandwidth = np.array([0.05, 0.2, 0.5])
+    out, div = _smoothed(X, trees, bandwidth)
+    step, trace = 1e-6, np.zeros(len(X))
+    for j in range(3):
+        shift = np.zeros(3)
+        shift[j] = step
+        trace += (_smoothed(X + shift, trees, bandwidth)[0][:, j] - _smoothed(X - shift, trees, bandwidth)[0][:, j]) / (
+            2 * step
+        )
+    assert np.abs(div).max() > 0.1  # the field does vary
+    np.testing.assert_allclose(div, trace, atol=1e-6 * np.abs(div).max())
+
+
+def test_smoothed_trees_are_the_hard_trees_away_from_their_thresholds():
+    trees = _fitted_trees()
+    X = np.random.default_rng(5).standard_normal((300, 3))
+    hard = np.zeros_like(X)
+    _kernels.predict_boosted_trees(X, trees, hard)
+    # a window narrower than the distance of every row to every threshold
+    gaps = np.abs(X[:, trees.feature.ravel()] - trees.threshold.ravel())[:, (trees.left >= 0).ravel()]
+    tiny = 0.9 * gaps.min() / np.sqrt(7.0)
+    out, div = _smoothed(X, trees, np.full(3, tiny))
+    np.testing.assert_array_equal(out, hard)
+    np.testing.assert_array_equal(div, 0.0)
+    # a wide window averages leaves: outputs are convex mixtures of leaf values
+    wide, _ = _smoothed(X, trees, np.full(3, 10.0))
+    assert not np.allclose(wide, hard)
+    assert np.all(np.abs(wide) <= np.abs(trees.leaf_values).max(axis=1).sum(axis=0) + 1e-12)
+
+
 def test_gaussian_kde_log_sum_exp_matches_scipy():
     from scipy.special import logsumexp
 

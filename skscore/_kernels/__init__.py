@@ -22,6 +22,7 @@ from .trees import (
     empty_ensemble,
     fit_boosted_trees,
     predict_boosted_trees,
+    predict_smoothed_trees,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "bin_codes",
     "fit_boosted_trees",
     "predict_boosted_trees",
+    "predict_smoothed_trees",
     "gaussian_kde_log_sum_exp",
 ]
 from .relu import cone_projection_norms, cone_prox, cone_subgradients, relu_features, relu_features_slopes

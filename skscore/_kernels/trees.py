@@ -34,6 +34,7 @@ which scales better than splitting one small histogram over threads.  The
 prediction kernel is parallel over rows, like the engine's other kernels.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -423,6 +424,99 @@ def predict_boosted_trees(X, trees, out):
             s = leaf_slot[t, m]
             for j in range(n_outputs):
                 out[i, j] += leaf_values[t, s, j]
+
+
+# the soft split's kernel is the biweight (15/16)(1 - r^2)^2 on [-1, 1]: its
+# distribution function is polynomial, exactly 0 or 1 outside the window (so
+# paths are pruned exactly) and twice differentiable inside it; its standard
+# deviation is 1/sqrt(7) of the half-width
+BIWEIGHT_HALF_WIDTH = math.sqrt(7.0)
+
+
+@njit(cache=True, nogil=True)
+def _soft_branch(x, threshold, h):
+    """Probabilities of going left and right, and the derivative in ``x`` of going right.
+
+    The split ``x <= threshold`` smoothed by a biweight kernel of standard
+    deviation ``h``: ``P(right) = F((x - threshold) / w)`` with ``w = sqrt(7) h``
+    and ``F`` the kernel's distribution function.
+    """
+    w = BIWEIGHT_HALF_WIDTH * h
+    r = (x - threshold) / w
+    if r <= -1.0:
+        return 1.0, 0.0, 0.0
+    if r >= 1.0:
+        return 0.0, 1.0, 0.0
+    # F(r) = u^3 (20 - 15 u + 3 u^2) / 16 with u = 1 + r, and 1 - F(r) the
+    # same in u = 1 - r: each side from its own end, accurate when small
+    u, v = 1.0 + r, 1.0 - r
+    p_right = u * u * u * (20.0 - 15.0 * u + 3.0 * u * u) / 16.0
+    p_left = v * v * v * (20.0 - 15.0 * v + 3.0 * v * v) / 16.0
+    return p_left, p_right, 0.9375 * (u * v) ** 2 / w
+
+
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
+def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
+    """Soft-split trees: ``out[i] +=`` their prediction and ``divergence[i] +=`` its divergence.
+
+    Every split ``x_f <= threshold`` is smoothed into a probability that
+    rises from 0 to 1 over ``threshold +- sqrt(7) bandwidth[f]`` (the
+    distribution function of a biweight kernel of standard deviation
+    ``bandwidth[f]``), so a tree is the smooth function
+    ``sum over leaves of value * P(path)``.  Its Jacobian is in closed form:
+    ``d P(path) / d x_f`` sums, over the path's splits on ``f``, the split's
+    derivative times the other splits' probabilities, so the divergence
+    ``sum_j d out_j / d x_j`` adds, at each leaf, ``P(path)`` times the sum
+    over the path's splits of ``value[f] * d log p / d x_f``.  A depth-first
+    walk follows both children of a split only inside its window.  Inputs and outputs have
+    the same columns (the noise or velocity of each input column); no NaN.
+    """
+    feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
+    n = X.shape[0]
+    n_trees, n_nodes = feature.shape
+    n_outputs = leaf_values.shape[2]
+    for i in prange(n):
+        # depth-first stack: node, path probability, depth, and the split
+        # (feature, d log p / dx) that led to it; path_* hold the current path
+        stack_node = np.empty(n_nodes, dtype=np.int64)
+        stack_prob = np.empty(n_nodes)
+        stack_depth = np.empty(n_nodes, dtype=np.int64)
+        stack_feature = np.empty(n_nodes, dtype=np.int64)
+        stack_dlog = np.empty(n_nodes)
+        path_feature = np.empty(n_nodes, dtype=np.int64)
+        path_dlog = np.empty(n_nodes)
+        div = 0.0
+        for t in range(n_trees):
+            top = 0
+            stack_node[0], stack_prob[0], stack_depth[0] = 0, 1.0, 0
+            stack_feature[0], stack_dlog[0] = -1, 0.0
+            top = 1
+            while top > 0:
+                top -= 1
+                m, prob, depth = stack_node[top], stack_prob[top], stack_depth[top]
+                if depth > 0:
+                    path_feature[depth - 1] = stack_feature[top]
+                    path_dlog[depth - 1] = stack_dlog[top]
+                if left[t, m] < 0:
+                    s = leaf_slot[t, m]
+                    for j in range(n_outputs):
+                        out[i, j] += prob * leaf_values[t, s, j]
+                    slope = 0.0
+                    for q in range(depth):
+                        slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
+                    div += prob * slope
+                    continue
+                f = feature[t, m]
+                p_left, p_right, slope = _soft_branch(X[i, f], threshold[t, m], bandwidth[f])
+                if p_right > 0.0:
+                    stack_node[top], stack_prob[top], stack_depth[top] = right[t, m], prob * p_right, depth + 1
+                    stack_feature[top], stack_dlog[top] = f, slope / p_right
+                    top += 1
+                if p_left > 0.0:
+                    stack_node[top], stack_prob[top], stack_depth[top] = left[t, m], prob * p_left, depth + 1
+                    stack_feature[top], stack_dlog[top] = f, -slope / p_left
+                    top += 1
+        divergence[i] += div
 
 
 @njit(cache=True, nogil=True)
