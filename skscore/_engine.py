@@ -162,8 +162,11 @@ def _reverse_step(steps, z, k, k_to, cos_u, sin_u, sampler, out):
         steps.euler_maruyama(z, eps, cos_u[k], sin_u[k], a_to, out)
 
 
-def _reverse_flow(steps, z, angles, sampler):
-    """Rows at the last level integrated back to the data, with ``sampler``."""
+def _reverse_flow(steps, z, angles, sampler, held_first_level=False):
+    """Rows at the last level integrated back to the data, with ``sampler``.
+
+    ``held_first_level``: see :func:`_forward_flow` (Heun only).
+    """
     cos_u, sin_u = np.cos(angles), np.sin(angles)
     z = steps.to_backend(z)
     z_next = steps.empty_like(z)
@@ -181,25 +184,36 @@ def _reverse_flow(steps, z, angles, sampler):
         if k > 0:
             eps = steps.predict(z_pred, k - 1)
             steps.velocity_heun(z_pred, eps, cos_u[k - 1], sin_u[k - 1], z, v, h, z_next)
+        elif held_first_level:  # the first level's noise prediction, at u = 0
+            eps = steps.predict(z_pred, 0)
+            steps.velocity_heun(z_pred, eps, 1.0, 0.0, z, v, h, z_next)
         else:  # the velocity is exactly 0 at u = 0
             steps.axpy(z, 0.5 * h, v, z_next)
         z, z_next = z_next, z
     return steps.to_host(z)
 
 
-def _forward_flow(steps, z, angles):
+def _forward_flow(steps, z, angles, held_first_level=False):
     """Heun integration of the probability-flow ODE from the data to ``u_K``.
 
     Returns the rows at ``u_K`` and the integral of the divergence of the
     velocity (the trapezoidal rule on the same grid), the log-determinant of
     the flow's Jacobian.  On ``[0, u_1]`` the velocity is interpolated
-    linearly to its exact value 0 at ``u = 0``.
+    linearly to its value 0 at ``u = 0`` (exact for data with a smooth
+    density); with ``held_first_level``, the noise predicted at ``u_1`` is
+    held down to ``u = 0`` instead, so the flow keeps denoising to the end
+    (for data with structure finer than the first level's noise: values on
+    a grid, tight clusters).
     """
     cos_u, sin_u = np.cos(angles), np.sin(angles)
     z = steps.to_backend(z)
     n, d = z.shape
     v_prev, div_prev, log_det = steps.zeros((n, d)), steps.zeros(n), steps.zeros(n)
     z_pred, z_next = steps.empty_like(z), steps.empty_like(z)
+    if held_first_level:  # at u = 0 the velocity is the predicted noise itself
+        eps, div_eps = steps.predict_with_divergence(z, 0)
+        steps.velocity_euler(z, eps, 1.0, 0.0, z, 0.0, v_prev, z_pred)
+        steps.flow_divergence(div_eps, 1.0, 0.0, d, div_prev)
     u_prev = 0.0
     for k, u in enumerate(angles):
         h = u - u_prev
@@ -260,6 +274,11 @@ class Diffusion:
     predictor : NoisePredictor or None, default=None
         The fitted noise predictor (set once fitted; :meth:`training_pairs`
         needs none).
+    held_first_level : bool, default=False
+        How the probability-flow ODE (Heun sampling and the log-density)
+        closes on ``[0, u_1]``: False interpolates the velocity to 0 at
+        ``u = 0``, True holds the first level's noise prediction down to
+        ``u = 0`` (see :func:`_forward_flow`).
 
     Notes
     -----
@@ -270,10 +289,13 @@ class Diffusion:
     the same distribution up to the ``O(h^2)`` error of the integrator.
     """
 
-    def __init__(self, noise_angles, base, predictor=None):
+    held_first_level = False  # also for diffusions pickled before the option existed
+
+    def __init__(self, noise_angles, base, predictor=None, held_first_level=False):
         self.noise_angles = noise_angles
         self.base = base
         self.predictor = predictor
+        self.held_first_level = held_first_level
 
     @property
     def n_levels(self):
@@ -333,7 +355,7 @@ class Diffusion:
         seeds = random_state.randint(_MAX_SEED, size=-(-n_samples // CHUNK_SIZE))
 
         def run(steps, start, stop):
-            return _reverse_flow(steps, z[start:stop], self.noise_angles, sampler)
+            return _reverse_flow(steps, z[start:stop], self.noise_angles, sampler, self.held_first_level)
 
         return self._map_rows(run, n_samples, device=device, n_jobs=n_jobs, seeds=seeds)
 
@@ -341,7 +363,7 @@ class Diffusion:
         """Log-density of rows ``Z`` along the probability-flow ODE."""
 
         def run(steps, start, stop):
-            z_end, log_det = _forward_flow(steps, Z[start:stop], self.noise_angles)
+            z_end, log_det = _forward_flow(steps, Z[start:stop], self.noise_angles, self.held_first_level)
             with np.errstate(all="ignore"):
                 return self.base.log_density(z_end) + log_det
 

@@ -544,7 +544,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         for Zc, class_levels in zip(groups, levels):
             mean, cov = _nan_moments(Zc) if len(Zc) > 1 else (np.nan_to_num(Zc[0]), np.zeros((Z.shape[1],) * 2))
             base = GaussianBase.noised(np.nan_to_num(mean), np.nan_to_num(cov), angles[-1])
-            self.diffusions_.append(Diffusion(angles, base, _TreePredictor(class_levels, target, angles)))
+            predictor = _TreePredictor(class_levels, target, angles)
+            self.diffusions_.append(Diffusion(angles, base, predictor, held_first_level=True))
         if self.split_smoothing is None:
             self._fit_kde(random_state)
 

@@ -117,7 +117,7 @@ def test_density_is_the_change_of_variables_of_the_flow(grid_model):
     Z = model._transform(X[:200])[0]
 
     def flow_map(z):
-        return _engine._forward_flow(CpuSteps(diffusion.predictor), z, diffusion.noise_angles)[0]
+        return _engine._forward_flow(CpuSteps(diffusion.predictor), z, diffusion.noise_angles, diffusion.held_first_level)[0]
 
     step, jacobian = 1e-5, np.empty((len(Z), 2, 2))
     for j in range(2):
