@@ -383,7 +383,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
     >>> from skscore import GradientBoostedScore
     >>> X = np.random.default_rng(0).standard_normal((100, 2))
     >>> model = GradientBoostedScore(n_noise_levels=10, max_iter=10, duplicate_K=10,
-    ...                              n_density_samples=500, random_state=0).fit(X)
+    ...                              random_state=0).fit(X)
     >>> model.sample(3, random_state=0).shape
     (3, 2)
     >>> model.score_samples(X[:2]).shape

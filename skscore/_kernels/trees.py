@@ -487,7 +487,6 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
         path_dlog = np.empty(n_nodes)
         div = 0.0
         for t in range(n_trees):
-            top = 0
             stack_node[0], stack_prob[0], stack_depth[0] = 0, 1.0, 0
             stack_feature[0], stack_dlog[0] = -1, 0.0
             top = 1
