@@ -107,7 +107,7 @@ def part_fd(args):
         X_train, X_test = split(name)
         shape = f"{X_train.shape[0]}x{X_train.shape[1]}"
         rows = []
-        for label, smoothing in (("GradientBoostedScore", 0.5), ("  hard splits (split_smoothing=None)", None)):
+        for label, smoothing in (("GradientBoostedScore", 0.25), ("  hard splits (split_smoothing=None)", None)):
             ours = GradientBoostedScore(
                 n_noise_levels=args.n_t,
                 duplicate_K=args.duplicate_k,

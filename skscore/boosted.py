@@ -315,7 +315,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
     linear_term : bool, default=True
         Fit the per-level linear map before the trees.  False gives
         ForestDiffusion's pure-tree regressor.
-    split_smoothing : float or None, default=0.5
+    split_smoothing : float or None, default=0.25
         Standard deviation of the soft splits, in units of each level's noise
         scale ``sin(u_k)`` (the data are standardized): a split ``x <= t``
         sends a row right with the probability ``F((x - t) / (sqrt(7) h))``,
@@ -428,7 +428,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         sketch_size=4,
         linear_term=True,
         n_density_samples=10000,
-        split_smoothing=0.5,
+        split_smoothing=0.25,
         preprocessing="standard",
         random_state=None,
         n_jobs=None,

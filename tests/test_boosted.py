@@ -100,7 +100,7 @@ def grid_model():
     return GradientBoostedScore(n_noise_levels=20, duplicate_K=20, max_iter=20, random_state=0).fit(X), X
 
 
-@pytest.mark.parametrize("split_smoothing", [0.5, None])
+@pytest.mark.parametrize("split_smoothing", [0.25, None])
 def test_density_integrates_to_one(grid_mass_fn, split_smoothing, grid_model):
     model, X = grid_model
     if split_smoothing is None:  # hard splits: the kernel density of model draws
