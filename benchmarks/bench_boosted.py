@@ -72,7 +72,12 @@ def w1_over_draws(sample, X_test, draws):
 def warm_up():
     """Compile the Numba kernels once, outside every timing."""
     X = np.random.default_rng(0).standard_normal((50, 3))
-    GradientBoostedScore(n_noise_levels=3, duplicate_K=2, max_iter=2, n_density_samples=20, random_state=0).fit(X).sample(5)
+    for smoothing in (0.25, None):  # soft and hard splits have their own kernels
+        model = GradientBoostedScore(
+            n_noise_levels=3, duplicate_K=2, max_iter=2, split_smoothing=smoothing, n_density_samples=20, random_state=0
+        )
+        model.fit(X).sample(5)
+        model.score_samples(X[:5])
 
 
 # ------------------------------------------------------------ ForestDiffusion

@@ -76,19 +76,23 @@ class _LevelModel:
         self.bandwidth = bandwidth
 
     def predict(self, z):
-        return self.predict_with_divergence(z)[0]
+        return self._predict(z, with_divergence=False)[0]
 
     def predict_with_divergence(self, z):
         """The prediction and its divergence (None for hard splits, which have none)."""
+        return self._predict(z, with_divergence=True)
+
+    def _predict(self, z, with_divergence):
         out = z @ self.coef[:-1] + self.coef[-1]
         if self.bandwidth is None:
             if self.trees.feature.shape[0]:
                 _kernels.predict_boosted_trees(z, self.trees, out)
             return out, None
-        div = np.full(len(z), np.trace(self.coef[:-1]))
+        # an empty divergence array tells the kernel to skip it
+        div = np.full(len(z), np.trace(self.coef[:-1])) if with_divergence else np.empty(0)
         if self.trees.feature.shape[0]:
             _kernels.predict_smoothed_trees(z, self.trees, self.bandwidth, out, div)
-        return out, div
+        return out, (div if with_divergence else None)
 
 
 def _linear_fit(inputs, targets, weight):

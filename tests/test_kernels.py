@@ -124,6 +124,10 @@ def test_smoothed_trees_divergence_is_the_trace_of_their_jacobian():
         )
     assert np.abs(div).max() > 0.1  # the field does vary
     np.testing.assert_allclose(div, trace, atol=1e-6 * np.abs(div).max())
+    # an empty divergence array skips it and leaves the prediction unchanged
+    alone = np.zeros_like(X)
+    _kernels.predict_smoothed_trees(X, trees, bandwidth, alone, np.empty(0))
+    np.testing.assert_array_equal(alone, out)
 
 
 def test_smoothed_trees_are_the_hard_trees_away_from_their_thresholds():

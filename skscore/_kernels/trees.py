@@ -470,11 +470,13 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
     over the path's splits of ``value[f] * d log p / d x_f``.  A depth-first
     walk follows both children of a split only inside its window.  Inputs and outputs have
     the same columns (the noise or velocity of each input column); no NaN.
+    An empty ``divergence`` (length 0) skips the divergence, for sampling.
     """
     feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
     n = X.shape[0]
     n_trees, n_nodes = feature.shape
     n_outputs = leaf_values.shape[2]
+    with_divergence = divergence.shape[0] > 0
     for i in prange(n):
         # depth-first stack: node, path probability, depth, and the split
         # (feature, d log p / dx) that led to it; path_* hold the current path
@@ -500,10 +502,11 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
                     s = leaf_slot[t, m]
                     for j in range(n_outputs):
                         out[i, j] += prob * leaf_values[t, s, j]
-                    slope = 0.0
-                    for q in range(depth):
-                        slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
-                    div += prob * slope
+                    if with_divergence:
+                        slope = 0.0
+                        for q in range(depth):
+                            slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
+                        div += prob * slope
                     continue
                 f = feature[t, m]
                 p_left, p_right, slope = _soft_branch(X[i, f], threshold[t, m], bandwidth[f])
@@ -515,7 +518,8 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
                     stack_node[top], stack_prob[top], stack_depth[top] = left[t, m], prob * p_left, depth + 1
                     stack_feature[top], stack_dlog[top] = f, -slope / p_left
                     top += 1
-        divergence[i] += div
+        if with_divergence:
+            divergence[i] += div
 
 
 @njit(cache=True, nogil=True)
