@@ -76,6 +76,17 @@ def test_silent_by_default_and_one_line_per_stage_at_1(name, X, quiet_models, ca
         np.testing.assert_array_equal(got, expected)
 
 
+def test_hard_split_trees_report_their_kernel_density(X, capsys):
+    # the smoothed trees (default) score with the flow and draw nothing at the
+    # end of fit; the hard splits still fit a kernel density of model draws
+    capsys.readouterr()
+    model = clone(ESTIMATORS["GradientBoostedScore"]).set_params(verbose=1, split_smoothing=None).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert sum("kernel density estimate" in line for line in lines) == 1, lines
+    clone(model).set_params(split_smoothing=0.25).fit(X)
+    assert "kernel density estimate" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", ["GaussianMixturePriorDiffusion", "ConvexTwoLayerScore"])
 def test_verbose_2_adds_detail(name, X, quiet_models, capsys):
     capsys.readouterr()
