@@ -36,6 +36,9 @@ SAMPLERS = ("heun", "ddim", "ddpm", "euler_maruyama")
 DEVICES = ("cpu", "cuda", "auto")
 # rows per chunk on the CPU: each chunk runs every step in one thread
 CHUNK_SIZE = 1024
+# keyed training pairs: the rows that share a generator, and the pairs of a batch
+KEY_BLOCK_ROWS = 8192
+KEYED_BATCH_ROWS = 16384
 _MAX_SEED = np.iinfo(np.int32).max
 _FD_STEP = 1e-4
 
@@ -76,11 +79,6 @@ class GaussianBase:
         """The law of ``cos(u) z_0 + sin(u) eps`` up to second moments, for ``z_0`` of these moments."""
         a, s = np.cos(angle), np.sin(angle)
         return cls(a * mean, a**2 * covariance + s**2 * np.eye(len(mean)))
-
-    @classmethod
-    def for_data(cls, Z, angle):
-        """The base of data ``Z`` at the last angle: exact for the data's first two moments."""
-        return cls.noised(Z.mean(axis=0), np.atleast_2d(np.cov(Z, rowvar=False, bias=True)), angle)
 
     def log_density(self, z):
         w = linalg.solve_triangular(self.cholesky, (z - self.mean).T, lower=True, check_finite=False)
@@ -317,6 +315,41 @@ class Diffusion:
                 idx = np.concatenate([np.arange(n), extra])
             eps = random_state.standard_normal((n_pairs, d))
             yield k, a * Z[idx] + s * eps, eps
+
+    def keyed_training_pairs(self, Z, offset, pairs_per_row, seed, levels=None, batch_rows=KEYED_BATCH_ROWS):
+        """Yield ``(k, z_k, eps)`` batches of noised rows of ``Z`` and their noise, level by level.
+
+        ``Z`` holds rows ``offset`` to ``offset + len(Z)`` of the data.  At
+        every level each row is noised ``floor(pairs_per_row)`` times, plus
+        once more with probability ``pairs_per_row - floor(pairs_per_row)``,
+        with fresh noise each time.  These draws are keyed by position: for
+        level ``k`` and the block of ``KEY_BLOCK_ROWS`` rows holding row ``i``
+        they come from ``numpy.random.default_rng([seed, k, i // KEY_BLOCK_ROWS])``,
+        drawn for the whole block, so a row gets the same draws whichever
+        partition of the data it is visited in (and whichever ``levels``,
+        all by default, are asked for).  Batches hold about ``batch_rows``
+        pairs, which bounds the memory of their features.
+        """
+        n, d = Z.shape
+        whole, fraction = divmod(float(pairs_per_row), 1.0)
+        blocks = range(offset // KEY_BLOCK_ROWS, (offset + n - 1) // KEY_BLOCK_ROWS + 1)
+        for k in range(self.n_levels) if levels is None else levels:
+            a, s = np.cos(self.noise_angles[k]), np.sin(self.noise_angles[k])
+            rows, noise, pending = [], [], 0
+            for block in blocks:
+                rng = np.random.default_rng([seed, k, block])
+                copies = int(whole) + (rng.random(KEY_BLOCK_ROWS) < fraction)
+                position = np.repeat(np.arange(KEY_BLOCK_ROWS), copies) + (block * KEY_BLOCK_ROWS - offset)
+                eps = rng.standard_normal((len(position), d))
+                mine = (position >= 0) & (position < n)
+                rows.append(position[mine])
+                noise.append(eps[mine])
+                pending += rows[-1].size
+                if pending >= batch_rows or block == blocks[-1]:
+                    rows, noise = np.concatenate(rows), np.concatenate(noise)
+                    if len(rows):
+                        yield k, a * Z[rows] + s * noise, noise
+                    rows, noise, pending = [], [], 0
 
     def uses_cuda(self, device):
         """Whether ``device`` runs the predictor on the GPU ('cuda' is checked, 'auto' falls back)."""

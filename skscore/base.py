@@ -43,6 +43,7 @@ from ._columns import COLUMN_TYPE_PARAMETERS, ColumnTypes, check_column_params, 
 from ._columns import column_position as _column_position
 from ._engine import DEVICES, SAMPLERS, Diffusion, GaussianBase, check_cuda
 from ._parallel import limit_threads
+from ._rows import RowPartitions, is_dask_collection
 from ._schedules import SCHEDULES, noise_angles
 
 __all__ = ["BaseDiffusionDensity", "LOG_DENSITY_FLOOR", "SAMPLERS"]
@@ -114,6 +115,34 @@ class _Progress:
 _SILENT = _Progress(0, "")
 
 
+COLUMN_TYPE_NAMES = ("integer_features", "categorical_features", "bounds", "point_masses")
+
+
+class _ModelSpace:
+    """Rows in the units of the data to model space: column types, then standardization (picklable)."""
+
+    def __init__(self, column_types, shift, scale):
+        self.column_types, self.shift, self.scale = column_types, shift, scale
+        self.n_features_out = len(shift)
+
+    def __call__(self, Y):
+        # continuous columns draw nothing (the generator is a formality)
+        Y, _ = self.column_types.transform(Y, np.random.RandomState(0))
+        return (Y - self.shift) / self.scale
+
+
+def _map_partitions(func, X):
+    """``func`` (rows to one value per row) over the row partitions of a dask collection, lazily."""
+    if hasattr(X, "columns"):  # a dask DataFrame: each partition goes in as a pandas DataFrame
+        import pandas as pd
+
+        def scored(frame):
+            return pd.Series(func(frame), index=frame.index, dtype=np.float64)
+
+        return X.map_partitions(scored, meta=(None, "f8")).to_dask_array(lengths=True)
+    return X.rechunk({1: -1}).map_blocks(func, drop_axis=1, dtype=np.float64)
+
+
 def _check_int(name, value, minimum):
     """For method arguments (parameters are declared in ``_parameter_constraints``)."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
@@ -171,6 +200,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         "n_particles": [Interval(Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
     }
+
+    # whether fit takes a dask collection partition by partition
+    # (_fit_predictor_on_partitions); the other models compute it into memory
+    _fits_partitions = False
 
     # whether _condition takes the intervals of observed categories (cells=);
     # otherwise an observed category is a point drawn uniformly in its interval
@@ -317,10 +350,14 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like, DataFrame, dask array or dask DataFrame of shape (n_samples, n_features)
             Training data; at least two rows, no NaN or infinity.  A pandas
             DataFrame may hold label columns (categorical, object or string
-            dtype), which must be declared categorical.
+            dtype), which must be declared categorical.  A dask collection
+            is fitted partition by partition, never gathered, by the models
+            whose fit is made of sums over rows (DiffusionRandomFeatures;
+            continuous columns only); the other models compute it into
+            memory first (see the :ref:`large data <large_data>` guide).
         y : None
             Ignored; present for API consistency.
 
@@ -331,6 +368,13 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """
         self._validate_params()
         progress = _Progress(self.verbose, getattr(self, "_progress_name", type(self).__name__))
+        if is_dask_collection(X):
+            if self._fits_partitions:
+                with _restored_on_error(self):
+                    self._fit_partitions(RowPartitions(X), progress)
+                progress.report("fit done")
+                return self
+            X = X.compute()
         with _restored_on_error(self):
             X = self._validate_X(X, reset=True)
             random_state = check_random_state(self.random_state)
@@ -349,6 +393,63 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         progress.report("fit done")
         return self
 
+    def _fit_partitions(self, rows, progress):
+        """``fit`` for data in partitions (a :class:`~skscore._rows.RowPartitions`), never gathered.
+
+        The same model as an in-memory fit of the same rows, up to the order
+        of floating-point sums: the moments of the columns are merged over
+        partitions, then :meth:`_fit_predictor_on_partitions` sums the
+        model's statistics over them.
+        """
+        declared = [name for name in COLUMN_TYPE_NAMES if getattr(self, name) is not None]
+        if declared:
+            raise ValueError(
+                f"a fit on a dask collection takes continuous columns only, but {declared[0]}="
+                f"{getattr(self, declared[0])!r} is set: leave the column types at None, or compute() the data "
+                "and fit it in memory."
+            )
+        if rows.n_rows < 2:
+            raise ValueError(f"Found array with {rows.n_rows} sample(s) while a minimum of 2 is required.")
+        self.n_features_in_ = rows.n_columns
+        if rows.feature_names is not None:
+            self.feature_names_in_ = rows.feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self._frame_schema = None if rows.meta is None else frame_schema(rows.meta)
+        random_state = check_random_state(self.random_state)
+        low, high, shift, scale, mean, covariance = rows.moments()
+        # the column types of continuous columns depend on their extremes only
+        # (a column of one value is a point mass, left out of the model)
+        self.column_types_ = ColumnTypes().fit(
+            np.vstack([low, high]), feature_names=getattr(self, "feature_names_in_", None),
+            lone_point_masses=self._lone_point_masses,
+        )
+        kept = np.flatnonzero([column.width > 0 for column in self.column_types_.columns_])
+        shift, scale, mean, covariance = shift[kept], scale[kept], mean[kept], covariance[np.ix_(kept, kept)]
+        if self.preprocessing != "standard":
+            shift, scale = np.zeros(len(kept)), np.ones(len(kept))
+        self.shift_, self.scale_ = shift, scale
+        progress.report("%d rows x %d columns in %d partitions, %d model coordinates", rows.n_rows,
+                        rows.n_columns, rows.n_partitions, len(kept), level=2)
+        diffusion = self._diffusion((mean - shift) / scale, covariance / np.outer(scale, scale))
+        self._fit_progress = progress
+        try:
+            with limit_threads(self.n_jobs):
+                predictor = self._fit_predictor_on_partitions(
+                    rows, diffusion, random_state, _ModelSpace(self.column_types_, shift, scale)
+                )
+        finally:
+            del self._fit_progress
+        self._set_diffusion(diffusion, predictor)
+        self._sample_random_state = np.random.RandomState(random_state.randint(_MAX_SEED))
+
+    def _fit_predictor_on_partitions(self, rows, diffusion, random_state, to_model):
+        """The fitted noise predictor from rows in partitions, each mapped to model space by ``to_model``.
+
+        Only the models whose class sets ``_fits_partitions`` implement it.
+        """
+        raise NotImplementedError
+
     def _progress(self):
         """The :class:`_Progress` of the ``fit`` that is running (a silent one outside ``fit``)."""
         return getattr(self, "_fit_progress", _SILENT)
@@ -360,11 +461,18 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         Gaussian base distribution (exact to second moments at ``u_K``) and
         the model's noise predictor.
         """
+        diffusion = self._diffusion(Z.mean(axis=0), np.atleast_2d(np.cov(Z, rowvar=False, bias=True)))
+        self._set_diffusion(diffusion, self._fit_predictor(Z, diffusion, random_state))
+
+    def _diffusion(self, mean, covariance):
+        """The diffusion of ``schedule`` and ``n_steps`` for data of this mean and covariance, unfitted."""
         angles = noise_angles(self.schedule, self.n_steps)
-        diffusion = Diffusion(angles, GaussianBase.for_data(Z, angles[-1]))
-        diffusion.predictor = self._fit_predictor(Z, diffusion, random_state)
+        return Diffusion(angles, GaussianBase.noised(mean, covariance, angles[-1]))
+
+    def _set_diffusion(self, diffusion, predictor):
+        diffusion.predictor = predictor
         self.diffusion_ = diffusion
-        self.noise_angles_ = angles
+        self.noise_angles_ = diffusion.noise_angles
         self.prior_mean_, self.prior_covariance_ = diffusion.base.mean, diffusion.base.covariance
 
     def _fit_predictor(self, Z, diffusion, random_state):
@@ -390,17 +498,21 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Points at which to evaluate the density.
+        X : array-like, DataFrame, dask array or dask DataFrame of shape (n_samples, n_features)
+            Points at which to evaluate the density.  A dask collection is
+            scored partition by partition, lazily.
 
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
             Log-density of each row, finite (floored at ``-1e300``, which is
             also the value of rows the model gives probability zero: an
-            unseen category, a value outside the bounds).
+            unseen category, a value outside the bounds); a dask array for a
+            dask collection.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return _map_partitions(self.score_samples, X)
         X = self._validate_X(X, reset=False)
         types = self.column_types_
         # typed columns repeat each row at every quadrature point: chunks of
@@ -438,7 +550,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         log_likelihood : float
             Mean of :meth:`score_samples` over the rows of ``X``.
         """
-        return float(np.mean(self.score_samples(X)))
+        log_density = self.score_samples(X)
+        if is_dask_collection(log_density):
+            log_density = log_density.compute()
+        return float(np.mean(log_density))
 
     # ---------------------------------------------------------------- sample
     def sample(self, n_samples=1, *, given=None, random_state=None):

@@ -7,11 +7,15 @@ from scipy import linalg
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _kernels
-from ._engine import NoisePredictor
+from ._engine import _MAX_SEED, NoisePredictor
 from ._kernels import cuda as _cuda
+from ._rows import RowPartitions
 from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 
-_MAX_PAIRS_PER_LEVEL = 16384
+_PAIRS_PER_FEATURE = 32
+_MAX_AUTO_FEATURES = 1536
+# the per-level sums of one task of a dask fit stay under this many bytes
+_TASK_BYTES = 1 << 27
 
 
 def _largest_eigenvalue(matrix, n_iter=15):
@@ -25,6 +29,57 @@ def _largest_eigenvalue(matrix, n_iter=15):
             return 0.0
         v = w / value
     return value
+
+
+def _level_reporter(progress, n_levels, n_pairs):
+    """``report(k, reported)`` for :func:`_partition_statistics`: about five lines (every level at ``verbose=2``)."""
+    if not progress:
+        return None
+    group = -(-n_levels // 5)
+
+    def report(k, reported):
+        if progress.verbose < 2 and k + 1 - reported < group and k + 1 < n_levels:
+            return reported
+        levels = f"level {k + 1}" if k == reported else f"levels {reported + 1}-{k + 1}"
+        progress.report("statistics of %s of %d (about %d noised rows each)", levels, n_levels, n_pairs)
+        return k + 1
+
+    return report
+
+
+def _partition_statistics(Y, offset, to_model, diffusion, levels, pairs_per_row, seed, W, b, linear_term, report=None):
+    """One partition's sums for :meth:`DiffusionRandomFeatures._level_statistics`, for each of ``levels``.
+
+    Returns the pair counts and the sums of ``S'S``, ``S'E``, ``|E|^2``,
+    ``S'L``, ``L'L`` and ``L'E`` over the partition's noised rows (the last
+    three zero without the linear term).  ``report(k, reported)`` is told
+    when level ``k`` is done (in-process fits only).
+    """
+    Z = Y if to_model is None else to_model(Y)
+    d, N, K = Z.shape[1], W.shape[1], len(levels)
+    count, residual = np.zeros(K), np.zeros(K)
+    gram, cross = np.zeros((K, N, N)), np.zeros((K, N, d))
+    feature_linear, linear_linear = np.zeros((K, N, d + 1)), np.zeros((K, d + 1, d + 1))
+    linear_noise = np.zeros((K, d + 1, d))
+    ones, reported = np.ones(N), 0
+    for level, z, eps in diffusion.keyed_training_pairs(Z, offset, pairs_per_row, seed, levels):
+        k = level - levels.start
+        if report is not None and k > 0 and count[k] == 0:  # level k - 1 is done
+            reported = report(k - 1, reported)
+        S = z @ W
+        _kernels.sine_features(S, b, ones)
+        count[k] += len(z)
+        gram[k] += S.T @ S
+        cross[k] += S.T @ eps
+        residual[k] += np.sum(eps**2)
+        if linear_term:
+            L = np.hstack([z, np.ones((len(z), 1))])
+            feature_linear[k] += S.T @ L
+            linear_linear[k] += L.T @ L
+            linear_noise[k] += L.T @ eps
+    if report is not None:
+        report(K - 1, reported)
+    return count, gram, cross, residual, feature_linear, linear_linear, linear_noise
 
 
 class _SineFeaturePredictor(NoisePredictor):
@@ -98,8 +153,13 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     Parameters
     ----------
-    n_features : int, default=512
-        Number of random features N.
+    n_features : int or 'auto', default='auto'
+        Number of random features N.  'auto' grows it with the rows as
+        ``512 sqrt(n_samples / 16384)`` (rounded to 64), between 512 and
+        1536: random-feature ridge regression needs features growing as the
+        square root of the data to keep the accuracy of its kernel, and the
+        cap bounds the memory of the per-level statistics.  The number used
+        is ``n_random_features_``.
     n_steps : int, default=30
         Number of noise levels K (training, sampling and likelihood).  Heun
         integration makes ``2 K - 1`` predictor evaluations per row.  More
@@ -160,13 +220,15 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     Attributes
     ----------
-    projection_ : ndarray of shape (`n_features_in_`, n_features)
+    n_random_features_ : int
+        Number of random features N (``n_features``, or what 'auto' chose).
+    projection_ : ndarray of shape (`n_features_in_`, `n_random_features_`)
         Frozen random projection ``W``.
-    phase_ : ndarray of shape (n_features,)
+    phase_ : ndarray of shape (`n_random_features_`,)
         Frozen random phases ``b``.
-    theta1_ : ndarray of shape (n_steps, n_features)
+    theta1_ : ndarray of shape (n_steps, `n_random_features_`)
         Gate parameters; the gate of level ``k`` is ``cos(theta1_[k])``.
-    theta2_ : ndarray of shape (n_features, `n_features_in_`)
+    theta2_ : ndarray of shape (`n_random_features_`, `n_features_in_`)
         Output weights shared by all levels.
     linear_coef_ : ndarray of shape (n_steps, `n_features_in_`, `n_features_in_`)
         Per-level linear maps ``A_k`` (zeros when ``linear_term=False``).
@@ -198,12 +260,16 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     Notes
     -----
-    Each level is trained on ``min(max(n_samples, 4 n_features), 16384)``
-    noised rows (all rows with fresh noise, topped up by resampling for small
-    data, a random subset for large data), so fit time grows linearly in
-    ``n_steps`` and quadratically in ``n_features`` and is bounded in
-    ``n_samples``; the per-level statistics take
-    ``8 n_steps n_features^2`` bytes (63 MB at the defaults).
+    Each level is trained on about ``min(max(n_samples, 4 N), 32 N)``
+    noised rows: every row with fresh noise, each row several times for
+    small data, each row with that probability for large data.  The draws
+    are keyed by the rows' positions, so a fit on a dask collection,
+    partition by partition, is the in-memory fit up to the order of the
+    sums (see the :ref:`large data <large_data>` guide).  Fit time grows
+    linearly in ``n_steps`` and as ``N^3`` in the features (``N^2`` per pair
+    and ``32 N`` pairs per level), and only through N in ``n_samples``; the
+    per-level statistics take ``8 n_steps N^2`` bytes (63 MB at N = 512,
+    566 MB at N = 1536).
 
     See Also
     --------
@@ -222,10 +288,12 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     (2,)
     """
 
+    _fits_partitions = True
+
     _parameter_constraints = {
         **BaseDiffusionDensity._parameter_constraints,
         **DIFFUSION_PARAMETERS,
-        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "feature_scale": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "features": [StrOptions({"multiscale", "paper"})],
@@ -236,7 +304,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     def __init__(
         self,
-        n_features=512,
+        n_features="auto",
         *,
         n_steps=30,
         schedule="cosine",
@@ -285,7 +353,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         scales = np.atleast_1d(np.asarray(self.feature_scale, dtype=object)).ravel()
         if not all(isinstance(s, Real) and not isinstance(s, bool) and np.isfinite(s) and s > 0 for s in scales):
             raise ValueError(f"feature_scale must be a positive number or a sequence of them, got {self.feature_scale!r}.")
-        if scales.size == 0 or scales.size > self.n_features:
+        if scales.size == 0 or scales.size > (512 if self.n_features == "auto" else self.n_features):
             raise ValueError(f"feature_scale must list between 1 and n_features scales, got {self.feature_scale!r}.")
 
     def _supports_cuda(self):
@@ -293,19 +361,44 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     # ------------------------------------------------------------- features
     def _draw_features(self, n_dims, random_state):
+        N = self.n_random_features_
         scales = np.atleast_1d(np.asarray(self.feature_scale, dtype=np.float64))
-        sizes = [len(part) for part in np.array_split(np.arange(self.n_features), scales.size)]
+        sizes = [len(part) for part in np.array_split(np.arange(N), scales.size)]
         column_scale = np.repeat(scales, sizes) / np.sqrt(n_dims)
         if self.features == "paper":  # the authors' U(-1/sqrt(d), 1/sqrt(d)) draws
-            W = random_state.uniform(-1.0, 1.0, (n_dims, self.n_features)) * column_scale
-            b = random_state.uniform(-1.0, 1.0, self.n_features) / np.sqrt(n_dims)
+            W = random_state.uniform(-1.0, 1.0, (n_dims, N)) * column_scale
+            b = random_state.uniform(-1.0, 1.0, N) / np.sqrt(n_dims)
         else:
-            W = random_state.standard_normal((n_dims, self.n_features)) * column_scale
-            b = random_state.uniform(-np.pi, np.pi, self.n_features)
+            W = random_state.standard_normal((n_dims, N)) * column_scale
+            b = random_state.uniform(-np.pi, np.pi, N)
         return W, b
 
     # ------------------------------------------------------------------ fit
-    def _level_statistics(self, Z, diffusion, W, b, random_state):
+    def _resolve_n_features(self, n_rows):
+        """``n_features``, or for 'auto' ``512 sqrt(n / 16384)`` rounded to 64, between 512 and 1536.
+
+        Random-feature ridge regression reaches the accuracy of its kernel
+        with a number of features growing as the square root of the number
+        of rows (Rudi & Rosasco, NeurIPS 2017); the cap keeps the per-level
+        statistics (``8 n_steps N^2`` bytes) near half a gigabyte.
+        """
+        if self.n_features != "auto":
+            return self.n_features
+        grown = 64 * round(512 * np.sqrt(n_rows / 16384) / 64)
+        return int(np.clip(grown, 512, _MAX_AUTO_FEATURES))
+
+    def _pairs_per_level(self, n_rows):
+        """Noised rows each level is trained on: ``min(max(n, 4 N), 32 N)``.
+
+        Every row at every level while the data are small (fresh noise each
+        time, rows reused until there are four pairs per feature); for large
+        data a share of the rows, 32 pairs per feature, so that the work per
+        level grows with the features, not with the rows.
+        """
+        N = self.n_random_features_
+        return min(max(n_rows, 4 * N), _PAIRS_PER_FEATURE * N)
+
+    def _level_statistics(self, rows, diffusion, W, b, seed, to_model=None):
         """Per-level sufficient statistics of the ridge problem.
 
         With features ``S`` (ungated), linear inputs ``L = [z, 1]`` and noise
@@ -316,29 +409,47 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         ``Q = L'L``, ``R = L'E``); ``P``, ``Q^-1`` and ``R`` are kept to
         recover the linear maps at the end.  ``G``, ``C`` and the residual
         are multiplied by the level's weight (:meth:`_level_weights`).
+
+        The sums are taken partition by partition of ``rows`` (a
+        :class:`~skscore._rows.RowPartitions`) and added up; ``to_model``
+        maps a partition's rows to model space (None: they are already).
         """
-        n, d = Z.shape
-        N, K = self.n_features, self.n_steps
-        n_pairs = min(max(n, 4 * N), _MAX_PAIRS_PER_LEVEL)
-        ones = np.ones(N)
-        gram = np.empty((K, N, N))
-        cross = np.empty((K, N, d))
-        residual = np.empty(K)
+        d, K = W.shape[0], self.n_steps
+        n_pairs = self._pairs_per_level(rows.n_rows)
+        progress = self._progress()
+        if rows.is_dask:
+            # a task sums a group of levels: its result stays small however
+            # wide the features, at the price of reading each partition once
+            # per group
+            size = max(1, _TASK_BYTES // (8 * W.shape[1] ** 2))
+            groups, report = [range(k, min(k + size, K)) for k in range(0, K, size)], None
+        else:
+            groups, report = [range(K)], _level_reporter(progress, K, n_pairs)
+        sums = None
+        for levels in groups:
+            group_sums = rows.sum(
+                _partition_statistics, to_model, diffusion, levels, n_pairs / rows.n_rows, seed, W, b,
+                self.linear_term, report,
+            )
+            if len(groups) == 1:
+                sums = group_sums
+                break
+            if sums is None:
+                sums = tuple(np.zeros((K,) + part.shape[1:]) for part in group_sums)
+            for total, part in zip(sums, group_sums):
+                total[levels.start : levels.stop] = part
+            progress.report(
+                "statistics of levels %d-%d of %d (%d partitions)", levels.start + 1, levels.stop, K, rows.n_partitions
+            )
+        count, gram, cross, residual, feature_linear, linear_linear, linear_noise = sums
+        gram /= count[:, None, None]
+        cross /= count[:, None, None]
+        residual /= count
         linear = []
         weights = self._level_weights(diffusion.noise_angles)
-        progress = self._progress()
-        group, reported = -(-K // 5), 0  # verbose=1: about five lines, a group of levels each (2: every level)
-        for k, z, eps in diffusion.training_pairs(Z, n_pairs, random_state):
-            S = z @ W
-            _kernels.sine_features(S, b, ones)
-            cross[k] = S.T @ eps / n_pairs
-            residual[k] = np.sum(eps**2) / n_pairs
-            gram[k] = S.T @ S / n_pairs
+        for k in range(K):
             if self.linear_term:
-                L = np.hstack([z, np.ones((n_pairs, 1))])
-                P = S.T @ L / n_pairs
-                Q = L.T @ L / n_pairs
-                R = L.T @ eps / n_pairs
+                P, Q, R = feature_linear[k] / count[k], linear_linear[k] / count[k], linear_noise[k] / count[k]
                 Q_inv = linalg.pinvh(Q + 1e-10 * np.eye(d + 1))
                 PQ = P @ Q_inv
                 gram[k] -= PQ @ P.T
@@ -348,10 +459,6 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             gram[k] *= weights[k]
             cross[k] *= weights[k]
             residual[k] *= weights[k]
-            if progress and (progress.verbose >= 2 or k + 1 - reported == group or k + 1 == K):
-                levels = f"level {k + 1}" if k == reported else f"levels {reported + 1}-{k + 1}"
-                progress.report("statistics of %s of %d (%d noised rows each)", levels, K, n_pairs)
-                reported = k + 1
         return gram, cross, residual, linear
 
     @staticmethod
@@ -410,11 +517,18 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         return gates
 
     def _fit_predictor(self, Z, diffusion, random_state):
-        n, d = Z.shape
+        return self._fit_predictor_on_partitions(RowPartitions(Z), diffusion, random_state)
+
+    def _fit_predictor_on_partitions(self, rows, diffusion, random_state, to_model=None):
+        d = rows.n_columns if to_model is None else to_model.n_features_out
+        self.n_random_features_ = self._resolve_n_features(rows.n_rows)
         self.projection_, self.phase_ = self._draw_features(d, random_state)
-        gram, cross, residual, linear = self._level_statistics(Z, diffusion, self.projection_, self.phase_, random_state)
-        penalty = self.alpha / n  # the statistics are means over rows
-        gates = np.ones((self.n_steps, self.n_features))
+        seed = random_state.randint(_MAX_SEED)
+        gram, cross, residual, linear = self._level_statistics(
+            rows, diffusion, self.projection_, self.phase_, seed, to_model
+        )
+        penalty = self.alpha / rows.n_rows  # the statistics are means over rows
+        gates = np.ones((self.n_steps, self.n_random_features_))
         theta2 = self._solve_theta2(gram, cross, gates, penalty)
         losses = [self._loss(gram, cross, residual, gates, theta2, penalty)]
         progress = self._progress()
