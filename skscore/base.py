@@ -382,13 +382,8 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             # own draws, then the seed of the sampling generator
             Z = self._fit_preprocessing(X, random_state)
             progress.report("%d rows x %d columns, %d model coordinates", *X.shape, Z.shape[1], level=2)
-            # the hooks report through self._progress() while they run
-            self._fit_progress = progress
-            try:
-                with limit_threads(self.n_jobs):
-                    self._fit_density(Z, y, random_state)
-            finally:
-                del self._fit_progress
+            with self._fitting(progress):
+                self._fit_density(Z, y, random_state)
             self._sample_random_state = np.random.RandomState(random_state.randint(_MAX_SEED))
         progress.report("fit done")
         return self
@@ -421,7 +416,8 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         # the column types of continuous columns depend on their extremes only
         # (a column of one value is a point mass, left out of the model)
         self.column_types_ = ColumnTypes().fit(
-            np.vstack([low, high]), feature_names=getattr(self, "feature_names_in_", None),
+            np.vstack([low, high]),
+            feature_names=getattr(self, "feature_names_in_", None),
             lone_point_masses=self._lone_point_masses,
         )
         kept = np.flatnonzero([column.width > 0 for column in self.column_types_.columns_])
@@ -429,19 +425,26 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if self.preprocessing != "standard":
             shift, scale = np.zeros(len(kept)), np.ones(len(kept))
         self.shift_, self.scale_ = shift, scale
-        progress.report("%d rows x %d columns in %d partitions, %d model coordinates", rows.n_rows,
-                        rows.n_columns, rows.n_partitions, len(kept), level=2)
+        progress.report(
+            "%d rows x %d columns in %d partitions, %d model coordinates",
+            rows.n_rows, rows.n_columns, rows.n_partitions, len(kept), level=2,
+        )
         diffusion = self._diffusion((mean - shift) / scale, covariance / np.outer(scale, scale))
+        with self._fitting(progress):
+            to_model = _ModelSpace(self.column_types_, shift, scale)
+            predictor = self._fit_predictor_on_partitions(rows, diffusion, random_state, to_model)
+        self._set_diffusion(diffusion, predictor)
+        self._sample_random_state = np.random.RandomState(random_state.randint(_MAX_SEED))
+
+    @contextmanager
+    def _fitting(self, progress):
+        """The hooks of a fit run here: on ``n_jobs`` threads, reporting through :meth:`_progress`."""
         self._fit_progress = progress
         try:
             with limit_threads(self.n_jobs):
-                predictor = self._fit_predictor_on_partitions(
-                    rows, diffusion, random_state, _ModelSpace(self.column_types_, shift, scale)
-                )
+                yield
         finally:
             del self._fit_progress
-        self._set_diffusion(diffusion, predictor)
-        self._sample_random_state = np.random.RandomState(random_state.randint(_MAX_SEED))
 
     def _fit_predictor_on_partitions(self, rows, diffusion, random_state, to_model):
         """The fitted noise predictor from rows in partitions, each mapped to model space by ``to_model``.

@@ -21,8 +21,17 @@ from .base import BaseDiffusionDensity, _check_int
 # 'auto' duplication: copies of each row up to this many noised rows per level
 _AUTO_ROWS_PER_LEVEL = 65536
 _MAX_AUTO_COPIES = 100
+_MAX_AUTO_ROWS_PER_LEVEL = 1 << 19
+# max_leaf_nodes='auto': this many leaves up to this many rows, then growing as the square root of the rows
+_AUTO_LEAVES, _AUTO_LEAVES_ROWS, _MAX_AUTO_LEAVES = 31, 8192, 255
 _BIN_SUBSAMPLE = 200_000
 _MAX_BANDWIDTH_DRAWS = 1000
+
+
+def _auto_leaves(n_rows):
+    """``max_leaf_nodes='auto'`` for classes of ``n_rows`` rows: 31, then growing as ``sqrt(n)`` past 8192 rows."""
+    leaves = _AUTO_LEAVES * np.sqrt(np.asarray(n_rows) / _AUTO_LEAVES_ROWS)
+    return np.clip(np.round(leaves), _AUTO_LEAVES, _MAX_AUTO_LEAVES).astype(np.int64)
 
 
 # ------------------------------------------------------------------ binning
@@ -128,6 +137,8 @@ def _fit_level(Z, n_copies, angle, target, params, seed):
     """
     rng = np.random.RandomState(seed)
     a, s = np.cos(angle), np.sin(angle)
+    if params["max_rows"] is not None and len(Z) > params["max_rows"]:
+        Z = Z[np.sort(rng.choice(len(Z), params["max_rows"], replace=False))]
     z0 = np.tile(Z, (n_copies, 1))
     eps = rng.standard_normal(z0.shape)
     z = a * z0 + s * eps
@@ -149,8 +160,9 @@ def _fit_level(Z, n_copies, angle, target, params, seed):
 def _fit_level_reported(progress, name, *args):
     """:func:`_fit_level`, then its progress line (printed at ``verbose >= 1``, by the worker that fitted it)."""
     model = _fit_level(*args)
-    Z, n_copies = args[0], args[1]
-    progress.report("%s: linear map and %d trees on %d noised rows", name, model.trees.feature.shape[0], len(Z) * n_copies)
+    Z, n_copies, params = args[0], args[1], args[4]
+    n_rows = len(Z) if params["max_rows"] is None else min(len(Z), params["max_rows"])
+    progress.report("%s: linear map and %d trees on %d noised rows", name, model.trees.feature.shape[0], n_rows * n_copies)
     return model
 
 
@@ -288,8 +300,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
     duplicate_K : int or 'auto', default='auto'
         Noised copies of each training row per level.  'auto' uses 100
         copies (ForestDiffusion's default) up to 65,536 noised rows per level
-        and class, fewer copies beyond (at least one), so that the cost of a
-        level stops growing with the number of rows.
+        and class, fewer copies beyond (at least one), and past 524,288 rows
+        of a class a fresh random subset of 524,288 rows at each level, so
+        that the cost of a level stops growing with the number of rows (the
+        levels together still see every row).
     diffusion_type : {'flow', 'vp'}, default='flow'
         'flow': flow matching on the straight path, velocity target, Euler
         sampler.  'vp': the variance-preserving diffusion (the engine's 'vp'
@@ -299,10 +313,14 @@ class GradientBoostedScore(BaseDiffusionDensity):
         a Gaussian model.
     learning_rate : float, default=0.3
         Shrinkage of each tree's values (ForestDiffusion's ``eta``).
-    max_leaf_nodes : int, default=31
-        Largest number of leaves of a tree (trees grow best-first).  The
-        boosted guide compares 31 with 128, the capacity of ForestDiffusion's
-        trees of depth 7, on real tables.
+    max_leaf_nodes : int or 'auto', default='auto'
+        Largest number of leaves of a tree (trees grow best-first).  'auto'
+        uses 31 up to 8192 rows (of a class), then ``31 sqrt(n / 8192)``, at
+        most 255: capacity growing as the square root of the data, so that
+        large tables get finer trees (the :ref:`large data <large_data>`
+        guide has the learning curves).  The boosted guide compares 31 with
+        128, the capacity of ForestDiffusion's trees of depth 7, on real
+        tables.
     max_depth : int or None, default=None
         Deepest level of a tree; None for no limit besides ``max_leaf_nodes``.
     min_samples_leaf : int, default=20
@@ -359,6 +377,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         Share of each class in the training rows (``[1.0]`` without ``y``).
     duplicate_K_ : ndarray of shape (n_classes,)
         Noised copies of each row used for each class.
+    max_leaf_nodes_ : ndarray of shape (n_classes,)
+        Largest number of leaves of the trees of each class.
     diffusions_ : list of Diffusion
         One per class, the engine of each (levels, base distribution, tree
         predictor); see :ref:`architecture`.
@@ -405,7 +425,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         "diffusion_type": [StrOptions({"flow", "vp"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
         "max_depth": [Interval(Integral, 1, None, closed="left"), None],
         "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
         "l2_regularization": [Interval(Real, 0, None, closed="left")],
@@ -424,7 +444,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         diffusion_type="flow",
         max_iter=100,
         learning_rate=0.3,
-        max_leaf_nodes=31,
+        max_leaf_nodes="auto",
         max_depth=None,
         min_samples_leaf=20,
         l2_regularization=0.0,
@@ -536,6 +556,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         else:
             copies = np.full(n_classes, self.duplicate_K)
         self.duplicate_K_ = copies
+        if isinstance(self.max_leaf_nodes, str):  # 'auto'
+            self.max_leaf_nodes_ = _auto_leaves(counts)
+        else:
+            self.max_leaf_nodes_ = np.full(n_classes, self.max_leaf_nodes)
         # the flow's straight path, or the VP process, as the engine's grid of angles
         angles = noise_angles(self.diffusion_type, self.n_noise_levels)
         self.noise_angles_ = angles
@@ -558,7 +582,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
         params = {
             "max_iter": self.max_iter,
             "learning_rate": self.learning_rate,
-            "max_leaf_nodes": self.max_leaf_nodes,
             "max_depth": np.iinfo(np.int32).max if self.max_depth is None else self.max_depth,
             "min_samples_leaf": self.min_samples_leaf,
             "l2_regularization": self.l2_regularization,
@@ -566,10 +589,15 @@ class GradientBoostedScore(BaseDiffusionDensity):
             "sketch_size": self.sketch_size,
             "linear_term": self.linear_term,
             "split_smoothing": self.split_smoothing,
+            # 'auto' duplication: a level's rows stop growing with the data
+            "max_rows": _MAX_AUTO_ROWS_PER_LEVEL if isinstance(self.duplicate_K, str) else None,
         }
         target = "velocity" if self.diffusion_type == "flow" else "noise"
         tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
-        arguments = [(groups[c], int(copies[c]), self.noise_angles_[k], target, params, seeds[c, k]) for c, k in tasks]
+        params = [{**params, "max_leaf_nodes": int(leaves)} for leaves in self.max_leaf_nodes_]
+        arguments = [
+            (groups[c], int(copies[c]), self.noise_angles_[k], target, params[c], seeds[c, k]) for c, k in tasks
+        ]
         progress = self._progress()
         progress.report(
             "%d levels x %d class(es), noised copies of each row: %s", self.n_noise_levels, len(groups), copies.tolist(), level=2

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skscore import DiffusionRandomFeatures, GaussianMixturePriorDiffusion
+from skscore import DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
 from skscore._engine import KEY_BLOCK_ROWS, Diffusion, GaussianBase
 from skscore._schedules import noise_angles
 
@@ -270,3 +270,32 @@ def test_fit_on_a_local_cluster_is_the_in_memory_fit(in_memory):
             )
             fitted.fit(da.from_array(X, chunks=(5_000, 3)))
     _assert_same_model(model, fitted)
+
+
+def test_tree_leaves_follow_the_rows():
+    from skscore.boosted import _auto_leaves
+
+    np.testing.assert_array_equal(_auto_leaves([100, 8192, 100_000, 1_000_000]), [31, 31, 108, 255])
+    X = _skewed_rows(400)
+    y = np.repeat([0, 1], 200)
+    model = GradientBoostedScore(n_noise_levels=3, duplicate_K=2, max_iter=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(model.max_leaf_nodes_, [31, 31])
+    fixed = GradientBoostedScore(n_noise_levels=3, duplicate_K=2, max_iter=2, max_leaf_nodes=4, random_state=0).fit(X)
+    np.testing.assert_array_equal(fixed.max_leaf_nodes_, [4])
+    # the trees are grown with room for that many leaves
+    assert {level.trees.leaf_values.shape[1] for level in fixed.diffusions_[0].predictor.levels} == {4}
+    assert {level.trees.leaf_values.shape[1] for level in model.diffusions_[1].predictor.levels} == {31}
+
+
+def test_auto_duplication_caps_the_rows_of_a_level(monkeypatch, capsys):
+    from skscore import boosted
+
+    monkeypatch.setattr(boosted, "_MAX_AUTO_ROWS_PER_LEVEL", 50)
+    X = _skewed_rows(200)
+    GradientBoostedScore(n_noise_levels=2, max_iter=2, verbose=2, random_state=0).fit(X)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "trees on" in line]
+    # 'auto': 100 copies of a fresh subset of 50 rows per level
+    assert len(lines) == 2 and all("2 trees on 5000 noised rows (" in line for line in lines)
+    GradientBoostedScore(n_noise_levels=2, duplicate_K=3, max_iter=2, verbose=2, random_state=0).fit(X)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "trees on" in line]
+    assert len(lines) == 2 and all("2 trees on 600 noised rows (" in line for line in lines)
