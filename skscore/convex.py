@@ -21,6 +21,8 @@ _MIN_ROWS, _MAX_ROWS = 512, 2048
 # the cone projections of formulation='relu' grow about as the fourth power of
 # the model's columns: beyond this many a fit does not finish in useful time
 MAX_RELU_COLUMNS = 32
+# n_gates='auto': this many gates up to this many rows, then growing as the square root of the rows
+_AUTO_GATES, _AUTO_GATES_ROWS, _MAX_AUTO_GATES = 32, 1024, 160
 
 
 def _score_matching_threshold(x, trace_weight):
@@ -41,6 +43,11 @@ def _score_matching_threshold(x, trace_weight):
     interior = 1.0 / (2.0 * weight.min())
     extreme = 1.0 / weight[[np.argmin(x), np.argmax(x)]].min()
     return trace_weight * max(interior, extreme) / m
+
+
+def _auto_gates(n_rows):
+    """``n_gates='auto'``: 32 up to 1024 rows, then growing as ``sqrt(n)``, at most 160."""
+    return int(np.clip(round(_AUTO_GATES * np.sqrt(n_rows / _AUTO_GATES_ROWS)), _AUTO_GATES, _MAX_AUTO_GATES))
 
 
 class ConvexTwoLayerScore(BaseDiffusionDensity):
@@ -65,13 +72,17 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
 
     Parameters
     ----------
-    n_gates : int, default=32
+    n_gates : int or 'auto', default='auto'
         Random gates drawn per program; their activation patterns on the
         training inputs, deduplicated, are the arrangement patterns
         ``D_k`` (at most ``n_gates``).  Each pattern can host one neuron per
         output coordinate and sign, so the width of the network is at most
         ``2 n_gates d`` per level.  The cost of a program grows as
-        ``(n_gates d)^2 d``.
+        ``(n_gates d)^2 d``.  'auto' draws 32 gates up to 1024 rows and
+        ``32 sqrt(n_samples / 1024)`` beyond, at most 160: the arrangement of
+        more rows has more patterns to sample, and a network of more neurons
+        is what more data support (the :ref:`large data <large_data>` guide
+        has the learning curves).  The number drawn is ``n_gates_``.
     beta : float, default=1e-3
         Weight decay, against half the mean squared noise error: the program
         minimizes ``1/(2m) sum ||eps_hat - eps||^2 + beta sum_i ||v_i||`` over
@@ -179,6 +190,8 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         Iterations run per program.
     n_patterns_ : ndarray of shape (n_programs,)
         Arrangement patterns per program after deduplication.
+    n_gates_ : int
+        Random gates drawn per program (``n_gates``, or what 'auto' chose).
     diffusion_ : skscore._engine.Diffusion
         The fitted engine: noise angles, base distribution and noise
         predictor (see :ref:`architecture`).
@@ -236,7 +249,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
     _parameter_constraints = {
         **BaseDiffusionDensity._parameter_constraints,
         **DIFFUSION_PARAMETERS,
-        "n_gates": [Interval(Integral, 1, None, closed="left")],
+        "n_gates": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "beta": [Interval(Real, 0, None, closed="left")],
         "formulation": [StrOptions(set(solver.FORMULATIONS))],
         "activation": [StrOptions(set(solver.ACTIVATIONS))],
@@ -249,7 +262,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
 
     def __init__(
         self,
-        n_gates=32,
+        n_gates="auto",
         *,
         beta=1e-3,
         formulation="relu",
@@ -347,6 +360,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         """The convex programs to solve, as ``(X, Y, gates, linear_inputs, trace_weight)``."""
         n, d = Z.shape
         n_rows = min(max(n, _MIN_ROWS), _MAX_ROWS)
+        self.n_gates_ = _auto_gates(n) if self.n_gates == "auto" else self.n_gates
         sin_u = np.sin(diffusion.noise_angles)
         if self.conditioning == "input":
             per_level = max(-(-n_rows // len(levels)), 2)
@@ -358,12 +372,12 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             for i, (z, _) in enumerate(pairs):
                 rows = slice(i * 2 * per_level, (i + 1) * 2 * per_level)
                 linear[rows, i * (d + 1) : (i + 1) * (d + 1)] = np.column_stack([z, np.ones(len(z))])
-            gates = solver.draw_gates(d + 2, self.n_gates, random_state)
+            gates = solver.draw_gates(d + 2, self.n_gates_, random_state)
             return [(X, Y, gates, linear, 0.0)]
         programs = []
         for k, (z, eps) in zip(levels, self._noised_rows(Z, diffusion, levels, n_rows, random_state)):
             X = np.column_stack([z, np.ones(len(z))])
-            gates = solver.draw_gates(d + 1, self.n_gates, random_state)
+            gates = solver.draw_gates(d + 1, self.n_gates_, random_state)
             if self.objective == "sm":
                 programs.append((X, np.zeros_like(eps), gates, None, sin_u[k]))
             else:

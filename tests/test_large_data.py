@@ -299,3 +299,13 @@ def test_auto_duplication_caps_the_rows_of_a_level(monkeypatch, capsys):
     GradientBoostedScore(n_noise_levels=2, duplicate_K=3, max_iter=2, verbose=2, random_state=0).fit(X)
     lines = [line for line in capsys.readouterr().out.splitlines() if "trees on" in line]
     assert len(lines) == 2 and all("2 trees on 600 noised rows (" in line for line in lines)
+
+
+def test_convex_gates_follow_the_rows():
+    from skscore import ConvexTwoLayerScore
+    from skscore.convex import _auto_gates
+
+    assert [_auto_gates(n) for n in (100, 1024, 10_000, 100_000)] == [32, 32, 100, 160]
+    model = ConvexTwoLayerScore(n_steps=4, noise_levels=2, tol=0.5, random_state=0).fit(_skewed_rows(300)[:, :2])
+    assert model.n_gates_ == 32 and model.n_patterns_.max() <= 32
+    assert ConvexTwoLayerScore(n_gates=5, n_steps=4, noise_levels=2, tol=0.5).fit(_skewed_rows(300)).n_gates_ == 5
