@@ -174,7 +174,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         Ridge penalty on ``theta2``, against the squared noise errors summed
         over training rows (scikit-learn's ``Ridge`` convention): relative to
         the mean error it is ``alpha / n_samples``, so regularization fades
-        as data grow.  Larger values smooth the density (and its ODE, which
+        as data grow, down to ``alpha / (n_steps * 32 N)`` once the table
+        holds more rows than the levels draw together (see Notes).  Larger values smooth the density (and its ODE, which
         the integrator then follows more accurately).  Held-out likelihood
         is not sensitive to it near the default (measurements in the
         :ref:`User Guide <random_features>`).
@@ -265,7 +266,10 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     small data, each row with that probability for large data.  The draws
     are keyed by the rows' positions, so a fit on a dask collection,
     partition by partition, is the in-memory fit up to the order of the
-    sums (see the :ref:`large data <large_data>` guide).  Fit time grows
+    sums (see the :ref:`large data <large_data>` guide).  The output
+    weights are shared by the levels, so the ridge problem sees at most
+    ``n_steps`` times ``32 N`` noised rows in all; the penalty stops fading
+    there.  Fit time grows
     linearly in ``n_steps`` and as ``N^3`` in the features (``N^2`` per pair
     and ``32 N`` pairs per level), and only through N in ``n_samples``; the
     per-level statistics take ``8 n_steps N^2`` bytes (63 MB at N = 512,
@@ -398,6 +402,17 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         N = self.n_random_features_
         return min(max(n_rows, 4 * N), _PAIRS_PER_FEATURE * N)
 
+    def _ridge_penalty(self, n_rows):
+        """Weight of ``||theta2||^2`` against the mean squared noise error.
+
+        ``alpha`` counts against errors summed over the rows, so the weight
+        fades as ``1 / n_rows``, but only down to the noised rows the levels
+        draw together (``n_steps`` levels of at most ``32 N`` pairs): rows
+        the fit never sees add nothing to the ridge problem, and fading with
+        them left a ten-million-row fit nearly unregularized.
+        """
+        return self.alpha / min(n_rows, self.n_steps * self._pairs_per_level(n_rows))
+
     def _level_statistics(self, rows, diffusion, W, b, seed, to_model=None):
         """Per-level sufficient statistics of the ridge problem.
 
@@ -527,7 +542,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         gram, cross, residual, linear = self._level_statistics(
             rows, diffusion, self.projection_, self.phase_, seed, to_model
         )
-        penalty = self.alpha / rows.n_rows  # the statistics are means over rows
+        penalty = self._ridge_penalty(rows.n_rows)
         gates = np.ones((self.n_steps, self.n_random_features_))
         theta2 = self._solve_theta2(gram, cross, gates, penalty)
         losses = [self._loss(gram, cross, residual, gates, theta2, penalty)]

@@ -82,6 +82,15 @@ def test_features_follow_the_rows():
     assert fitted.n_random_features_ == 512 and fitted.theta2_.shape == (512, 3)
 
 
+def test_ridge_penalty_fades_with_the_rows_the_levels_draw():
+    model = DiffusionRandomFeatures(alpha=5.0, n_steps=30)
+    model.n_random_features_ = 1536  # 49,152 pairs a level, 1,474,560 in all
+    assert model._ridge_penalty(10_000) == 5.0 / 10_000
+    assert model._ridge_penalty(10**6) == 5.0 / 10**6
+    floor = 5.0 / (30 * 49_152)
+    assert model._ridge_penalty(10**7) == floor == model._ridge_penalty(10**9)
+
+
 # ----------------------------------------------------------------- dask
 @pytest.fixture(scope="module")
 def in_memory():
