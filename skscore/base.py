@@ -554,8 +554,8 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             Mean of :meth:`score_samples` over the rows of ``X``.
         """
         log_density = self.score_samples(X)
-        if is_dask_collection(log_density):
-            log_density = log_density.compute()
+        if is_dask_collection(log_density):  # reduced where the partitions live
+            return float(log_density.mean().compute())
         return float(np.mean(log_density))
 
     # ---------------------------------------------------------------- sample

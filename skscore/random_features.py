@@ -175,9 +175,10 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         over training rows (scikit-learn's ``Ridge`` convention): relative to
         the mean error it is ``alpha / n_samples``, so regularization fades
         as data grow, down to ``alpha / (n_steps * 32 N)`` once the table
-        holds more rows than the levels draw together (see Notes).  Larger values smooth the density (and its ODE, which
-        the integrator then follows more accurately).  Held-out likelihood
-        is not sensitive to it near the default (measurements in the
+        holds more rows than the levels draw together (see Notes).  Larger
+        values smooth the density (and its ODE, which the integrator then
+        follows more accurately).  Held-out likelihood is not sensitive to
+        it near the default (measurements in the
         :ref:`User Guide <random_features>`).
     feature_scale : float or sequence of float, default=(0.5, 1.0, 2.0, 4.0)
         Frequency scale(s) of the random projection.  With
@@ -269,11 +270,10 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     sums (see the :ref:`large data <large_data>` guide).  The output
     weights are shared by the levels, so the ridge problem sees at most
     ``n_steps`` times ``32 N`` noised rows in all; the penalty stops fading
-    there.  Fit time grows
-    linearly in ``n_steps`` and as ``N^3`` in the features (``N^2`` per pair
-    and ``32 N`` pairs per level), and only through N in ``n_samples``; the
-    per-level statistics take ``8 n_steps N^2`` bytes (63 MB at N = 512,
-    566 MB at N = 1536).
+    there.  Fit time grows linearly in ``n_steps`` and as ``N^3`` in the
+    features (``N^2`` per pair and ``32 N`` pairs per level), and only
+    through N in ``n_samples``; the per-level statistics take
+    ``8 n_steps N^2`` bytes (63 MB at N = 512, 566 MB at N = 1536).
 
     See Also
     --------
