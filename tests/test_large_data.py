@@ -91,6 +91,22 @@ def test_ridge_penalty_fades_with_the_rows_the_levels_draw():
     assert model._ridge_penalty(10**7) == floor == model._ridge_penalty(10**9)
 
 
+def test_fit_uses_the_penalty_floor_when_rows_outnumber_the_pairs(monkeypatch):
+    # 8 features, 2 levels: 256 pairs a level, 512 in all, from 3000 rows
+    used = []
+    solve = DiffusionRandomFeatures._solve_theta2
+
+    def recording(self, gram, cross, gates, penalty):
+        used.append(penalty)
+        return solve(self, gram, cross, gates, penalty)
+
+    monkeypatch.setattr(DiffusionRandomFeatures, "_solve_theta2", recording)
+    DiffusionRandomFeatures(n_features=8, n_steps=2, alpha=5.0, n_iter=1, random_state=0).fit(
+        _skewed_rows(3000)
+    )
+    assert used and all(p == 5.0 / 512 for p in used)
+
+
 # ----------------------------------------------------------------- dask
 @pytest.fixture(scope="module")
 def in_memory():
