@@ -40,6 +40,14 @@ CHUNK_SIZE = 1024
 KEY_BLOCK_ROWS = 8192
 KEYED_BATCH_ROWS = 16384
 _MAX_SEED = np.iinfo(np.int32).max
+# rows known only by intervals (see Diffusion.condition): sweeps of elliptical slice
+# sampling per stage and at the end, the share of a population a stage keeps, the
+# stages before a population gives up, the shrinks before a sweep stays put
+CELL_STAGE_SWEEPS = 4
+CELL_FINAL_SWEEPS = 5
+CELL_KEPT_SHARE = 0.5
+_MAX_CELL_STAGES = 60
+_MAX_SHRINKS = 50
 _FD_STEP = 1e-4
 
 
@@ -259,6 +267,34 @@ def _resampled(particles, log_w, rng):
     return particles
 
 
+def _slice_sweep(nu, x, gap, level, image, outside, rng):
+    """One sweep of elliptical slice sampling of ``N(0, I)`` restricted to ``outside(image(nu)) <= level``.
+
+    Updates every row of ``nu`` (the states), ``x`` (their images) and
+    ``gap`` (their distances) in place; each row moves along the ellipse
+    through its state and a fresh normal draw, its bracket shrinking towards
+    the state until a point satisfies the restriction.
+    """
+    other = rng.standard_normal(nu.shape)
+    theta = rng.uniform(0.0, 2 * np.pi, len(nu))
+    lower, upper = theta - 2 * np.pi, theta.copy()
+    moving = np.arange(len(nu))
+    for _ in range(_MAX_SHRINKS):
+        proposal = nu[moving] * np.cos(theta[moving, None]) + other[moving] * np.sin(theta[moving, None])
+        x_proposal = image(proposal)
+        gap_proposal = outside(x_proposal)
+        accepted = gap_proposal <= level
+        moved = moving[accepted]
+        nu[moved], x[moved], gap[moved] = proposal[accepted], x_proposal[accepted], gap_proposal[accepted]
+        moving = moving[~accepted]
+        if not len(moving):
+            return
+        below = theta[moving] < 0
+        lower[moving[below]] = theta[moving[below]]
+        upper[moving[~below]] = theta[moving[~below]]
+        theta[moving] = rng.uniform(lower[moving], upper[moving])
+
+
 # ---------------------------------------------------------------- the engine
 class Diffusion:
     """A fitted diffusion: levels, base distribution and noise predictor.
@@ -443,7 +479,28 @@ class Diffusion:
         ``Phi((a_k high - z) / s_k) - Phi((a_k low - z) / s_k)``, which tends
         to the interval's indicator at the data: the particles settle where
         the model puts the category's mass.
+
+        Rows known only by intervals (no coordinate known exactly, as in
+        ``sample(n, given={category: level})``) are drawn another way, see
+        :meth:`_draw_in_cells`: by rejection or a population carried into
+        the intervals, exact whatever their mass, where the particles above
+        lean towards the common categories when a condition has little mass.
         """
+        X = np.empty_like(Z)
+        by_cells = np.zeros(len(Z), dtype=bool)
+        if cells is not None and projectors is None:
+            by_cells = np.isnan(Z).all(axis=1) & np.any(np.isfinite(cells[0]) | np.isfinite(cells[1]), axis=1)
+            if by_cells.any():
+                low, high = cells[0][by_cells], cells[1][by_cells]
+                X[by_cells] = self._draw_in_cells(low, high, random_state, n_particles=n_particles, n_jobs=n_jobs)
+                if by_cells.all():
+                    return X
+                Z, cells = Z[~by_cells], (cells[0][~by_cells], cells[1][~by_cells])
+        X[~by_cells] = self._condition_by_particles(Z, random_state, n_particles, n_jobs, projectors, cells)
+        return X
+
+    def _condition_by_particles(self, Z, random_state, n_particles, n_jobs, projectors, cells):
+        """:meth:`condition` by the SMC sampler, in row chunks."""
         n = len(Z)
         rows_per_chunk = max(1, CHUNK_SIZE // n_particles)
         seeds = random_state.randint(_MAX_SEED, size=-(-n // rows_per_chunk))
@@ -505,6 +562,95 @@ class Diffusion:
         x0 = (z - sin_u[0] * steps.predict(z, 0)) / cos_u[0]  # the Tweedie step to the data
         known = _Known(Z, projectors)
         return known.combined(x0, known.value)
+
+    def _draw_in_cells(self, low, high, random_state, *, n_particles, n_jobs=None):
+        """Draws of the flow's law restricted to the boxes ``[low, high]``, one per row.
+
+        The law of :meth:`sample` (Heun) is the image of the base law under
+        the flow, so its restriction to a box is the image of the base law
+        restricted to the points whose image lies in the box.  The rows that
+        share a box are drawn together (:meth:`_draws_in_box`): by rejection
+        (exact, independent) while the box's share makes it cheaper than
+        ``n_particles`` flows per row, otherwise by a population that an SMC
+        sampler for rare events carries into the box.  A box the population
+        does not reach in ``_MAX_CELL_STAGES`` stages (no mass under the
+        model) falls back to the particle sampler of :meth:`condition`.
+        """
+        d = low.shape[1]
+        patterns, group = np.unique(np.concatenate([low, high], axis=1), axis=0, return_inverse=True)
+        group = group.ravel()
+        out = np.empty_like(low)
+        for g, pattern in enumerate(patterns):
+            rows = np.flatnonzero(group == g)
+            box = pattern[:d], pattern[d:]
+            draws = self._draws_in_box(box, len(rows), n_particles, random_state, n_jobs)
+            if draws is None:
+                nothing = np.full((len(rows), d), np.nan)
+                boxes = tuple(np.tile(bound, (len(rows), 1)) for bound in box)
+                draws = self._condition_by_particles(nothing, random_state, n_particles, n_jobs, None, boxes)
+            out[rows] = draws
+        return out
+
+    def _draws_in_box(self, box, n_draws, n_particles, rng, n_jobs):
+        """``n_draws`` rows of the flow's law in ``box`` (see :meth:`_draw_in_cells`), or None.
+
+        A first batch of ``size = max(n_draws, n_particles)`` base draws is
+        carried through the flow; its rows in the box are exact draws.
+        Batches follow while the rows still needed, at the share seen so
+        far, fit in a budget of ``n_particles`` flows per row.  Otherwise the
+        last batch is the first population of a rare-event SMC sampler
+        (Cerou, Del Moral, Furon & Guyader 2012): each stage keeps the share
+        ``CELL_KEPT_SHARE`` of the population whose image is closest to the
+        box (the distance outside it, summed over coordinates), resamples
+        them back to the population's size and moves each by
+        ``CELL_STAGE_SWEEPS`` sweeps of elliptical slice sampling (Murray,
+        Adams & MacKay 2010) in the base law's whitened coordinates,
+        restricted to the kept distance; once half of the population is in
+        the box, ``CELL_FINAL_SWEEPS`` sweeps restricted to the box
+        decorrelate the draws.  Every move leaves the restricted base law
+        invariant, so the draws are exact as the population grows; a box of
+        share ``p`` takes about ``log2(1 / p)`` stages.
+        """
+        low, high = box
+        mean, L = self.base.mean, self.base.cholesky
+        size = max(n_draws, n_particles)
+
+        def image(nu):
+            def run(steps, start, stop):
+                z = mean + nu[start:stop] @ L.T
+                return _reverse_flow(steps, z, self.noise_angles, "heun", self.held_first_level)
+
+            return self._map_rows(run, len(nu), device="cpu", n_jobs=n_jobs)
+
+        def outside(x):
+            gap = np.sum(np.maximum(low - x, 0.0) + np.maximum(x - high, 0.0), axis=1)
+            return np.where(np.isfinite(gap), gap, np.inf)  # a diverged row is never kept
+
+        found, flows, budget = [], 0, n_particles * n_draws
+        while True:
+            nu = rng.standard_normal((size, len(mean)))
+            x = image(nu)
+            gap = outside(x)
+            flows += size
+            found.append(x[gap == 0])
+            n_found = sum(len(f) for f in found)
+            if n_found >= n_draws:
+                return np.concatenate(found)[:n_draws]
+            share = n_found / flows
+            if share == 0 or (n_draws - n_found) / share > budget - flows:
+                break
+        n_left = n_draws - n_found
+        for _ in range(_MAX_CELL_STAGES):
+            level = max(np.quantile(gap, 1.0 - CELL_KEPT_SHARE), 0.0)
+            kept = np.flatnonzero(gap <= level)
+            picks = kept[((rng.random_sample() + np.arange(size)) * len(kept) / size).astype(np.int64)]
+            nu, x, gap = nu[picks], x[picks], gap[picks]
+            sweeps = CELL_STAGE_SWEEPS if level > 0 else CELL_FINAL_SWEEPS
+            for _ in range(sweeps):
+                _slice_sweep(nu, x, gap, level, image, outside, rng)
+            if level == 0:
+                return np.concatenate(found + [x[rng.permutation(size)[:n_left]]])
+        return None
 
     def inpaint(self, Z, random_state, *, path, sampler, n_jobs=None):
         """Draws of the NaN entries of rows ``Z`` given the others (RePaint, on the CPU).

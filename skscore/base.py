@@ -75,6 +75,10 @@ _N_PARTICLES_PARAMETER = """\
         :meth:`impute` and ``sample(given=...)``: each conditional draw costs
         about as much as drawing ``n_particles`` rows, and its error (with
         respect to the model's exact conditional law) shrinks as they grow.
+        Rows given only categories are drawn together, by rejection within
+        a budget of ``n_particles`` flows per row and beyond it by a
+        population of at least ``n_particles`` members (see the
+        :ref:`conditional generation <conditional>` guide).
     verbose : int, default=0
         Progress of ``fit``, printed to standard output: 0 prints nothing, 1
         one line per stage (a noise level or group of levels, a mixture
@@ -622,7 +626,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         given its observed entries, by a sequential Monte Carlo sampler that
         runs the reverse process with ``n_particles`` particles per row and
         weights them by their agreement with the forward-noised observed
-        values (see the :ref:`conditional generation <conditional>` guide).
+        values; rows whose only observed entries are categories are drawn
+        from the model's own rows of those categories, by rejection or by a
+        population carried into them (see the
+        :ref:`conditional generation <conditional>` guide).
         Observed entries, and rows without a NaN, come back unchanged; typed
         columns are respected (integers, categories, bounds, point masses).
         With ``n_draws``, the draws of a multiple imputation: their spread
