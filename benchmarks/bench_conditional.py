@@ -1,6 +1,6 @@
 """Conditional generation and imputation: known answers, missing entries, rare categories.
 
-Three parts, each measurement side by side in one run (times are wall-clock
+Four parts, each measurement side by side in one run (times are wall-clock
 seconds on this machine; only the ratios carry over to another one):
 
 1. ``known`` (known answer): every estimator with its default hyperparameters
@@ -44,21 +44,31 @@ seconds on this machine; only the ratios carry over to another one):
    and a fifth level 'vip' on 1 % of the rows (more visits, spend and
    score).  ``sample(n, given={'plan': level})`` against rejection sampling
    (unconditional batches until ``n`` rows of the level) for the levels of
-   share 1, 5 and 20 %: time, rows drawn, whether every conditional row has
+   share 1, 5 and 20 %: time, rows drawn (rows integrated from the base to
+   the data: rejection's unconditional rows; the flows of the conditional
+   sampler's population moves), whether every conditional row has
    the level, and how close the rows are to the real rows of the level (SW
    on the standardized numeric columns; the floor is a second real table's
-   rows of that level), with the column means.
+   rows of that level), with the column means; ``given`` is drawn with
+   ``--rare-seeds`` seeds (mean time, mean SW with its range, mean of the
+   means), rejection with as many pools of unconditional rows.
+4. ``shares``: the cost of rows given only a box (as a category is) against
+   the box's share, 10 % to 0.01 %, with the exact noise of the 2-D mixture
+   (only the sampler errs): flows per row (rows carried from the base to
+   the data) against rejection's ``1 / share``, and the SW of ``--rare-n``
+   draws to exact rows of the box against the floor.
 
 Usage::
 
-    python benchmarks/bench_conditional.py [--parts known,impute,rare] [--quick]
+    python benchmarks/bench_conditional.py [--parts known,impute,rare,shares] [--quick]
         [--points 5] [--n-cond 1000] [--n-train 3000] [--seeds 3] [--draws 20]
         [--datasets iris,wine,breast_cancer,diabetes,mixed] [--mixed-n 1000]
         [--impute-models ...] [--rare-models DiffusionRandomFeatures,GradientBoostedScore]
-        [--rare-n-train 3000] [--rare-n 200] [--n-jobs N]
+        [--rare-n-train 3000] [--rare-n 200] [--rare-seeds 3] [--n-jobs N]
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -72,6 +82,7 @@ from sklearn.impute import IterativeImputer, SimpleImputer
 from sklearn.model_selection import train_test_split
 
 from skscore import ConvexTwoLayerScore, DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
+from skscore import _engine
 from skscore._engine import repaint_path
 from skscore.datasets import correlated_mixture_8d, load_dataset, make_mixed_table, mixture_2d
 from skscore.metrics import sliced_wasserstein
@@ -447,8 +458,23 @@ RARE_TYPES = dict(
 )
 
 
+@contextlib.contextmanager
+def counted_flows():
+    """Count the rows that the engine integrates from the base to the data (one flow each) in the block."""
+    count, flow = [0], _engine._reverse_flow
+
+    def counting(steps, z, *args, **kwargs):
+        count[0] += len(z)
+        return flow(steps, z, *args, **kwargs)
+
+    _engine._reverse_flow = counting
+    try:
+        yield count
+    finally:
+        _engine._reverse_flow = flow
+
+
 def part_rare(args):
-    import pandas as pd
 
     frame = rare_table(args.rare_n_train, seed=0)
     other = rare_table(args.rare_n_train, seed=1)  # the floor: real rows of a second table
@@ -473,49 +499,94 @@ def part_rare(args):
     for name in args.rare_models:
         fitted, fit_s = timed(model(name, args.n_jobs, **RARE_TYPES).fit, frame)
         print(f"<!-- {name}: fit {fit_s:.1f} s -->", flush=True)
-        pool, pool_drawn, pool_s, model_share = [], 0, 0.0, {}
+        pools = [dict(batches=[], drawn=0, seconds=0.0, seed=100 + 1000 * r) for r in range(args.rare_seeds)]
         for level, share in levels:
             real = frame[frame["plan"] == level]
             floor = sliced_wasserstein(std(other[other["plan"] == level]), std(real))
             try:
-                C, cond_s = timed(fitted.sample, n, given={"plan": level}, random_state=3)
-                has = bool((C["plan"] == level).all())
-                sw = sliced_wasserstein(std(C), std(real))
-                cond = (f"{cond_s:.2f}", f"{n} (x{fitted.n_particles} particles)", "yes" if has else "NO", f"{sw:.3f}",
-                        "/".join(f"{v:.2f}" for v in C[NUMERIC].mean()))
+                runs = []
+                for seed in range(3, 3 + args.rare_seeds):
+                    with counted_flows() as flows:
+                        C, cond_s = timed(fitted.sample, n, given={"plan": level}, random_state=seed)
+                    runs.append((C, cond_s, flows[0]))
+                has = all(bool((C["plan"] == level).all()) for C, _, _ in runs)
+                sws = [sliced_wasserstein(std(C), std(real)) for C, _, _ in runs]
+                sw = f"{np.mean(sws):.3f}" + (f" ({min(sws):.3f}-{max(sws):.3f})" if len(sws) > 1 else "")
+                cond_s, drawn = np.mean([r[1] for r in runs]), np.mean([r[2] for r in runs])
+                means = np.mean([C[NUMERIC].mean().to_numpy() for C, _, _ in runs], axis=0)
+                cond = (f"{cond_s:.2f}", f"{drawn:.0f} ({drawn / n:.0f} per row)", "yes" if has else "NO", sw,
+                        "/".join(f"{v:.2f}" for v in means))
             except Exception as error:
                 cond = ("", "", f"{type(error).__name__}: {error}", "", "")
-            # rejection: one pool of unconditional draws, grown until it holds n rows of the level
-            start = time.perf_counter()
-            while True:
-                kept = [S[S["plan"] == level] for S in pool]
-                if sum(len(k) for k in kept) >= n or pool_drawn >= args.rare_max:
-                    break
-                pool.append(fitted.sample(args.rare_batch, random_state=100 + len(pool)))
-                pool_drawn += args.rare_batch
-            pool_s += time.perf_counter() - start
-            R = pd.concat(kept) if kept else frame.iloc[:0]
-            model_share[level] = len(R) / max(pool_drawn, 1)
-            # the seconds rejection needs for this level: the time per row drawn x rows needed
-            needed = pool_drawn if len(R) < n else next(
-                (k + 1) * args.rare_batch for k in range(len(kept)) if sum(len(x) for x in kept[: k + 1]) >= n
-            )
-            rej_s = pool_s / pool_drawn * needed
-            R = R.iloc[:n]
-            rej_sw = sliced_wasserstein(std(R), std(real)) if len(R) else float("nan")
-            share_cell = f"{np.mean(frame['plan'] == level):.3f} / {model_share[level]:.3f}"
+            # rejection: per seed, one pool of unconditional draws, grown until it holds n rows of the level
+            found = [rejection_rows(fitted, level, n, pool, args) for pool in pools]
+            R = [rows for rows, _, _, _ in found]
+            rej_s, needed, model_share = (np.mean([f[k] for f in found]) for k in (1, 2, 3))
+            full = all(len(rows) >= n for rows in R)
+            rej_sws = [sliced_wasserstein(std(rows), std(real)) for rows in R if len(rows)]
+            rej_sw = f"{np.mean(rej_sws):.3f}" + (f" ({min(rej_sws):.3f}-{max(rej_sws):.3f})" if len(rej_sws) > 1 else "")
+            rej_means = np.mean([rows[NUMERIC].mean().to_numpy() for rows in R if len(rows)], axis=0)
+            share_cell = f"{np.mean(frame['plan'] == level):.3f} / {model_share:.3f}"
             table_row(name, level, share_cell, "given", cond[0], cond[1], cond[2], cond[3], f"{floor:.3f}", cond[4])
             table_row(name, level, share_cell, "rejection", f"{rej_s:.2f}",
-                      f"{needed}" + ("" if len(R) >= n else f" (only {len(R)} found)"), "yes", f"{rej_sw:.3f}",
-                      f"{floor:.3f}", "/".join(f"{v:.2f}" for v in R[NUMERIC].mean()) if len(R) else "")
+                      f"{needed:.0f}" + ("" if full else " (fewer than n found)"), "yes", rej_sw,
+                      f"{floor:.3f}", "/".join(f"{v:.2f}" for v in rej_means))
 
 
-PARTS = {"known": part_known, "impute": part_impute, "rare": part_rare}
+def rejection_rows(fitted, level, n, pool, args):
+    """``n`` rows of ``level`` from ``pool`` (grown by unconditional batches), seconds, rows needed, model share."""
+    import pandas as pd
+
+    start = time.perf_counter()
+    while True:
+        kept = [S[S["plan"] == level] for S in pool["batches"]]
+        if sum(len(k) for k in kept) >= n or pool["drawn"] >= args.rare_max:
+            break
+        pool["batches"].append(fitted.sample(args.rare_batch, random_state=pool["seed"] + len(pool["batches"])))
+        pool["drawn"] += args.rare_batch
+    pool["seconds"] += time.perf_counter() - start
+    R = pd.concat(kept) if kept else None
+    found = 0 if R is None else len(R)
+    # the seconds rejection needs for this level: the time per row drawn x rows needed
+    needed = pool["drawn"] if found < n else next(
+        (k + 1) * args.rare_batch for k in range(len(kept)) if sum(len(x) for x in kept[: k + 1]) >= n
+    )
+    rows = R.iloc[:n] if found else fitted.sample(1, random_state=0).iloc[:0]
+    return rows, pool["seconds"] / pool["drawn"] * needed, needed, found / max(pool["drawn"], 1)
+
+
+def part_shares(args):
+    """The cost of rows given only a box, against the box's share, with an exact noise predictor."""
+    law = mixture_2d()
+    oracle = ExactMixtureScore(law, n_steps=20, preprocessing=None, random_state=0, n_jobs=args.n_jobs)
+    oracle.fit(law.sample(500, random_state=0))
+    exact = law.sample(8_000_000, random_state=1)
+    n = args.rare_n
+    print(f"\n== 4. Cost by share: the 2-D mixture's exact noise, 20 levels, {n} rows given x0 above its (1 - share) "
+          "quantile (a box); flows: rows carried from the base to the data; SW to 3 x n exact rows of the box, "
+          "floor between them ==\n")
+    table_header("share", "flows per row", "rejection's rows per row", "s", "SW", "floor", "SW / floor")
+    for share in (0.1, 0.01, 0.001, 0.0001):
+        edge = np.quantile(exact[:, 0], 1 - share)
+        inside = exact[exact[:, 0] >= edge]
+        references = [inside[k * n : (k + 1) * n] for k in range(3)]
+        low, high = np.tile([edge, -np.inf], (n, 1)), np.full((n, 2), np.inf)
+        with counted_flows() as flows:
+            X, seconds = timed(oracle.diffusion_.condition, np.full((n, 2), np.nan), np.random.RandomState(0),
+                               n_particles=oracle.n_particles, n_jobs=args.n_jobs, cells=(low, high))
+        sw = np.mean([sliced_wasserstein(X, R, random_state=0) for R in references])
+        floor = np.mean([sliced_wasserstein(references[i], references[j], random_state=0)
+                         for i, j in [(0, 1), (1, 2), (0, 2)]])
+        table_row(f"{share:g}", f"{flows[0] / n:.0f}", f"{1 / share:.0f}", f"{seconds:.2f}", f"{sw:.3f}", f"{floor:.3f}",
+                  f"{sw / floor:.2f}")
+
+
+PARTS = {"known": part_known, "impute": part_impute, "rare": part_rare, "shares": part_shares}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="known,impute,rare")
+    parser.add_argument("--parts", default="known,impute,rare,shares")
     parser.add_argument("--quick", action="store_true",
                         help="smaller runs: 2 points, 500 rows, 1,500 training rows, 1 seed, 3 tables, fewer rows")
     parser.add_argument("--points", type=int, default=5)
@@ -533,6 +604,7 @@ def main(argv=None):
     parser.add_argument("--rare-models", default="DiffusionRandomFeatures,GradientBoostedScore")
     parser.add_argument("--rare-n-train", type=int, default=3000)
     parser.add_argument("--rare-n", type=int, default=200)
+    parser.add_argument("--rare-seeds", type=int, default=3)
     parser.add_argument("--rare-batch", type=int, default=5000)
     parser.add_argument("--rare-max", type=int, default=100000)
     parser.add_argument("--n-jobs", type=int, default=None)
