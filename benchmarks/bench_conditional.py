@@ -57,10 +57,15 @@ seconds on this machine; only the ratios carry over to another one):
    (only the sampler errs): flows per row (rows carried from the base to
    the data) against rejection's ``1 / share``, and the SW of ``--rare-n``
    draws to exact rows of the box against the floor.
+5. ``flow-law`` (not in the default run): is the SMC or the model at fault
+   where conditional draws miss the known answer?  The model's own
+   conditional law (the law of ``sample`` given the columns) by importance
+   sampling with ``score_samples``, on the 8-D mixture given half of its
+   columns, against the SMC's draws; both by SW to exact conditional draws.
 
 Usage::
 
-    python benchmarks/bench_conditional.py [--parts known,impute,rare,shares] [--quick]
+    python benchmarks/bench_conditional.py [--parts known,impute,rare,shares,flow-law] [--quick]
         [--points 5] [--n-cond 1000] [--n-train 3000] [--seeds 3] [--draws 20]
         [--datasets iris,wine,breast_cancer,diabetes,mixed] [--mixed-n 1000]
         [--impute-models ...] [--rare-models DiffusionRandomFeatures,GradientBoostedScore]
@@ -581,7 +586,45 @@ def part_shares(args):
                   f"{sw / floor:.2f}")
 
 
-PARTS = {"known": part_known, "impute": part_impute, "rare": part_rare, "shares": part_shares}
+def part_flow_law(args):
+    """The model's own conditional law by importance sampling with its exact log-density, against the SMC's draws."""
+    from scipy.stats import multivariate_normal
+
+    law = correlated_mixture_8d()
+    X = law.sample(args.n_train, random_state=100)
+    points = law.sample(args.points, random_state=300)
+    d, n, n_proposals = law.n_features, args.n_cond, 20 * args.n_cond
+    given, free = np.arange(d // 2), np.arange(d // 2, d)
+    print(f"\n== 5. The model's own conditional law: 8-D mixture given {len(given)} columns, {len(points)} points; "
+          f"{n_proposals} proposals from a Gaussian twice as wide as the exact conditional law, weighted by "
+          f"exp(score_samples) / proposal density, {n} resampled (the law of sample() given the columns, up to "
+          "the proposal's reach); SMC: sample(n, given=...); SW to exact conditional draws ==\n")
+    table_header("model", "SW own law (IS)", "SW SMC", "effective proposals (min)")
+    for name in [m for m in args.known_models if m != "GaussianMixturePriorDiffusion"]:
+        fitted = model(name, args.n_jobs).fit(X)
+        by_weights, by_smc, effective = [], [], []
+        for i, point in enumerate(points):
+            X_partial = np.full((n, d), np.nan)
+            X_partial[:, given] = point[given]
+            exact = law.sample_conditional(X_partial, random_state=1000 + i)[:, free]
+            wide = law.sample_conditional(np.tile(X_partial[:1], (n_proposals, 1)), random_state=7 + i)[:, free]
+            proposal = multivariate_normal(wide.mean(axis=0), 2.0 * np.cov(wide.T) + 0.05 * np.eye(len(free)))
+            rng = np.random.RandomState(i)
+            drawn = proposal.rvs(n_proposals, random_state=rng)
+            rows = np.tile(point, (n_proposals, 1))
+            rows[:, free] = drawn
+            log_w = fitted.score_samples(rows) - proposal.logpdf(drawn)
+            w = np.exp(log_w - log_w.max())
+            w /= w.sum()
+            effective.append(1.0 / np.sum(w * w))
+            by_weights.append(sliced_wasserstein(drawn[rng.choice(n_proposals, n, p=w)], exact))
+            smc = given_draw(fitted)(X_partial, 11 + i)[:, free]
+            by_smc.append(sliced_wasserstein(smc, exact))
+        table_row(name, f"{np.mean(by_weights):.3f}", f"{np.mean(by_smc):.3f}", f"{min(effective):.0f}")
+
+
+PARTS = {"known": part_known, "impute": part_impute, "rare": part_rare, "shares": part_shares,
+         "flow-law": part_flow_law}
 
 
 def main(argv=None):
