@@ -8,12 +8,13 @@ estimator applies before its standardization (see
 ever sees a continuous cloud in ``R^D``:
 
 - a continuous column ``x``, bounded or not, becomes ``t(x)`` with ``t`` the
-  identity, ``log(x - low)``, ``-log(high - x)`` or
-  ``log(x - low) - log(high - x)``; samples are ``t^-1`` of the model's
-  values, so they never leave the bounds;
+  identity, with one bound the inverse softplus of the distance to it in
+  units of the column's standard deviation (see :class:`_SoftplusMap`),
+  with two ``log(x - low) - log(high - x)``; samples are ``t^-1`` of the
+  model's values, so they never leave the bounds;
 - an integer column is dequantized, ``y = x + u`` with ``u ~ Beta(4, 4)`` on
   fit (uniform points of the cell for its probability), then mapped on
-  ``(low, high + 1)`` (one bound: the inverse softplus of :class:`_CellMap`;
+  ``(low, high + 1)`` (one bound: the inverse softplus of :class:`_SoftplusMap`;
   two: like a continuous column); samples are ``floor(t^-1(z))``;
 - a categorical column becomes one coordinate: level ``k`` owns an
   interval of ``(0, 1)`` as wide as its training share (label order), a row
@@ -129,8 +130,11 @@ COLUMN_TYPE_PARAMETERS = """\
         object or string dtype) and boolean columns of a DataFrame; label
         columns must be categorical either way.
     bounds : None, 'auto' or dict, default=None
-        ``{column: (low, high)}`` with None for an open side: a log or logit
-        transform (its Jacobian in ``score_samples``) keeps samples inside.
+        ``{column: (low, high)}`` with None for an open side: a monotone map
+        onto the real line (one bound: an inverse softplus of the distance to
+        it in units of the column's standard deviation, logarithmic near the
+        bound and linear beyond; two: a logit), its Jacobian in
+        ``score_samples``, keeps samples inside.
         Training values outside raise a ValueError, training values on a
         bound become point masses, and values outside at score time get the
         floor ``-1e300``.  'auto' bounds below by 0 every column not
@@ -294,18 +298,27 @@ def _log_expm1(t):
         return np.where(t > 30.0, t + np.log1p(-np.exp(-np.minimum(t, 700.0))), np.log(np.expm1(np.minimum(t, 30.0))))
 
 
-class _CellMap(_BoundMap):
-    """The map of a dequantized integer column with one bound: inverse softplus, in cells.
+class _SoftplusMap(_BoundMap):
+    """The map of a column with one bound: inverse softplus, in units of ``scale``.
 
     ``z = log(exp(d) - 1)`` with ``d`` the distance to the bound in units of
-    the integer's cell: logarithmic within the first cells, where it opens
-    the bound onto the real line, and linear beyond (``z ~ d``), so the
-    cells keep their unit width where the counts are.  The logarithm of
-    :class:`_BoundMap` would compress a count from 1 to 1,000 into 7 units
-    and stretch the cell of 0 over a half-line: the model's smoothing then
-    moves mass between cells of very different widths.  Two bounds keep
-    the logit of :class:`_BoundMap`.
+    ``scale``: logarithmic within the first units, where it opens the bound
+    onto the real line, and linear beyond (``z ~ d``).  A dequantized
+    integer column measures in its cells (scale 1), so the cells keep their
+    unit width where the counts are; a continuous column in its standard
+    deviation, so the map bends only where the model's smoothing would
+    cross the bound and leaves the column's bulk and its tail as they are.
+    The logarithm of :class:`_BoundMap` would compress a count from 1 to
+    1,000 into 7 units and stretch the cell of 0 over a half-line, and
+    squeeze a skewed amount's tail so that the model's errors there come
+    back exponentiated.  Two bounds keep the logit of :class:`_BoundMap`.
     """
+
+    scale = 1.0  # also for maps pickled before the scale existed
+
+    def __init__(self, low=-np.inf, high=np.inf, scale=1.0):
+        super().__init__(low, high)
+        self.scale = float(scale)
 
     def _one_sided(self):
         return (self.low == -np.inf) != (self.high == np.inf)
@@ -314,18 +327,22 @@ class _CellMap(_BoundMap):
         if not self._one_sided():
             return super().forward(y)
         with np.errstate(invalid="ignore", divide="ignore"):
-            d = y - self.low if self.high == np.inf else self.high - y
+            d = (y - self.low if self.high == np.inf else self.high - y) / self.scale
             z = _log_expm1(d)
-            # dz/dd = 1 / (1 - exp(-d))
-            log_jacobian = -np.log(-np.expm1(-d))
+            # dz/dy = 1 / (scale (1 - exp(-d)))
+            log_jacobian = -np.log(-np.expm1(-d)) - np.log(self.scale)
         return (z if self.high == np.inf else -z), log_jacobian
 
     def inverse(self, z):
         if not self._one_sided():
             return super().inverse(z)
         if self.high == np.inf:
-            return self.low + np.logaddexp(0.0, z)
-        return self.high - np.logaddexp(0.0, -z)
+            return self.low + self.scale * np.logaddexp(0.0, z)
+        return self.high - self.scale * np.logaddexp(0.0, -z)
+
+
+# the name under which models pickled before continuous columns shared the map find it
+_CellMap = _SoftplusMap
 
 
 # ---------------------------------------------------------------- levels
@@ -498,7 +515,7 @@ class _Integer:
         # an integer column's bounds are integers
         self.low, self.high = float(np.ceil(low)), float(np.floor(high))
         # the dequantized value x + u lies in (low, high + 1)
-        self.map = _CellMap(self.low, self.high + 1.0)
+        self.map = _SoftplusMap(self.low, self.high + 1.0)
 
     width = n_uniforms = 1
 
@@ -525,10 +542,14 @@ class _Continuous:
     kind = "continuous"
 
     def __init__(self, values, low, high, atoms):
-        self.map = _BoundMap(low, high)
         self.atoms = np.asarray(sorted(set(atoms)), dtype=np.float64)
         values = values[~np.isnan(values)]
         rest = values[~np.isin(values, self.atoms)]
+        spread = np.std(rest) if rest.size > 1 else 0.0
+        if (low == -np.inf) != (high == np.inf) and np.isfinite(spread) and spread > 0:
+            self.map = _SoftplusMap(low, high, scale=spread)
+        else:  # two bounds (a logit), none, or no spread to measure the bound's reach in (a logarithm)
+            self.map = _BoundMap(low, high)
         self.has_continuous = rest.size > 0 or self.atoms.size == 0
         # the state: level 0 is the continuous part (when present), then the atoms
         self.state = _Levels(len(self.atoms) + self.has_continuous) if self.atoms.size else None

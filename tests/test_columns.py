@@ -600,6 +600,45 @@ def test_integer_offsets_sit_mid_cell_in_fit_and_probabilities_use_the_whole_cel
     assert np.all(log_term == 0.0) and abs(Q[:, 0].mean() - 0.5) < 0.02 and Q[:, 0].var() == pytest.approx(1 / 12, rel=0.1)
 
 
+def test_a_continuous_columns_one_sided_bound_bends_only_within_its_spread_of_the_bound():
+    from skscore._columns import _SoftplusMap
+
+    rng = np.random.RandomState(0)
+    far = 13.0 + 0.8 * rng.standard_normal(500)  # a positive column far from 0 (an alcohol content)
+    skewed = rng.lognormal(0.0, 1.0, 500)  # an amount crowded at 0
+    X = np.column_stack([far, skewed, -skewed])
+    types = ColumnTypes(bounds={0: (0, None), 1: (0, None), 2: (None, 0)}).fit(X)
+    for j in range(3):
+        m = types.columns_[j].map
+        assert isinstance(m, _SoftplusMap) and m.scale == pytest.approx(np.std(X[:, j]))
+        y = np.sort(X[:, j])[[0, 1, 250, 498, 499]]
+        z, log_jacobian = m.forward(y)
+        np.testing.assert_allclose(m.inverse(z), y, rtol=1e-12)
+        eps = 1e-7 * np.abs(y)
+        np.testing.assert_allclose(np.log(np.abs(m.forward(y + eps)[0] - z) / eps), log_jacobian, atol=1e-4)
+    # far from the bound the map is the column in units of its spread: a shift, no bend
+    z, _ = types.columns_[0].map.forward(far)
+    np.testing.assert_allclose(z, far / np.std(far), atol=1e-6)
+    # near the bound it is logarithmic: a value 1e-9 spreads from it lies ~20 units below 0
+    z, _ = types.columns_[1].map.forward(np.array([1e-9 * np.std(skewed)]))
+    assert z[0] == pytest.approx(np.log(1e-9), abs=1e-6)
+    # the tail stays linear (the logarithm would squeeze the largest values together)
+    top = np.sort(skewed)[-2:]
+    z, _ = types.columns_[1].map.forward(top)
+    assert np.diff(z)[0] == pytest.approx(np.diff(top)[0] / np.std(skewed), rel=1e-2)
+    # a column with no spread left to measure in keeps the logarithm
+    one = ColumnTypes(bounds={0: (0, None)}, point_masses={0: 0.0}).fit(np.array([[0.0], [0.0], [2.0]]))
+    assert not isinstance(one.columns_[0].map, _SoftplusMap)
+
+
+def test_a_bound_map_pickled_before_its_scale_existed_still_maps_in_cells():
+    from skscore._columns import _CellMap, _SoftplusMap
+
+    old = _SoftplusMap.__new__(_CellMap)
+    old.low, old.high = 0.0, np.inf  # the attributes such a map had
+    np.testing.assert_allclose(old.forward(np.array([3.5]))[0], _SoftplusMap(0.0, np.inf).forward(np.array([3.5]))[0])
+
+
 def test_an_integer_columns_one_sided_bound_keeps_cells_of_unit_width_away_from_it():
     from skscore._columns import _CellMap
 
