@@ -598,8 +598,9 @@ class Diffusion:
         carried through the flow; its rows in the box are exact draws.
         Batches follow while the rows still needed, at the share seen so
         far, fit in a budget of ``n_particles`` flows per row.  Otherwise the
-        last batch is the first population of a rare-event SMC sampler
-        (Cerou, Del Moral, Furon & Guyader 2012): each stage keeps the share
+        last batch (its rows in the box included) is the first population of
+        a rare-event SMC sampler, which draws the rows still needed
+        (Cerou, Del Moral, Furon & Guyader 2012).  Each stage keeps the share
         ``CELL_KEPT_SHARE`` of the population whose image is closest to the
         box (the distance outside it, summed over coordinates), resamples
         them back to the population's size and moves each by
@@ -639,7 +640,9 @@ class Diffusion:
             share = n_found / flows
             if share == 0 or (n_draws - n_found) / share > budget - flows:
                 break
-        n_left = n_draws - n_found
+        # the last batch becomes the population: its rows in the box are drawn again from it, not kept twice
+        found.pop()
+        n_left = n_draws - sum(len(f) for f in found)
         for _ in range(_MAX_CELL_STAGES):
             level = max(np.quantile(gap, 1.0 - CELL_KEPT_SHARE), 0.0)
             kept = np.flatnonzero(gap <= level)
