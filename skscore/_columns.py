@@ -545,7 +545,8 @@ class _Continuous:
         self.atoms = np.asarray(sorted(set(atoms)), dtype=np.float64)
         values = values[~np.isnan(values)]
         rest = values[~np.isin(values, self.atoms)]
-        spread = np.std(rest) if rest.size > 1 else 0.0
+        # the spread of any magnitude (location_scale: no overflow of squares above 1e154)
+        spread = location_scale(rest[:, None])[1][0] if rest.size > 1 and rest.max() > rest.min() else 0.0
         if (low == -np.inf) != (high == np.inf) and np.isfinite(spread) and spread > 0:
             self.map = _SoftplusMap(low, high, scale=spread)
         else:  # two bounds (a logit), none, or no spread to measure the bound's reach in (a logarithm)
