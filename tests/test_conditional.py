@@ -255,6 +255,30 @@ def test_rows_known_by_a_box_are_exact_draws_of_the_box():
     np.testing.assert_array_equal(mixed[3:, 0], rows[3:, 0])
 
 
+def test_the_batch_that_becomes_the_population_gives_no_row_twice():
+    """Rows of the last rejection batch that lie in the box come through the population, moved, not as they are.
+
+    The 1.2 % box with 500 rows: the first batch of 500 base draws finds a
+    few rows in it, too few for rejection within the budget, so that batch
+    becomes the population.  Its rows in the box are part of the
+    population; were they also returned unmoved, the draws would hold them
+    twice (once as found, once through their moved descendants).
+    """
+    law = mixture_2d()
+    model = ExactMixtureScore(law, n_steps=20, preprocessing=None, random_state=0).fit(law.sample(500, random_state=0))
+    diffusion, n = model.diffusion_, 500
+    box = np.array([2.7, -np.inf]), np.array([np.inf, np.inf])
+    # the first batch, as _draws_in_box draws it from the same generator
+    nu = np.random.RandomState(0).standard_normal((n, 2))
+    z = diffusion.base.mean + nu @ diffusion.base.cholesky.T
+    first = _engine._reverse_flow(_engine.CpuSteps(diffusion.predictor), z, diffusion.noise_angles, "heun")
+    in_box = first[first[:, 0] >= 2.7]
+    assert 0 < len(in_box) < 32  # a population, not rejection, draws the rest
+    draws = diffusion._draws_in_box(box, n, 32, np.random.RandomState(0), None)
+    assert len(draws) == n and np.all(draws[:, 0] >= 2.7)
+    assert not np.any(np.all(np.isclose(draws[:, None, :], in_box[None, :, :], rtol=0, atol=1e-12), axis=2))
+
+
 def test_a_box_the_population_does_not_reach_falls_back_to_the_particles(monkeypatch):
     law = mixture_2d()
     model = ExactMixtureScore(law, n_steps=10, preprocessing=None, random_state=0).fit(law.sample(500, random_state=0))
