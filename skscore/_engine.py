@@ -94,7 +94,11 @@ class GaussianBase:
         return -0.5 * np.sum(w**2, axis=0) - np.log(np.diag(self.cholesky)).sum() - 0.5 * d * np.log(2 * np.pi)
 
     def sample(self, n_samples, random_state):
-        return self.mean + random_state.standard_normal((n_samples, self.cholesky.shape[0])) @ self.cholesky.T
+        return self.from_standard(random_state.standard_normal((n_samples, self.cholesky.shape[0])))
+
+    def from_standard(self, nu):
+        """Rows of this law from rows ``nu`` of the standard normal, ``mean + L nu``."""
+        return self.mean + nu @ self.cholesky.T
 
 
 class NoisePredictor:
@@ -422,11 +426,15 @@ class Diffusion:
         z = self.base.sample(n_samples, random_state)
         # one generator per chunk, seeded up front: draws do not depend on threads
         seeds = random_state.randint(_MAX_SEED, size=-(-n_samples // CHUNK_SIZE))
+        return self._carried_to_data(z, sampler=sampler, n_jobs=n_jobs, device=device, seeds=seeds)
+
+    def _carried_to_data(self, z, *, sampler="heun", n_jobs=None, device="cpu", seeds=None):
+        """Rows ``z`` at the last level integrated back to the data with ``sampler``, on row chunks."""
 
         def run(steps, start, stop):
             return _reverse_flow(steps, z[start:stop], self.noise_angles, sampler, self.held_first_level)
 
-        return self._map_rows(run, n_samples, device=device, n_jobs=n_jobs, seeds=seeds)
+        return self._map_rows(run, len(z), device=device, n_jobs=n_jobs, seeds=seeds)
 
     def log_density(self, Z, *, n_jobs=None, device="cpu"):
         """Log-density of rows ``Z`` along the probability-flow ODE."""
@@ -613,15 +621,10 @@ class Diffusion:
         share ``p`` takes about ``log2(1 / p)`` stages.
         """
         low, high = box
-        mean, L = self.base.mean, self.base.cholesky
         size = max(n_draws, n_particles)
 
         def image(nu):
-            def run(steps, start, stop):
-                z = mean + nu[start:stop] @ L.T
-                return _reverse_flow(steps, z, self.noise_angles, "heun", self.held_first_level)
-
-            return self._map_rows(run, len(nu), device="cpu", n_jobs=n_jobs)
+            return self._carried_to_data(self.base.from_standard(nu), n_jobs=n_jobs)
 
         def outside(x):
             gap = np.sum(np.maximum(low - x, 0.0) + np.maximum(x - high, 0.0), axis=1)
@@ -629,7 +632,7 @@ class Diffusion:
 
         found, flows, budget = [], 0, n_particles * n_draws
         while True:
-            nu = rng.standard_normal((size, len(mean)))
+            nu = rng.standard_normal((size, len(self.base.mean)))
             x = image(nu)
             gap = outside(x)
             flows += size

@@ -269,9 +269,7 @@ def test_the_batch_that_becomes_the_population_gives_no_row_twice():
     diffusion, n = model.diffusion_, 500
     box = np.array([2.7, -np.inf]), np.array([np.inf, np.inf])
     # the first batch, as _draws_in_box draws it from the same generator
-    nu = np.random.RandomState(0).standard_normal((n, 2))
-    z = diffusion.base.mean + nu @ diffusion.base.cholesky.T
-    first = _engine._reverse_flow(_engine.CpuSteps(diffusion.predictor), z, diffusion.noise_angles, "heun")
+    first = diffusion._carried_to_data(diffusion.base.from_standard(np.random.RandomState(0).standard_normal((n, 2))))
     in_box = first[first[:, 0] >= 2.7]
     assert 0 < len(in_box) < 32  # a population, not rejection, draws the rest
     draws = diffusion._draws_in_box(box, n, 32, np.random.RandomState(0), None)
