@@ -161,6 +161,20 @@ def test_density_is_close_to_the_truth_on_a_known_mixture():
     assert -0.05 < gap < 0.15  # the KL divergence of the model, up to sampling noise
 
 
+def test_leaves_hold_two_training_rows_so_a_small_table_is_not_memorized():
+    # with leaves of 20 noised rows, a level of 40 rows x 50 copies can give
+    # one row's copies a leaf of their own at small noise: the flow then
+    # carries its mass back onto the training rows
+    rng = np.random.default_rng(0)
+    X, X_test = rng.standard_normal((40, 2)), rng.standard_normal((4000, 2))
+    auto = GradientBoostedScore(n_noise_levels=10, duplicate_K=50, max_iter=10, random_state=0).fit(X)
+    np.testing.assert_array_equal(auto.min_samples_leaf_, [100])
+    for level in auto.diffusions_[0].predictor.levels:
+        assert ((level.trees.left >= 0).sum(axis=1) + 1 <= len(X) // 2).all()  # leaves per tree
+    small_leaves = clone(auto).set_params(min_samples_leaf=20).fit(X)
+    assert auto.score(X_test) > small_leaves.score(X_test) + 0.1
+
+
 def test_vp_diffusion_samples_the_data(data_2d):
     model = GradientBoostedScore(**{**SMALL, "n_noise_levels": 30}, diffusion_type="vp", random_state=0).fit(data_2d)
     samples = model.sample(600, random_state=0)
