@@ -545,12 +545,12 @@ class _Continuous:
         self.atoms = np.asarray(sorted(set(atoms)), dtype=np.float64)
         values = values[~np.isnan(values)]
         rest = values[~np.isin(values, self.atoms)]
-        # the spread of any magnitude (location_scale: no overflow of squares above 1e154)
-        spread = location_scale(rest[:, None])[1][0] if rest.size > 1 and rest.max() > rest.min() else 0.0
-        if (low == -np.inf) != (high == np.inf) and np.isfinite(spread) and spread > 0:
-            self.map = _SoftplusMap(low, high, scale=spread)
-        else:  # two bounds (a logit), none, or no spread to measure the bound's reach in (a logarithm)
-            self.map = _BoundMap(low, high)
+        self.map = _BoundMap(low, high)  # two bounds (a logit), none, or one with no spread (a logarithm)
+        if (low == -np.inf) != (high == np.inf) and rest.size > 1 and rest.max() > rest.min():
+            # the spread of any magnitude (location_scale: no overflow of squares above 1e154)
+            spread = location_scale(rest[:, None])[1][0]
+            if np.isfinite(spread) and spread > 0:
+                self.map = _SoftplusMap(low, high, scale=spread)
         self.has_continuous = rest.size > 0 or self.atoms.size == 0
         # the state: level 0 is the continuous part (when present), then the atoms
         self.state = _Levels(len(self.atoms) + self.has_continuous) if self.atoms.size else None

@@ -30,6 +30,16 @@ _BIN_SUBSAMPLE = 200_000
 _MAX_BANDWIDTH_DRAWS = 1000
 
 
+def _per_class(value, auto, of):
+    """A parameter for each class: ``auto(of)`` for 'auto', else ``value`` for all (``of`` has one entry per class)."""
+    return auto(of) if isinstance(value, str) else np.full(len(of), value)
+
+
+def _auto_copies(n_rows):
+    """``duplicate_K='auto'`` for classes of ``n_rows`` rows: up to 100 copies, 65,536 noised rows per level."""
+    return np.clip(-(-_AUTO_ROWS_PER_LEVEL // np.asarray(n_rows)), 1, _MAX_AUTO_COPIES)
+
+
 def _auto_leaves(n_rows):
     """``max_leaf_nodes='auto'`` for classes of ``n_rows`` rows: 31, then growing as ``sqrt(n)`` past 8192 rows."""
     leaves = _AUTO_LEAVES * np.sqrt(np.asarray(n_rows) / _AUTO_LEAVES_ROWS)
@@ -572,19 +582,9 @@ class GradientBoostedScore(BaseDiffusionDensity):
             n_classes = len(self.classes_)
         counts = np.bincount(codes, minlength=n_classes)
         self.class_prior_ = counts / counts.sum()
-        if isinstance(self.duplicate_K, str):  # 'auto'
-            copies = np.clip(-(-_AUTO_ROWS_PER_LEVEL // counts), 1, _MAX_AUTO_COPIES)
-        else:
-            copies = np.full(n_classes, self.duplicate_K)
-        self.duplicate_K_ = copies
-        if isinstance(self.max_leaf_nodes, str):  # 'auto'
-            self.max_leaf_nodes_ = _auto_leaves(counts)
-        else:
-            self.max_leaf_nodes_ = np.full(n_classes, self.max_leaf_nodes)
-        if isinstance(self.min_samples_leaf, str):  # 'auto'
-            self.min_samples_leaf_ = _auto_min_leaf(copies)
-        else:
-            self.min_samples_leaf_ = np.full(n_classes, self.min_samples_leaf)
+        copies = self.duplicate_K_ = _per_class(self.duplicate_K, _auto_copies, counts)
+        self.max_leaf_nodes_ = _per_class(self.max_leaf_nodes, _auto_leaves, counts)
+        self.min_samples_leaf_ = _per_class(self.min_samples_leaf, _auto_min_leaf, copies)
         # the flow's straight path, or the VP process, as the engine's grid of angles
         angles = noise_angles(self.diffusion_type, self.n_noise_levels)
         self.noise_angles_ = angles
