@@ -92,6 +92,38 @@ def test_boosted_trees_predict_what_they_fit(sketch_size, missing_targets):
     assert np.mean(residual[observed] ** 2) < 0.8 * np.mean(y[observed] ** 2)
 
 
+@pytest.mark.parametrize("n_outputs", [3, 4])  # 4: the unrolled path of the default sketch
+def test_first_split_is_the_exhaustive_best_split(n_outputs):
+    # one split of one tree: its gain must be the largest over every
+    # (feature, bin, side of the missing values) that keeps min_samples_leaf rows
+    rng = np.random.default_rng(5)
+    n, min_leaf = 300, 7
+    X = rng.standard_normal((n, 3))
+    X[rng.random(X.shape) < 0.15] = np.nan
+    y = np.column_stack([np.sin(3 * np.nan_to_num(X[:, j % 3])) for j in range(n_outputs)]) + rng.standard_normal((n, n_outputs))
+    binned = _binned(X, 16)
+    trees = _kernels.empty_ensemble(1, 2, n_outputs)
+    params = _kernels.BoosterParams(1.0, 2.0, 5, min_leaf)
+    _kernels.fit_boosted_trees(binned, y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), params, trees)
+
+    def score(rows):
+        return (y[rows].sum(axis=0) ** 2).sum() / (rows.sum() + 2.0)
+
+    best = (-np.inf, None)
+    for f in range(3):
+        missing = binned.codes[f] == binned.thresholds.shape[1]
+        for b in range(binned.n_bins[f]):
+            for missing_left in (False, True):
+                left = (binned.codes[f] <= b) & ~missing | (missing & missing_left)
+                if min(left.sum(), n - left.sum()) < min_leaf:
+                    continue
+                gain = score(left) + score(~left) - score(np.ones(n, bool))
+                if gain > best[0] + 1e-9:
+                    best = (gain, left)
+    go_left = np.where(np.isnan(X[:, trees.feature[0, 0]]), trees.missing_left[0, 0], X[:, trees.feature[0, 0]] <= trees.threshold[0, 0])
+    np.testing.assert_array_equal(go_left, best[1])
+
+
 def _fitted_trees(n_trees=6, n_features=3, seed=3):
     """Trees fitted to a smooth field of ``n_features`` inputs and as many outputs."""
     rng = np.random.default_rng(seed)

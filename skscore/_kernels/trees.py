@@ -103,7 +103,8 @@ class _Workspace(NamedTuple):
     The rows of node ``m`` are ``idx[start[m]:stop[m]]``; ``hist[m]``,
     ``totals[m]`` and ``split[m]`` are its gradient histogram, gradient sums
     and best split (gain, feature, bin, missing_left), and ``open_leaf[m]``
-    says whether it is a leaf that may still be split.
+    says whether it is a leaf that may still be split; ``cum`` and ``gains``
+    are the split search's scratch (:func:`_split_gains`).
     """
 
     grad: np.ndarray
@@ -116,7 +117,8 @@ class _Workspace(NamedTuple):
     totals: np.ndarray
     split: np.ndarray
     open_leaf: np.ndarray
-    left_sums: np.ndarray
+    cum: np.ndarray
+    gains: np.ndarray
     sums: np.ndarray
     mass: np.ndarray
 
@@ -139,7 +141,8 @@ def _workspace(binned, residual, sketches, max_nodes):
         np.empty((max_nodes, k)),
         np.empty((max_nodes, 4)),
         np.zeros(max_nodes, np.bool_),
-        np.empty(k),
+        np.empty((k + 1, missing_bin + 1)),
+        np.empty((2, 3, missing_bin + 1)),
         np.empty(n_outputs),
         np.empty(n_outputs),
     )
@@ -174,6 +177,16 @@ def _node_histogram(codes, work, m):
     hist[:] = 0.0
     for f in range(n_features):
         row = codes[f]
+        if k == 4:
+            # the default sketch, unrolled: a loop over a runtime k makes this kernel twice as slow
+            for q in range(n):
+                b = np.intp(row[idx[start + q]])
+                hist[f, b, 0] += buffer[q, 0]
+                hist[f, b, 1] += buffer[q, 1]
+                hist[f, b, 2] += buffer[q, 2]
+                hist[f, b, 3] += buffer[q, 3]
+                hist[f, b, 4] += 1.0
+            continue
         for q in range(n):
             b = row[idx[start + q]]
             for c in range(k):
@@ -183,12 +196,10 @@ def _node_histogram(codes, work, m):
 
 @njit(cache=True, nogil=True)
 def _subtract(parent, small, out):
-    """The larger child's histogram: the parent's minus the smaller child's."""
-    a, b, c = parent.shape
-    for f in range(a):
-        for i in range(b):
-            for j in range(c):
-                out[f, i, j] = parent[f, i, j] - small[f, i, j]
+    """The larger child's histogram: the parent's minus the smaller child's (C-contiguous, as one flat loop)."""
+    parent, small, out = parent.reshape(-1), small.reshape(-1), out.reshape(-1)
+    for i in range(out.shape[0]):
+        out[i] = parent[i] - small[i]
 
 
 @njit(cache=True, nogil=True)
@@ -200,7 +211,7 @@ def _leaf_score(sums, count, l2):
 
 
 @njit(cache=True, nogil=True)
-def _best_split(hist, n_bins, totals, count, params, left_sums, result):
+def _best_split(hist, n_bins, totals, count, params, work, result):
     """Best (gain, feature, bin, missing_left) of a node, written to ``result``.
 
     The gain of a split is ``|G_L|^2 / (n_L + l2) + |G_R|^2 / (n_R + l2) -
@@ -214,40 +225,76 @@ def _best_split(hist, n_bins, totals, count, params, left_sums, result):
     result[2] = -1.0
     result[3] = 0.0
     for f in range(hist.shape[0]):
-        _best_split_of_feature(hist[f], n_bins[f], totals, count, parent, params, left_sums, f, result)
+        _split_gains(hist[f], n_bins[f], totals, count, parent, params.l2_regularization, work.cum, work.gains)
+        _best_split_of_feature(hist[f], n_bins[f], count, params.min_samples_leaf, work.cum[-1], work.gains, f, result)
 
 
-@njit(cache=True, nogil=True)
-def _best_split_of_feature(hist, n_bins, totals, count, parent, params, left_sums, f, result):
-    """Update ``result`` with the thresholds of feature ``f`` that gain more.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _split_gains(hist, n_bins, totals, count, parent, l2, cum, gains):
+    """``gains[side, 2, b]``: the gain of the threshold after bin ``b``, missing values right (side 0) or left (1).
 
-    Each threshold is tried with the node's missing values on either side.
+    ``cum[c, b]`` receives the sums of channel ``c`` (the sketched gradients,
+    then the row count) over bins ``0..b``.  Each pass runs over the bins of
+    one channel, so the compiler can vectorize it (the numpy error model lets
+    a division by an empty side give inf or NaN instead of raising; such
+    thresholds are never chosen, see :func:`_best_split_of_feature`).
     """
     missing_bin = hist.shape[0] - 1
     k = hist.shape[1] - 1
-    l2 = params.l2_regularization
     n_missing = hist[missing_bin, k]
-    left_sums[:] = 0.0
-    n_left = 0.0
-    for b in range(n_bins):
+    if k == 4:
+        # the default sketch: running sums held in registers, not re-read from cum
+        s0 = s1 = s2 = s3 = s4 = 0.0
+        for b in range(n_bins):
+            s0 += hist[b, 0]
+            s1 += hist[b, 1]
+            s2 += hist[b, 2]
+            s3 += hist[b, 3]
+            s4 += hist[b, 4]
+            cum[0, b], cum[1, b], cum[2, b], cum[3, b], cum[4, b] = s0, s1, s2, s3, s4
+    else:
+        for c in range(k + 1):
+            cum[c, 0] = hist[0, c]
+        for b in range(1, n_bins):
+            for c in range(k + 1):
+                cum[c, b] = cum[c, b - 1] + hist[b, c]
+    counts = cum[k]
+    for side in range(2 if n_missing > 0.0 else 1):
+        score_l, score_r, gain = gains[side, 0], gains[side, 1], gains[side, 2]
+        score_l[:n_bins] = 0.0
+        score_r[:n_bins] = 0.0
         for c in range(k):
-            left_sums[c] += hist[b, c]
-        n_left += hist[b, k]
-        for side in range(2):  # 0: missing values go right, 1: left
+            sums = cum[c]
+            missing = side * hist[missing_bin, c]
+            total = totals[c]
+            for b in range(n_bins):
+                g_l = sums[b] + missing
+                g_r = total - g_l
+                score_l[b] += g_l * g_l
+                score_r[b] += g_r * g_r
+        extra = side * n_missing
+        for b in range(n_bins):
+            n_l = counts[b] + extra
+            gain[b] = score_l[b] / (n_l + l2) + score_r[b] / (count - n_l + l2) - parent
+
+
+@njit(cache=True, nogil=True)
+def _best_split_of_feature(hist, n_bins, count, min_samples_leaf, counts, gains, f, result):
+    """Update ``result`` with the thresholds of feature ``f`` that gain more (from :func:`_split_gains`).
+
+    Thresholds are tried in order, each with the node's missing values right
+    then left, and only where both sides keep ``min_samples_leaf`` rows.
+    """
+    n_missing = hist[hist.shape[0] - 1, hist.shape[1] - 1]
+    for b in range(n_bins):
+        for side in range(2):
             if side == 1 and n_missing == 0.0:
                 break
-            n_l = n_left + side * n_missing
+            n_l = counts[b] + side * n_missing
             n_r = count - n_l
-            if n_l < params.min_samples_leaf or n_r < params.min_samples_leaf:
+            if n_l < min_samples_leaf or n_r < min_samples_leaf:
                 continue
-            score_l = 0.0
-            score_r = 0.0
-            for c in range(k):
-                g_l = left_sums[c] + side * hist[missing_bin, c]
-                g_r = totals[c] - g_l
-                score_l += g_l * g_l
-                score_r += g_r * g_r
-            gain = score_l / (n_l + l2) + score_r / (n_r + l2) - parent
+            gain = gains[side, 2, b]
             if gain > result[0]:
                 result[0] = gain
                 result[1] = f
@@ -279,7 +326,7 @@ def _consider_split(binned, params, work, m):
         work.totals[m, c] = hist[0, :, c].sum()
     count = work.stop[m] - work.start[m]
     if work.depth[m] < params.max_depth and count >= 2 * params.min_samples_leaf:
-        _best_split(hist, binned.n_bins, work.totals[m], count, params, work.left_sums, work.split[m])
+        _best_split(hist, binned.n_bins, work.totals[m], count, params, work, work.split[m])
         work.open_leaf[m] = work.split[m, 0] > 0.0
 
 
