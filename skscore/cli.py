@@ -459,7 +459,8 @@ def _build_parser():
     bench.add_argument(
         "--models",
         default=",".join(DEFAULT_MODELS),
-        help=f"comma-separated, from {', '.join(MODELS)} (default: {','.join(DEFAULT_MODELS)})",
+        help=f"comma-separated, from {', '.join(MODELS)} (default: {','.join(DEFAULT_MODELS)}); "
+        "with --suite also boosted-samples (the trees with max_leaf_nodes=127, max_iter=200)",
     )
     bench.add_argument(
         "--out",

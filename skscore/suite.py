@@ -21,6 +21,7 @@ ties share their mean rank), wins, and the typed-against-plain comparison of
 each model; :func:`format_suite` prints it all as Markdown.
 """
 
+import functools
 import math
 import sys
 import time
@@ -45,6 +46,9 @@ SUITE_MODELS = {
     "mixture-prior": GaussianMixturePriorDiffusion,
     "convex": ConvexTwoLayerScore,
     "boosted": GradientBoostedScore,
+    # the trees with more capacity, for synthetic rows: finer trees and twice
+    # as many buy W1 with likelihood on small tables (see the boosted guide)
+    "boosted-samples": functools.partial(GradientBoostedScore, max_leaf_nodes=127, max_iter=200),
 }
 # peer name -> (factory, package it needs or None)
 SUITE_PEERS = {
@@ -156,6 +160,9 @@ def run_suite(
         Names for :func:`skscore.datasets.load_table`.
     models : sequence of str, default=('random-features', 'mixture-prior', 'boosted')
         Keys of :data:`SUITE_MODELS`; each is fitted plain and with types.
+        Besides the four models, 'boosted-samples' is GradientBoostedScore
+        with ``max_leaf_nodes=127, max_iter=200``, the trees' configuration
+        for synthetic rows.
     peers : sequence of str or None, default=None
         Keys of :data:`SUITE_PEERS`; None takes every peer whose package is
         installed.

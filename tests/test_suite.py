@@ -4,9 +4,11 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skscore.cli import main
-from skscore.suite import _ranks, _rounded, _split, format_suite, run_suite, summarize
+from skscore import GradientBoostedScore
+from skscore.suite import SUITE_MODELS, _ranks, _rounded, _split, format_suite, run_suite, summarize
 
 
 def _row(table, config, w1, loglik=math.nan, auc=0.6, se=0.01, typed=False):
@@ -65,6 +67,14 @@ def test_summary_ranks_wins_likelihood_share_and_typed_changes():
     text = format_suite(rows)
     assert "| boosted | a | 0.1000 | 0.1400 | +2.8 | 0.550 | 0.520 |" in text
     assert "50 %" in text
+
+
+def test_named_configurations_are_estimators_with_their_parameters():
+    # 'boosted-samples' is the trees with more capacity: a plain estimator (clonable), not a wrapper
+    model = SUITE_MODELS["boosted-samples"](random_state=0, n_jobs=1, bounds="auto")
+    assert type(model) is GradientBoostedScore
+    params = clone(model).get_params()
+    assert (params["max_leaf_nodes"], params["max_iter"], params["bounds"]) == (127, 200, "auto")
 
 
 def test_split_caps_rows_and_rounding_respects_levels():
