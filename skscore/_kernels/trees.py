@@ -399,21 +399,30 @@ def _fit_leaf(residual, weight, rows, params, work, value):
     has_weight = weight.shape[0] > 0
     sums, mass = work.sums, work.mass
     sums[:] = 0.0
-    mass[:] = 0.0
-    for i in rows:
-        for j in range(n_outputs):
-            w = weight[i, j] if has_weight else 1.0
-            sums[j] += w * residual[i, j]
-            mass[j] += w
+    if has_weight:
+        mass[:] = 0.0
+        for i in rows:
+            for j in range(n_outputs):
+                sums[j] += weight[i, j] * residual[i, j]
+                mass[j] += weight[i, j]
+    else:  # the common case, without the weights' loads
+        mass[:] = len(rows)
+        for i in rows:
+            for j in range(n_outputs):
+                sums[j] += residual[i, j]
     for j in range(n_outputs):
         if mass[j] > 0.0:
             value[j] = params.learning_rate * sums[j] / (mass[j] + params.l2_regularization)
         else:
             value[j] = 0.0
-    for i in rows:
-        for j in range(n_outputs):
-            w = weight[i, j] if has_weight else 1.0
-            residual[i, j] -= w * value[j]
+    if has_weight:
+        for i in rows:
+            for j in range(n_outputs):
+                residual[i, j] -= weight[i, j] * value[j]
+    else:
+        for i in rows:
+            for j in range(n_outputs):
+                residual[i, j] -= value[j]
 
 
 @njit(cache=True, nogil=True)
