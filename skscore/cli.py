@@ -64,7 +64,7 @@ from .boosted import GradientBoostedScore
 from .convex import ConvexTwoLayerScore
 from .mixture_prior import GaussianMixturePriorDiffusion
 from .random_features import DiffusionRandomFeatures
-from .suite import SUITE_PEERS, _cell, _markdown, format_suite, run_suite
+from .suite import SUITE_MODELS, SUITE_PEERS, _cell, _markdown, format_suite, run_suite
 
 __all__ = ["DEFAULT_MODELS", "MODELS", "main", "run_benchmark", "format_table"]
 
@@ -459,8 +459,9 @@ def _build_parser():
     bench.add_argument(
         "--models",
         default=",".join(DEFAULT_MODELS),
-        help=f"comma-separated, from {', '.join(MODELS)} (default: {','.join(DEFAULT_MODELS)}); "
-        "with --suite also boosted-samples (the trees with max_leaf_nodes=127, max_iter=200)",
+        help=f"comma-separated, from {', '.join(MODELS)} (default: {','.join(DEFAULT_MODELS)}); with --suite "
+        f"also the named configurations {', '.join(name for name in SUITE_MODELS if name not in MODELS)} "
+        "(skscore.suite.SUITE_MODELS)",
     )
     bench.add_argument(
         "--out",
