@@ -44,9 +44,9 @@ seconds on this machine; only the ratios carry over to another one):
    and a fifth level 'vip' on 1 % of the rows (more visits, spend and
    score).  ``sample(n, given={'plan': level})`` against rejection sampling
    (unconditional batches until ``n`` rows of the level) for the levels of
-   share 1, 5 and 20 %: time, rows drawn (rows integrated from the base to
-   the data: rejection's unconditional rows; the flows of the conditional
-   sampler's population moves), whether every conditional row has
+   share 1, 5 and 20 %: time, rows drawn (rejection's unconditional rows;
+   for ``given``, its noise predictions counted in flows, a Heun flow's
+   predictions: the particles' and the population's), whether every conditional row has
    the level, and how close the rows are to the real rows of the level (SW
    on the standardized numeric columns; the floor is a second real table's
    rows of that level), with the column means; ``given`` is drawn with
@@ -54,8 +54,8 @@ seconds on this machine; only the ratios carry over to another one):
    means), rejection with as many pools of unconditional rows.
 4. ``shares``: the cost of rows given only a box (as a category is) against
    the box's share, 10 % to 0.01 %, with the exact noise of the 2-D mixture
-   (only the sampler errs): flows per row (rows carried from the base to
-   the data) against rejection's ``1 / share``, and the SW of ``--rare-n``
+   (only the sampler errs): flows per row (noise predictions in units of a
+   Heun flow's) against rejection's ``1 / share``, and the SW of ``--rare-n``
    draws to exact rows of the box against the floor.
 5. ``flow-law`` (not in the default run): is the SMC or the model at fault
    where conditional draws miss the known answer?  The model's own
@@ -87,8 +87,8 @@ from sklearn.impute import IterativeImputer, SimpleImputer
 from sklearn.model_selection import train_test_split
 
 from skscore import ConvexTwoLayerScore, DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
-from skscore import _engine
 from skscore._engine import repaint_path
+from skscore._steps import CpuSteps
 from skscore.datasets import correlated_mixture_8d, load_dataset, make_mixed_table, mixture_2d
 from skscore.metrics import sliced_wasserstein
 
@@ -464,19 +464,26 @@ RARE_TYPES = dict(
 
 
 @contextlib.contextmanager
-def counted_flows():
-    """Count the rows that the engine integrates from the base to the data (one flow each) in the block."""
-    count, flow = [0], _engine._reverse_flow
+def counted_predictions():
+    """Count the rows whose noise the engine predicts in the block (the cost of every sampler, on the CPU)."""
+    count, predict = [0], CpuSteps.predict
 
-    def counting(steps, z, *args, **kwargs):
+    def counting(self, z, level):
         count[0] += len(z)
-        return flow(steps, z, *args, **kwargs)
+        return predict(self, z, level)
 
-    _engine._reverse_flow = counting
+    CpuSteps.predict = counting
     try:
         yield count
     finally:
-        _engine._reverse_flow = flow
+        CpuSteps.predict = predict
+
+
+def flows_per_row(sample, n_predicted, n_rows):
+    """``n_predicted`` noise predictions for ``n_rows`` rows in flows (a Heun flow's predictions) per row."""
+    with counted_predictions() as one_flow:
+        sample(100)
+    return n_predicted / n_rows / (one_flow[0] / 100)
 
 
 def part_rare(args):
@@ -511,9 +518,9 @@ def part_rare(args):
             try:
                 runs = []
                 for seed in range(3, 3 + args.rare_seeds):
-                    with counted_flows() as flows:
+                    with counted_predictions() as predicted:
                         C, cond_s = timed(fitted.sample, n, given={"plan": level}, random_state=seed)
-                    runs.append((C, cond_s, flows[0]))
+                    runs.append((C, cond_s, flows_per_row(fitted.sample, predicted[0], n) * n))
                 has = all(bool((C["plan"] == level).all()) for C, _, _ in runs)
                 sws = [sliced_wasserstein(std(C), std(real)) for C, _, _ in runs]
                 sw = f"{np.mean(sws):.3f}" + (f" ({min(sws):.3f}-{max(sws):.3f})" if len(sws) > 1 else "")
@@ -566,24 +573,30 @@ def part_shares(args):
     oracle = ExactMixtureScore(law, n_steps=20, preprocessing=None, random_state=0, n_jobs=args.n_jobs)
     oracle.fit(law.sample(500, random_state=0))
     exact = law.sample(8_000_000, random_state=1)
-    n = args.rare_n
+    n, seeds = args.rare_n, range(args.rare_seeds)
     print(f"\n== 4. Cost by share: the 2-D mixture's exact noise, 20 levels, {n} rows given x0 above its (1 - share) "
-          "quantile (a box); flows: rows carried from the base to the data; SW to 3 x n exact rows of the box, "
-          "floor between them ==\n")
-    table_header("share", "flows per row", "rejection's rows per row", "s", "SW", "floor", "SW / floor")
+          "quantile (a box); flows: noise predictions in units of a Heun flow's, per row; SW to 3 x n exact rows of "
+          f"the box over the floor between them; seeds {seeds.start}-{seeds.stop - 1}: mean (range) ==\n")
+    table_header("share", "flows per row", "rejection's rows per row", "s", "SW / floor", "share of x1 > 0 (exact)")
     for share in (0.1, 0.01, 0.001, 0.0001):
         edge = np.quantile(exact[:, 0], 1 - share)
         inside = exact[exact[:, 0] >= edge]
         references = [inside[k * n : (k + 1) * n] for k in range(3)]
-        low, high = np.tile([edge, -np.inf], (n, 1)), np.full((n, 2), np.inf)
-        with counted_flows() as flows:
-            X, seconds = timed(oracle.diffusion_.condition, np.full((n, 2), np.nan), np.random.RandomState(0),
-                               n_particles=oracle.n_particles, n_jobs=args.n_jobs, cells=(low, high))
-        sw = np.mean([sliced_wasserstein(X, R, random_state=0) for R in references])
         floor = np.mean([sliced_wasserstein(references[i], references[j], random_state=0)
                          for i, j in [(0, 1), (1, 2), (0, 2)]])
-        table_row(f"{share:g}", f"{flows[0] / n:.0f}", f"{1 / share:.0f}", f"{seconds:.2f}", f"{sw:.3f}", f"{floor:.3f}",
-                  f"{sw / floor:.2f}")
+        low, high = np.tile([edge, -np.inf], (n, 1)), np.full((n, 2), np.inf)
+        runs = []
+        for seed in seeds:
+            with counted_predictions() as predicted:
+                X, seconds = timed(oracle.diffusion_.condition, np.full((n, 2), np.nan), np.random.RandomState(seed),
+                                   n_particles=oracle.n_particles, n_jobs=args.n_jobs, cells=(low, high))
+            flows = flows_per_row(lambda m: oracle.sample(m, random_state=0), predicted[0], n)
+            ratio = np.mean([sliced_wasserstein(X, R, random_state=0) for R in references]) / floor
+            runs.append((flows, seconds, ratio, np.mean(X[:, 1] > 0)))
+        flows, seconds, ratio, upper = np.array(runs).T
+        table_row(f"{share:g}", f"{flows.mean():.0f}", f"{1 / share:.0f}", f"{seconds.mean():.2f}",
+                  f"{ratio.mean():.2f} ({ratio.min():.2f}-{ratio.max():.2f})",
+                  f"{upper.mean():.3f} ({np.mean(inside[:, 1] > 0):.3f})")
 
 
 def part_flow_law(args):
