@@ -40,12 +40,14 @@ CHUNK_SIZE = 1024
 KEY_BLOCK_ROWS = 8192
 KEYED_BATCH_ROWS = 16384
 _MAX_SEED = np.iinfo(np.int32).max
-# rows known only by intervals (see Diffusion.condition): sweeps of elliptical slice
+# rows known only by intervals (see Diffusion._draws_in_box): sweeps of elliptical slice
 # sampling per stage and at the end, the share of a population a stage keeps, the
-# stages before a population gives up, the shrinks before a sweep stays put
+# particles of one system that starts a population, the stages before a population
+# gives up, the shrinks before a sweep stays put
 CELL_STAGE_SWEEPS = 4
-CELL_FINAL_SWEEPS = 5
+CELL_FINAL_SWEEPS = 10
 CELL_KEPT_SHARE = 0.5
+CELL_SYSTEM_PARTICLES = 8192
 _MAX_CELL_STAGES = 60
 _MAX_SHRINKS = 50
 _FD_STEP = 1e-4
@@ -99,6 +101,10 @@ class GaussianBase:
     def from_standard(self, nu):
         """Rows of this law from rows ``nu`` of the standard normal, ``mean + L nu``."""
         return self.mean + nu @ self.cholesky.T
+
+    def to_standard(self, z):
+        """The inverse of :meth:`from_standard`, ``L^-1 (z - mean)``."""
+        return linalg.solve_triangular(self.cholesky, (z - self.mean).T, lower=True, check_finite=False).T
 
 
 class NoisePredictor:
@@ -203,42 +209,53 @@ def _reverse_flow(steps, z, angles, sampler, held_first_level=False):
     return steps.to_host(z)
 
 
-def _forward_flow(steps, z, angles, held_first_level=False):
+def _forward_flow(steps, z, angles, held_first_level=False, with_log_det=True):
     """Heun integration of the probability-flow ODE from the data to ``u_K``.
 
     Returns the rows at ``u_K`` and the integral of the divergence of the
     velocity (the trapezoidal rule on the same grid), the log-determinant of
-    the flow's Jacobian.  On ``[0, u_1]`` the velocity is interpolated
-    linearly to its value 0 at ``u = 0`` (exact for data with a smooth
-    density); with ``held_first_level``, the noise predicted at ``u_1`` is
-    held down to ``u = 0`` instead, so the flow keeps denoising to the end
-    (for data with structure finer than the first level's noise: values on
-    a grid, tight clusters).
+    the flow's Jacobian (None without ``with_log_det``: the rows alone, at the
+    cost of the noise predictions).  On ``[0, u_1]`` the velocity is
+    interpolated linearly to its value 0 at ``u = 0`` (exact for data with a
+    smooth density); with ``held_first_level``, the noise predicted at
+    ``u_1`` is held down to ``u = 0`` instead, so the flow keeps denoising to
+    the end (for data with structure finer than the first level's noise:
+    values on a grid, tight clusters).
     """
     cos_u, sin_u = np.cos(angles), np.sin(angles)
     z = steps.to_backend(z)
     n, d = z.shape
+    if with_log_det:
+        predict = steps.predict_with_divergence
+    else:
+
+        def predict(z, level):
+            return steps.predict(z, level), None
+
     v_prev, div_prev, log_det = steps.zeros((n, d)), steps.zeros(n), steps.zeros(n)
     z_pred, z_next = steps.empty_like(z), steps.empty_like(z)
     if held_first_level:  # at u = 0 the velocity is the predicted noise itself
-        eps, div_eps = steps.predict_with_divergence(z, 0)
+        eps, div_eps = predict(z, 0)
         steps.velocity_euler(z, eps, 1.0, 0.0, z, 0.0, v_prev, z_pred)
-        steps.flow_divergence(div_eps, 1.0, 0.0, d, div_prev)
+        if with_log_det:
+            steps.flow_divergence(div_eps, 1.0, 0.0, d, div_prev)
     u_prev = 0.0
     for k, u in enumerate(angles):
         h = u - u_prev
         a, s = cos_u[k], sin_u[k]
         steps.axpy(z, h, v_prev, z_pred)
-        eps, div_eps = steps.predict_with_divergence(z_pred, k)
+        eps, div_eps = predict(z_pred, k)
         steps.velocity_heun(z_pred, eps, a, s, z, v_prev, h, z_next)
-        steps.log_det_trapezoid(div_eps, a, s, d, h, div_prev, log_det)
+        if with_log_det:
+            steps.log_det_trapezoid(div_eps, a, s, d, h, div_prev, log_det)
         z, z_next = z_next, z
         if k + 1 < len(angles):
-            eps, div_eps = steps.predict_with_divergence(z, k)
+            eps, div_eps = predict(z, k)
             steps.velocity_euler(z, eps, a, s, z, 0.0, v_prev, z_pred)
-            steps.flow_divergence(div_eps, a, s, d, div_prev)
+            if with_log_det:
+                steps.flow_divergence(div_eps, a, s, d, div_prev)
         u_prev = u
-    return steps.to_host(z), steps.to_host(log_det)
+    return steps.to_host(z), steps.to_host(log_det) if with_log_det else None
 
 
 def _normal_mass(lower, upper):
@@ -258,14 +275,26 @@ def draw_by_weight(log_w, u):
     return np.minimum((cumulative < u[:, None]).sum(axis=1), log_w.shape[1] - 1)
 
 
+def _repeated_or_none(array, times):
+    """Each row of ``array`` repeated ``times`` times in a row (None stays None)."""
+    return None if array is None else np.repeat(array, times, axis=0)
+
+
+def _systematic_picks(w, n_picks, u):
+    """Systematic resampling: ``n_picks`` particles of each row of weights ``w`` (rows sum to 1), offsets ``u``."""
+    positions = (u[:, None] + np.arange(n_picks)) / n_picks
+    cumulative = np.cumsum(w, axis=1)
+    picks = np.stack([np.searchsorted(c, p) for c, p in zip(cumulative, positions)])
+    return np.minimum(picks, w.shape[1] - 1)
+
+
 def _resampled(particles, log_w, rng):
     """Systematic resampling of the rows whose effective sample size fell below half (``log_w`` reset in place)."""
     w = _normalized(log_w)
     n_particles = w.shape[1]
     low = np.flatnonzero(1.0 / np.sum(w * w, axis=1) < n_particles / 2)
     if len(low):
-        u = (rng.random_sample((len(low), 1)) + np.arange(n_particles)) / n_particles
-        picks = np.minimum((np.cumsum(w[low], axis=1)[:, None, :] < u[:, :, None]).sum(axis=2), n_particles - 1)
+        picks = _systematic_picks(w[low], n_particles, rng.random_sample(len(low)))
         particles[low] = particles[low[:, None], picks]
         log_w[low] = 0.0
     return particles
@@ -436,6 +465,14 @@ class Diffusion:
 
         return self._map_rows(run, len(z), device=device, n_jobs=n_jobs, seeds=seeds)
 
+    def _carried_to_base(self, X, *, n_jobs=None):
+        """Rows ``X`` integrated forward to the last level (Heun, the inverse of :meth:`_carried_to_data`)."""
+
+        def run(steps, start, stop):
+            return _forward_flow(steps, X[start:stop], self.noise_angles, self.held_first_level, with_log_det=False)[0]
+
+        return self._map_rows(run, len(X), device="cpu", n_jobs=n_jobs)
+
     def log_density(self, Z, *, n_jobs=None, device="cpu"):
         """Log-density of rows ``Z`` along the probability-flow ODE."""
 
@@ -485,14 +522,16 @@ class Diffusion:
         infinite bounds elsewhere; they are NaN in ``Z``.  Their potential at
         level ``k`` is the forward process's chance of the interval,
         ``Phi((a_k high - z) / s_k) - Phi((a_k low - z) / s_k)``, which tends
-        to the interval's indicator at the data: the particles settle where
-        the model puts the category's mass.
+        to the interval's indicator at the data, where it becomes the
+        indicator: a particle whose denoised row leaves the intervals gets
+        weight zero (unless every particle of its row does).
 
         Rows known only by intervals (no coordinate known exactly, as in
         ``sample(n, given={category: level})``) are drawn another way, see
-        :meth:`_draw_in_cells`: by rejection or a population carried into
-        the intervals, exact whatever their mass, where the particles above
-        lean towards the common categories when a condition has little mass.
+        :meth:`_draw_in_cells`: by rejection, or by a population that one
+        large particle system starts in the intervals and slice sampling
+        moves, where the particles of one row lean towards the common
+        categories when a condition has little mass.
         """
         X = np.empty_like(Z)
         by_cells = np.zeros(len(Z), dtype=bool)
@@ -507,8 +546,8 @@ class Diffusion:
         X[~by_cells] = self._condition_by_particles(Z, random_state, n_particles, n_jobs, projectors, cells)
         return X
 
-    def _condition_by_particles(self, Z, random_state, n_particles, n_jobs, projectors, cells):
-        """:meth:`condition` by the SMC sampler, in row chunks."""
+    def _condition_by_particles(self, Z, random_state, n_particles, n_jobs, projectors, cells, draws_per_row=1):
+        """:meth:`condition` by the SMC sampler, in row chunks (``draws_per_row`` consecutive draws per row)."""
         n = len(Z)
         rows_per_chunk = max(1, CHUNK_SIZE // n_particles)
         seeds = random_state.randint(_MAX_SEED, size=-(-n // rows_per_chunk))
@@ -522,16 +561,22 @@ class Diffusion:
                 None if cells is None else (cells[0][rows], cells[1][rows]),
                 rng,
                 n_particles,
+                draws_per_row,
             )
 
         return map_chunks(chunk, n, rows_per_chunk, n_jobs)
 
-    def _smc(self, Z, projectors, cells, rng, n_particles):
-        """The sampler of :meth:`condition` for one chunk of rows."""
+    def _smc(self, Z, projectors, cells, rng, n_particles, draws_per_row=1):
+        """The sampler of :meth:`condition` for one chunk of rows.
+
+        With ``draws_per_row`` above 1, that many particles of each row are
+        drawn (systematic resampling) and denoised, one row of output each:
+        dependent draws of one particle system.
+        """
         (n, d), N = Z.shape, n_particles
 
         def repeated(array):
-            return None if array is None else np.repeat(array, N, axis=0)
+            return _repeated_or_none(array, N)
 
         particles = _Known(repeated(Z), repeated(projectors), None if cells is None else tuple(map(repeated, cells)))
         y = particles.value
@@ -566,10 +611,30 @@ class Diffusion:
                 log_w += log_predictive.reshape(n, N)
             z = z_next
             z = _resampled(z.reshape(n, N, d), log_w, rng).reshape(n * N, d)
-        z = z.reshape(n, N, d)[np.arange(n), draw_by_weight(log_w, rng.random_sample(n))]
-        x0 = (z - sin_u[0] * steps.predict(z, 0)) / cos_u[0]  # the Tweedie step to the data
+        a, s = cos_u[0], sin_u[0]
+        if particles.low is None:
+            z = z[self._picked(log_w, draws_per_row, rng)]
+            x0 = (z - s * steps.predict(z, 0)) / a  # the Tweedie step to the data
+        else:
+            # at the data the intervals' potential is their indicator: the particles are weighted by
+            # 1[x0(z) in the cells] / potential(z), except in a row none of whose particles lands there
+            x0 = (z - s * steps.predict(z, 0)) / a
+            inside = np.all((x0 >= particles.low) & (x0 <= particles.high), axis=1).reshape(n, N)
+            at_data = np.where(inside, log_w - particles.log_cell_mass(z, a, s).reshape(n, N), -np.inf)
+            x0 = x0[self._picked(np.where(inside.any(axis=1, keepdims=True), at_data, log_w), draws_per_row, rng)]
+        if draws_per_row > 1:
+            Z, projectors = np.repeat(Z, draws_per_row, axis=0), _repeated_or_none(projectors, draws_per_row)
         known = _Known(Z, projectors)
         return known.combined(x0, known.value)
+
+    @staticmethod
+    def _picked(log_w, draws_per_row, rng):
+        """Flat indices of ``draws_per_row`` particles per row drawn by weight (systematic beyond one)."""
+        n, N = log_w.shape
+        if draws_per_row == 1:
+            return np.arange(n) * N + draw_by_weight(log_w, rng.random_sample(n))
+        picks = _systematic_picks(_normalized(log_w), draws_per_row, rng.random_sample(n))
+        return (np.arange(n)[:, None] * N + picks).ravel()
 
     def _draw_in_cells(self, low, high, random_state, *, n_particles, n_jobs=None):
         """Draws of the flow's law restricted to the boxes ``[low, high]``, one per row.
@@ -579,10 +644,11 @@ class Diffusion:
         restricted to the points whose image lies in the box.  The rows that
         share a box are drawn together (:meth:`_draws_in_box`): by rejection
         (exact, independent) while the box's share makes it cheaper than
-        ``n_particles`` flows per row, otherwise by a population that an SMC
-        sampler for rare events carries into the box.  A box the population
-        does not reach in ``_MAX_CELL_STAGES`` stages (no mass under the
-        model) falls back to the particle sampler of :meth:`condition`.
+        ``n_particles`` flows per row, otherwise by a population that the
+        particle sampler starts in the box and slice sampling restricted to
+        it moves.  A box the population does not reach in
+        ``_MAX_CELL_STAGES`` stages (no mass under the model) falls back to
+        the particle sampler of :meth:`condition`.
         """
         d = low.shape[1]
         patterns, group = np.unique(np.concatenate([low, high], axis=1), axis=0, return_inverse=True)
@@ -602,23 +668,30 @@ class Diffusion:
     def _draws_in_box(self, box, n_draws, n_particles, rng, n_jobs):
         """``n_draws`` rows of the flow's law in ``box`` (see :meth:`_draw_in_cells`), or None.
 
-        A first batch of ``size = max(n_draws, n_particles)`` base draws is
-        carried through the flow; its rows in the box are exact draws.
-        Batches follow while the rows still needed, at the share seen so
-        far, fit in a budget of ``n_particles`` flows per row.  Otherwise the
-        last batch (its rows in the box included) is the first population of
-        a rare-event SMC sampler, which draws the rows still needed
-        (Cerou, Del Moral, Furon & Guyader 2012).  Each stage keeps the share
-        ``CELL_KEPT_SHARE`` of the population whose image is closest to the
-        box (the distance outside it, summed over coordinates), resamples
-        them back to the population's size and moves each by
-        ``CELL_STAGE_SWEEPS`` sweeps of elliptical slice sampling (Murray,
-        Adams & MacKay 2010) in the base law's whitened coordinates,
-        restricted to the kept distance; once half of the population is in
-        the box, ``CELL_FINAL_SWEEPS`` sweeps restricted to the box
-        decorrelate the draws.  Every move leaves the restricted base law
-        invariant, so the draws are exact as the population grows; a box of
-        share ``p`` takes about ``log2(1 / p)`` stages.
+        Batches of ``max(n_draws, n_particles)`` base draws are carried
+        through the flow while the rows still needed, at the share of the
+        box seen so far, fit in a budget of ``n_particles`` flows per row;
+        their rows in the box are exact, independent draws.  The rows still
+        needed then come from a population in the base law's whitened
+        coordinates, started where the particle sampler of :meth:`condition`
+        puts the box's rows: ``n_particles`` particles per member, pooled
+        into systems of up to ``CELL_SYSTEM_PARTICLES`` (a large system
+        weighs the parts of a box better than many small ones), each
+        system's draws taken by systematic resampling and carried back to the
+        base (:meth:`_carried_to_base`).  They are close to the base law
+        restricted to the box's preimage, not equal to it (the particles run
+        the ancestral sampler, and a finite system leans towards where the
+        model has more mass).  Moves that leave that restricted law invariant correct
+        them: ``CELL_FINAL_SWEEPS`` sweeps of elliptical slice sampling
+        (Murray, Adams & MacKay 2010) restricted to the box, once at least
+        half of the population is in it; before, stages of an SMC sampler
+        for rare events (Cerou, Del Moral, Furon & Guyader 2012) each keep
+        the share ``CELL_KEPT_SHARE`` of the population whose image is
+        closest to the box (the distance outside it, summed over
+        coordinates), resample them back to the population's size and move
+        each by ``CELL_STAGE_SWEEPS`` sweeps restricted to the kept distance.
+        The cost does not grow with the box's rarity beyond the sweeps'
+        shrinking brackets; the draws are exact as the sweeps grow.
         """
         low, high = box
         size = max(n_draws, n_particles)
@@ -632,20 +705,28 @@ class Diffusion:
 
         found, flows, budget = [], 0, n_particles * n_draws
         while True:
-            nu = rng.standard_normal((size, len(self.base.mean)))
-            x = image(nu)
-            gap = outside(x)
+            x = image(rng.standard_normal((size, len(self.base.mean))))
             flows += size
-            found.append(x[gap == 0])
+            found.append(x[outside(x) == 0])
             n_found = sum(len(f) for f in found)
             if n_found >= n_draws:
                 return np.concatenate(found)[:n_draws]
             share = n_found / flows
             if share == 0 or (n_draws - n_found) / share > budget - flows:
                 break
-        # the last batch becomes the population: its rows in the box are drawn again from it, not kept twice
-        found.pop()
-        n_left = n_draws - sum(len(f) for f in found)
+        n_left = n_draws - n_found
+        # the start: n_particles particles per member pooled into systems of up to CELL_SYSTEM_PARTICLES,
+        # since a large system finds the box's parts in better proportions than many small ones
+        n_systems = -(-max(n_left, n_particles) * n_particles // CELL_SYSTEM_PARTICLES)
+        per_system = -(-max(n_left, n_particles) // n_systems)
+        size = n_systems * per_system
+        boxes = tuple(np.tile(bound, (n_systems, 1)) for bound in box)
+        nothing = np.full((n_systems, len(low)), np.nan)
+        system_size = per_system * n_particles
+        started = self._condition_by_particles(nothing, rng, system_size, n_jobs, None, boxes, draws_per_row=per_system)
+        nu = self.base.to_standard(self._carried_to_base(started, n_jobs=n_jobs))
+        x = image(nu)
+        gap = outside(x)
         for _ in range(_MAX_CELL_STAGES):
             level = max(np.quantile(gap, 1.0 - CELL_KEPT_SHARE), 0.0)
             kept = np.flatnonzero(gap <= level)

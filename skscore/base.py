@@ -628,7 +628,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         weights them by their agreement with the forward-noised observed
         values; rows whose only observed entries are categories are drawn
         from the model's own rows of those categories, by rejection or by a
-        population carried into them (see the
+        population started in them (see the
         :ref:`conditional generation <conditional>` guide).
         Observed entries, and rows without a NaN, come back unchanged; typed
         columns are respected (integers, categories, bounds, point masses).
