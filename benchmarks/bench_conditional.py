@@ -479,11 +479,11 @@ def counted_predictions():
         CpuSteps.predict = predict
 
 
-def flows_per_row(sample, n_predicted, n_rows):
-    """``n_predicted`` noise predictions for ``n_rows`` rows in flows (a Heun flow's predictions) per row."""
-    with counted_predictions() as one_flow:
+def predictions_per_flow(sample):
+    """The noise predictions of one Heun flow (one unconditional row) of a sampler ``sample(n_rows)``."""
+    with counted_predictions() as predicted:
         sample(100)
-    return n_predicted / n_rows / (one_flow[0] / 100)
+    return predicted[0] / 100
 
 
 def part_rare(args):
@@ -510,6 +510,7 @@ def part_rare(args):
         table_row("real rows", level, f"{np.mean(frame['plan'] == level):.3f}", "-", "", len(real), "", "", "", means)
     for name in args.rare_models:
         fitted, fit_s = timed(model(name, args.n_jobs, **RARE_TYPES).fit, frame)
+        per_flow = predictions_per_flow(fitted.sample)
         print(f"<!-- {name}: fit {fit_s:.1f} s -->", flush=True)
         pools = [dict(batches=[], drawn=0, seconds=0.0, seed=100 + 1000 * r) for r in range(args.rare_seeds)]
         for level, share in levels:
@@ -520,7 +521,7 @@ def part_rare(args):
                 for seed in range(3, 3 + args.rare_seeds):
                     with counted_predictions() as predicted:
                         C, cond_s = timed(fitted.sample, n, given={"plan": level}, random_state=seed)
-                    runs.append((C, cond_s, flows_per_row(fitted.sample, predicted[0], n) * n))
+                    runs.append((C, cond_s, predicted[0] / per_flow))
                 has = all(bool((C["plan"] == level).all()) for C, _, _ in runs)
                 sws = [sliced_wasserstein(std(C), std(real)) for C, _, _ in runs]
                 sw = f"{np.mean(sws):.3f}" + (f" ({min(sws):.3f}-{max(sws):.3f})" if len(sws) > 1 else "")
@@ -573,6 +574,7 @@ def part_shares(args):
     oracle = ExactMixtureScore(law, n_steps=20, preprocessing=None, random_state=0, n_jobs=args.n_jobs)
     oracle.fit(law.sample(500, random_state=0))
     exact = law.sample(8_000_000, random_state=1)
+    per_flow = predictions_per_flow(lambda m: oracle.sample(m, random_state=0))
     n, seeds = args.rare_n, range(args.rare_seeds)
     print(f"\n== 4. Cost by share: the 2-D mixture's exact noise, 20 levels, {n} rows given x0 above its (1 - share) "
           "quantile (a box); flows: noise predictions in units of a Heun flow's, per row; SW to 3 x n exact rows of "
@@ -590,7 +592,7 @@ def part_shares(args):
             with counted_predictions() as predicted:
                 X, seconds = timed(oracle.diffusion_.condition, np.full((n, 2), np.nan), np.random.RandomState(seed),
                                    n_particles=oracle.n_particles, n_jobs=args.n_jobs, cells=(low, high))
-            flows = flows_per_row(lambda m: oracle.sample(m, random_state=0), predicted[0], n)
+            flows = predicted[0] / per_flow / n
             ratio = np.mean([sliced_wasserstein(X, R, random_state=0) for R in references]) / floor
             runs.append((flows, seconds, ratio, np.mean(X[:, 1] > 0)))
         flows, seconds, ratio, upper = np.array(runs).T
