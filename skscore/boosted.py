@@ -12,7 +12,15 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _kernels
 from ._kernels.kde import gaussian_kde_log_sum_exp
-from ._kernels.trees import BinnedFeatures, BoosterParams, bin_codes, empty_ensemble
+from ._kernels.trees import (
+    BinnedFeatures,
+    BoosterParams,
+    EarlyStopping,
+    TreeEnsemble,
+    bin_codes,
+    empty_ensemble,
+    no_early_stopping,
+)
 from ._engine import CHUNK_SIZE, Diffusion, GaussianBase, NoisePredictor
 from ._parallel import map_chunks, parallel_map
 from ._schedules import noise_angles
@@ -27,6 +35,8 @@ _AUTO_LEAVES, _AUTO_LEAVES_ROWS, _MAX_AUTO_LEAVES = 31, 8192, 255
 # min_samples_leaf='auto': the noised copies of this many training rows, and never fewer noised rows than the floor
 _AUTO_LEAF_TRAINING_ROWS, _MIN_AUTO_LEAF = 2, 20
 _BIN_SUBSAMPLE = 200_000
+# early stopping: a level's held-out rows measure a tree's gain well long before this many
+_MAX_HELD_OUT_ROWS = 10_000
 _MAX_BANDWIDTH_DRAWS = 1000
 
 
@@ -159,25 +169,45 @@ def _fit_level(Z, n_copies, angle, target, params, seed):
     comes in its arguments.
     """
     rng = np.random.RandomState(seed)
-    a, s = np.cos(angle), np.sin(angle)
     if params["max_rows"] is not None and len(Z) > params["max_rows"]:
         Z = Z[np.sort(rng.choice(len(Z), params["max_rows"], replace=False))]
-    z0 = np.tile(Z, (n_copies, 1))
-    eps = rng.standard_normal(z0.shape)
-    z = a * z0 + s * eps
-    y = eps - z0 if target == "velocity" else eps
-    missing = np.isnan(z0)
+    z, y, missing = _noised(np.tile(Z, (n_copies, 1)), angle, target, rng)
     weight = (~missing).astype(np.float64) if missing.any() else None
     if params["linear_term"]:
         coef = _linear_fit(z, y, weight)
     else:
         coef = np.zeros((Z.shape[1] + 1, Z.shape[1]))
-    # residual of the linear map; a missing input counts as 0 there, and
-    # a missing target (the row's own noise is then unknowable) is left out
+    bandwidth = _split_bandwidth(z, np.sin(angle), params["split_smoothing"])
+
+    def held_out_rows(n_rows, rng):
+        """Fresh noised copies of ``n_rows`` training rows drawn at random: the early stopping's rows."""
+        z_out, y_out, missing_out = _noised(Z[rng.randint(len(Z), size=n_rows)], angle, target, rng)
+        weight_out = (~missing_out).astype(np.float64) if missing_out.any() else np.empty((0, 0))
+        bandwidth_out = np.empty(0) if bandwidth is None else bandwidth
+        return z_out, _residual(z_out, y_out, missing_out, coef), weight_out, bandwidth_out
+
+    trees = _fit_trees(z, _residual(z, y, missing, coef), weight, params, rng, held_out_rows)
+    return _LevelModel(coef, trees, bandwidth)
+
+
+def _noised(z0, angle, target, rng):
+    """Rows ``z0`` noised at ``angle``: the inputs, the regression targets and where ``z0`` is missing."""
+    a, s = np.cos(angle), np.sin(angle)
+    eps = rng.standard_normal(z0.shape)
+    z = a * z0 + s * eps
+    y = eps - z0 if target == "velocity" else eps
+    return z, y, np.isnan(z0)
+
+
+def _residual(z, y, missing, coef):
+    """What the linear map leaves of the targets, for the trees.
+
+    A missing input counts as 0 there, and a missing target (the row's own
+    noise is then unknowable) is left out: its residual is 0.
+    """
     residual = np.ascontiguousarray(y - np.nan_to_num(z) @ coef[:-1] - coef[-1])
     residual[missing] = 0.0
-    trees = _fit_trees(z, residual, weight, params, rng)
-    return _LevelModel(coef, trees, _split_bandwidth(z, s, params["split_smoothing"]))
+    return residual
 
 
 def _fit_level_reported(progress, name, *args):
@@ -202,7 +232,8 @@ def _split_bandwidth(z, noise_scale, smoothing):
     return np.full(z.shape[1], smoothing * noise_scale)
 
 
-def _fit_trees(z, residual, weight, params, rng):
+def _fit_trees(z, residual, weight, params, rng, held_out_rows):
+    """The level's boosted trees on ``residual``, stopped early on ``held_out_rows(n, rng)`` when asked."""
     n_trees = params["max_iter"]
     n_outputs = residual.shape[1]
     trees = empty_ensemble(n_trees, params["max_leaf_nodes"], n_outputs)
@@ -221,8 +252,23 @@ def _fit_trees(z, residual, weight, params, rng):
         int(params["min_samples_leaf"]),
     )
     weight = np.empty((0, 0)) if weight is None else weight
-    _kernels.fit_boosted_trees(binned, residual, weight, sketches, booster, trees)
+    if params["early_stopping"]:
+        # drawn after the sketches, so that the trees up to the stop are those of a fit without it
+        n_held_out = _held_out_size(params["validation_fraction"], len(z))
+        stopping = EarlyStopping(*held_out_rows(n_held_out, rng), int(params["n_iter_no_change"]), float(params["tol"]))
+    else:
+        stopping = no_early_stopping()
+    n_kept = _kernels.fit_boosted_trees(binned, residual, weight, sketches, booster, trees, stopping)
+    if n_kept < n_trees:
+        trees = TreeEnsemble(*(np.ascontiguousarray(field[:n_kept]) for field in trees))
     return trees
+
+
+def _held_out_size(validation_fraction, n_rows):
+    """Held-out rows of a level: a number (an int), or a share of its noised rows (a float), from 1 to 10,000."""
+    if isinstance(validation_fraction, Integral):
+        return int(validation_fraction)
+    return int(np.clip(np.ceil(validation_fraction * n_rows), 1, _MAX_HELD_OUT_ROWS))
 
 
 # ---------------------------------------------------- one class's diffusion
@@ -332,8 +378,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         sampler.  'vp': the variance-preserving diffusion (the engine's 'vp'
         schedule, beta from 0.1 to 20), noise target, Euler-Maruyama sampler.
     max_iter : int, default=100
-        Boosted trees per level (and class).  0 keeps only the linear maps:
-        a Gaussian model.
+        Most boosted trees per level (and class); fewer with
+        ``early_stopping``.  0 keeps only the linear maps: a Gaussian model.
     learning_rate : float, default=0.3
         Shrinkage of each tree's values (ForestDiffusion's ``eta``).
     max_leaf_nodes : int or 'auto', default='auto'
@@ -366,6 +412,25 @@ class GradientBoostedScore(BaseDiffusionDensity):
     linear_term : bool, default=True
         Fit the per-level linear map before the trees.  False gives
         ForestDiffusion's pure-tree regressor.
+    early_stopping : bool, default=True
+        Stop adding trees to a level once they no longer lower the squared
+        error on held-out rows: fresh noised copies of training rows drawn
+        at random, scored with the level's own (soft or hard) splits.  The
+        level keeps its trees up to the best one.  Where the noise drowns
+        what the data hold (the largest noise levels), later trees fit only
+        their own rows' noise, so stopping costs nothing and saves the fit
+        time they would take; False fits ``max_iter`` trees at every level,
+        as ForestDiffusion does.
+    validation_fraction : float or int, default=0.1
+        With ``early_stopping``: the held-out rows of a level, as a share of
+        its noised rows (a float in (0, 1); at most 10,000 rows) or a number
+        (an int).
+    n_iter_no_change : int, default=10
+        With ``early_stopping``: a level stops after this many trees in a row
+        without an improvement of the held-out error.
+    tol : float, default=1e-4
+        With ``early_stopping``: an improvement is a relative decrease of the
+        held-out squared error by more than ``tol``.
     split_smoothing : float or None, default=0.25
         Standard deviation of the soft splits, in units of each level's noise
         scale ``sin(u_k)`` (the data are standardized): a split ``x <= t``
@@ -410,6 +475,9 @@ class GradientBoostedScore(BaseDiffusionDensity):
         Largest number of leaves of the trees of each class.
     min_samples_leaf_ : ndarray of shape (n_classes,)
         Fewest noised rows in a leaf of the trees of each class.
+    n_trees_ : ndarray of shape (n_classes, n_noise_levels)
+        Trees kept at each level of each class (``max_iter`` without
+        ``early_stopping``).
     diffusions_ : list of Diffusion
         One per class, the engine of each (levels, base distribution, tree
         predictor); see :ref:`architecture`.
@@ -463,6 +531,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         "max_bins": [Interval(Integral, 2, 255, closed="both")],
         "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
         "linear_term": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "n_density_samples": [Interval(Integral, 10, None, closed="left")],
         "split_smoothing": [Interval(Real, 0, None, closed="neither"), None],
     }
@@ -482,6 +554,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         max_bins=255,
         sketch_size=4,
         linear_term=True,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
         n_density_samples=10000,
         split_smoothing=0.25,
         preprocessing="standard",
@@ -519,6 +595,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.max_bins = max_bins
         self.sketch_size = sketch_size
         self.linear_term = linear_term
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.n_density_samples = n_density_samples
         self.split_smoothing = split_smoothing
 
@@ -592,6 +672,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         groups = [np.ascontiguousarray(Z[codes == c]) for c in range(n_classes)]
         seeds = random_state.randint(np.iinfo(np.int32).max, size=(n_classes, self.n_noise_levels))
         levels = self._fit_levels(groups, copies, seeds)
+        self.n_trees_ = np.array([[level.trees.feature.shape[0] for level in class_levels] for class_levels in levels])
         target = "velocity" if self.diffusion_type == "flow" else "noise"
         self.diffusions_ = []
         for Zc, class_levels in zip(groups, levels):
@@ -612,6 +693,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
             "max_bins": self.max_bins,
             "sketch_size": self.sketch_size,
             "linear_term": self.linear_term,
+            "early_stopping": self.early_stopping,
+            "validation_fraction": self.validation_fraction,
+            "n_iter_no_change": self.n_iter_no_change,
+            "tol": self.tol,
             "split_smoothing": self.split_smoothing,
             # 'auto' duplication: a level's rows stop growing with the data
             "max_rows": _MAX_AUTO_ROWS_PER_LEVEL if isinstance(self.duplicate_K, str) else None,

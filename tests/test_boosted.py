@@ -175,6 +175,31 @@ def test_leaves_hold_two_training_rows_so_a_small_table_is_not_memorized():
     assert auto.score(X_test) > small_leaves.score(X_test) + 0.1
 
 
+def test_early_stopping_only_truncates_the_levels_trees(data_2d):
+    stopped = GradientBoostedScore(n_noise_levels=6, duplicate_K=10, max_iter=40, random_state=0).fit(data_2d)
+    full = clone(stopped).set_params(early_stopping=False).fit(data_2d)
+    assert stopped.n_trees_.shape == (1, 6)
+    np.testing.assert_array_equal(full.n_trees_, 40)
+    assert stopped.n_trees_.min() < 40
+    levels, whole_levels = stopped.diffusions_[0].predictor.levels, full.diffusions_[0].predictor.levels
+    for kept, level, whole in zip(stopped.n_trees_[0], levels, whole_levels):
+        assert level.trees.feature.shape[0] == kept
+        np.testing.assert_array_equal(level.coef, whole.coef)
+        for field, whole_field in zip(level.trees, whole.trees):
+            np.testing.assert_array_equal(field, whole_field[:kept])
+
+
+def test_early_stopping_stops_where_the_trees_have_nothing_left_to_learn():
+    # Gaussian data: the linear maps hold every level's exact answer, so past
+    # the smallest noise levels (where trees still learn the training rows,
+    # of which the held-out rows are fresh copies) the trees only fit noise
+    rng = np.random.default_rng(1)
+    model = GradientBoostedScore(n_noise_levels=10, duplicate_K=20, max_iter=60, random_state=0)
+    model.fit(rng.standard_normal((500, 2)) @ [[1.0, 0.5], [0.0, 1.0]])
+    assert model.n_trees_[0, 2:].max() <= 30  # measured: 11
+    assert model.n_trees_[0, 2:].mean() <= 15  # measured: 3.4
+
+
 def test_vp_diffusion_samples_the_data(data_2d):
     model = GradientBoostedScore(**{**SMALL, "n_noise_levels": 30}, diffusion_type="vp", random_state=0).fit(data_2d)
     samples = model.sample(600, random_state=0)

@@ -81,7 +81,7 @@ def test_boosted_trees_predict_what_they_fit(sketch_size, missing_targets):
     trees = _kernels.empty_ensemble(n_trees, 8, n_outputs)
     residual = y.copy()
     params = _kernels.BoosterParams(0.5, 1.0, 3, 5)
-    _kernels.fit_boosted_trees(_binned(X, 16), residual, weight, sketches, params, trees)
+    _kernels.fit_boosted_trees(_binned(X, 16), residual, weight, sketches, params, trees, _kernels.no_early_stopping())
     assert (trees.left >= 0).sum() > n_trees  # the trees did split
     assert trees.leaf_values.shape == (n_trees, 8, n_outputs)
     pred = np.zeros_like(y)
@@ -104,7 +104,9 @@ def test_first_split_is_the_exhaustive_best_split(n_outputs):
     binned = _binned(X, 16)
     trees = _kernels.empty_ensemble(1, 2, n_outputs)
     params = _kernels.BoosterParams(1.0, 2.0, 5, min_leaf)
-    _kernels.fit_boosted_trees(binned, y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), params, trees)
+    _kernels.fit_boosted_trees(
+        binned, y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), params, trees, _kernels.no_early_stopping()
+    )
 
     def score(rows):
         return (y[rows].sum(axis=0) ** 2).sum() / (rows.sum() + 2.0)
@@ -131,7 +133,13 @@ def _fitted_trees(n_trees=6, n_features=3, seed=3):
     y = np.column_stack([np.sin(2 * X[:, 0]), X[:, 1] ** 2, X[:, 0] * X[:, 2]])[:, :n_features]
     trees = _kernels.empty_ensemble(n_trees, 8, n_features)
     _kernels.fit_boosted_trees(
-        _binned(X, 32), y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), _kernels.BoosterParams(0.5, 1.0, 3, 5), trees
+        _binned(X, 32),
+        y.copy(),
+        np.empty((0, 0)),
+        np.empty((0, 0, 0)),
+        _kernels.BoosterParams(0.5, 1.0, 3, 5),
+        trees,
+        _kernels.no_early_stopping(),
     )
     return trees
 
@@ -177,6 +185,73 @@ def test_smoothed_trees_are_the_hard_trees_away_from_their_thresholds():
     wide, _ = _smoothed(X, trees, np.full(3, 10.0))
     assert not np.allclose(wide, hard)
     assert np.all(np.abs(wide) <= np.abs(trees.leaf_values).max(axis=1).sum(axis=0) + 1e-12)
+
+
+def test_smoothed_trees_send_a_missing_input_where_the_hard_trees_do():
+    trees = _fitted_trees()
+    X = np.random.default_rng(6).standard_normal((300, 3))
+    X[::3, 0] = np.nan
+    X[1::5, 2] = np.nan
+    hard = np.zeros_like(X)
+    _kernels.predict_boosted_trees(X, trees, hard)
+    observed = X[:, trees.feature.ravel()]
+    gaps = np.abs(observed - trees.threshold.ravel())[:, (trees.left >= 0).ravel()]
+    out, div = _smoothed(X, trees, np.full(3, 0.9 * np.nanmin(gaps) / np.sqrt(7.0)))
+    np.testing.assert_array_equal(out, hard)
+    np.testing.assert_array_equal(div, 0.0)
+
+
+def _held_out_losses(X, y, weight, trees, bandwidth):
+    """Held-out squared residual after each prefix of ``trees``, from the prediction kernels."""
+    prediction, losses = np.zeros_like(y), [np.sum(weight * y**2)]
+    for t in range(trees.feature.shape[0]):
+        one = _kernels.TreeEnsemble(*(np.ascontiguousarray(field[t : t + 1]) for field in trees))
+        if bandwidth is None:
+            _kernels.predict_boosted_trees(X, one, prediction)
+        else:
+            _kernels.predict_smoothed_trees(X, one, bandwidth, prediction, np.empty(0))
+        losses.append(np.sum(weight * (y - prediction) ** 2))
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("bandwidth", [None, np.array([0.1, 0.2, 0.3])])
+def test_early_stopping_keeps_the_trees_up_to_the_best_held_out_loss(bandwidth):
+    # a weak signal in loud noise: the trees soon fit only their rows' noise
+    rng = np.random.default_rng(7)
+    n_trees, patience, tol = 60, 5, 1e-4
+
+    def rows(n):
+        X = rng.standard_normal((n, 3))
+        signal = np.column_stack([np.sin(2 * X[:, 0]), X[:, 1] ** 2 - 1, X[:, 0] * X[:, 2]])
+        y = signal + 2.0 * rng.standard_normal((n, 3))
+        X[rng.random(X.shape) < 0.05] = np.nan
+        return X, y, (rng.random(y.shape) > 0.1).astype(float)
+
+    X, y, _ = rows(1000)
+    X_out, y_out, weight_out = rows(400)
+    y_out *= weight_out
+    binned, params = _binned(X, 32), _kernels.BoosterParams(0.5, 0.0, 4, 10)
+    full = _kernels.empty_ensemble(n_trees, 8, 3)
+    assert _kernels.fit_boosted_trees(
+        binned, y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), params, full, _kernels.no_early_stopping()
+    ) == n_trees
+    soft = np.empty(0) if bandwidth is None else bandwidth
+    stopping = _kernels.EarlyStopping(X_out, y_out, weight_out, soft, patience, tol)
+    stopped = _kernels.empty_ensemble(n_trees, 8, 3)
+    no_weight, no_sketch = np.empty((0, 0)), np.empty((0, 0, 0))
+    kept = _kernels.fit_boosted_trees(binned, y.copy(), no_weight, no_sketch, params, stopped, stopping)
+    # the rule, replayed on the held-out losses of the full fit's prefixes
+    losses = _held_out_losses(X_out, y_out, weight_out, full, bandwidth)
+    best, expected = losses[0], 0
+    for t in range(1, n_trees + 1):
+        if losses[t] < best * (1 - tol):
+            best, expected = losses[t], t
+        elif t - expected >= patience:
+            break
+    assert 0 < kept == expected < n_trees - patience
+    assert losses[kept] < losses[0]
+    for field_stopped, field_full in zip(stopped, full):  # the kept trees are the full fit's first ones
+        np.testing.assert_array_equal(field_stopped[:kept], field_full[:kept])
 
 
 def test_gaussian_kde_log_sum_exp_matches_scipy():

@@ -28,8 +28,9 @@ Layout and conventions (shared with the scikit-learn and LightGBM learners):
 Named tuples reach the kernels as Numba tuples (typed per field, and cached
 like arrays), so they cost nothing over passing their arrays one by one.
 
-The fitting kernel grows every tree of one model sequentially and releases
-the GIL: models (noise levels, classes) are fitted in parallel by joblib,
+The fitting kernel grows every tree of one model sequentially (scoring
+held-out rows after each when asked to stop early, :class:`EarlyStopping`)
+and releases the GIL: models (noise levels, classes) are fitted in parallel by joblib,
 which scales better than splitting one small histogram over threads.  The
 prediction kernel is parallel over rows, like the engine's other kernels.
 """
@@ -68,6 +69,32 @@ class BoosterParams(NamedTuple):
     l2_regularization: float
     max_depth: int
     min_samples_leaf: int
+
+
+class EarlyStopping(NamedTuple):
+    """Held-out noised rows on which :func:`fit_boosted_trees` stops adding trees.
+
+    ``inputs``: float ``(n_rows, n_features)``, NaN allowed; ``residual``:
+    float ``(n_rows, n_outputs)``, their targets minus what the trees are
+    fitted on top of (0 where a target is missing); ``weight``: 0 where a
+    target is missing, 1 elsewhere, or ``(0, 0)`` when none is;
+    ``bandwidth``: the soft splits' standard deviation per input, or empty
+    for hard splits.  Fitting stops once ``n_iter_no_change`` trees in a row
+    have failed to lower the rows' squared residual by ``tol`` times itself.
+    ``inputs`` without rows: no early stopping (:func:`no_early_stopping`).
+    """
+
+    inputs: np.ndarray
+    residual: np.ndarray
+    weight: np.ndarray
+    bandwidth: np.ndarray
+    n_iter_no_change: int
+    tol: float
+
+
+def no_early_stopping():
+    """An :class:`EarlyStopping` without rows: every tree is fitted."""
+    return EarlyStopping(np.empty((0, 0)), np.empty((0, 0)), np.empty((0, 0)), np.empty(0), 0, 0.0)
 
 
 class TreeEnsemble(NamedTuple):
@@ -426,15 +453,15 @@ def _fit_leaf(residual, weight, rows, params, work, value):
 
 
 @njit(cache=True, nogil=True)
-def fit_boosted_trees(binned, residual, weight, sketches, params, trees):
-    """Fit the trees of ``trees`` to ``residual`` (squared loss), in place.
+def fit_boosted_trees(binned, residual, weight, sketches, params, trees, stopping):
+    """Fit the trees of ``trees`` to ``residual`` (squared loss), in place; return how many to keep.
 
     Parameters
     ----------
     binned : BinnedFeatures
         The inputs, binned.
     residual : float array (n_rows, n_outputs)
-        Targets on entry; on exit, what the trees leave unexplained.
+        Targets on entry; on exit, what the fitted trees leave unexplained.
     weight : float array (n_rows, n_outputs) or (0, 0)
         0 where a target is missing, 1 elsewhere; empty when none is missing.
     sketches : float array (n_trees, n_outputs, k) or (0, 0, 0)
@@ -444,9 +471,21 @@ def fit_boosted_trees(binned, residual, weight, sketches, params, trees):
     trees : TreeEnsemble
         Overwritten; its shapes (from :func:`empty_ensemble`) give the number
         of trees and of leaves per tree.
+    stopping : EarlyStopping
+        Held-out rows: after each tree their squared residual is measured,
+        and fitting stops once it has not improved for
+        ``stopping.n_iter_no_change`` trees; the trees to keep are those up
+        to the best.  Without rows, all the trees are fitted and kept.
     """
     n_trees, max_nodes = trees.feature.shape
     work = _workspace(binned, residual, sketches, max_nodes)
+    stopping_early = stopping.inputs.shape[0] > 0
+    held_out_prediction = np.zeros(stopping.residual.shape)
+    paths = _paths(max_nodes)
+    best_loss = _held_out_loss(stopping, held_out_prediction)
+    kept = n_trees
+    if stopping_early:
+        kept = 0
     for t in range(n_trees):
         if sketches.shape[0] > 0:
             _sketch(residual, sketches[t], work.grad)
@@ -458,28 +497,64 @@ def fit_boosted_trees(binned, residual, weight, sketches, params, trees):
                 rows = work.idx[work.start[m] : work.stop[m]]
                 _fit_leaf(residual, weight, rows, params, work, trees.leaf_values[t, slot])
                 slot += 1
+        if stopping_early:
+            _add_held_out_predictions(stopping, trees, t, held_out_prediction, paths)
+            loss = _held_out_loss(stopping, held_out_prediction)
+            if loss < best_loss * (1.0 - stopping.tol):
+                best_loss, kept = loss, t + 1
+            elif t + 1 - kept >= stopping.n_iter_no_change:
+                break
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def _held_out_loss(stopping, prediction):
+    """Squared residual of the held-out rows, summed over their observed targets."""
+    has_weight = stopping.weight.shape[0] > 0
+    total = 0.0
+    for i in range(prediction.shape[0]):
+        for j in range(prediction.shape[1]):
+            r = stopping.residual[i, j] - prediction[i, j]
+            if has_weight:
+                total += stopping.weight[i, j] * r * r
+            else:
+                total += r * r
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _add_held_out_predictions(stopping, trees, t, prediction, paths):
+    """``prediction +=`` tree ``t``'s prediction at the held-out rows, with soft splits when it has them."""
+    soft = stopping.bandwidth.shape[0] > 0
+    for i in range(prediction.shape[0]):
+        if soft:
+            _add_soft_tree(stopping.inputs[i], trees, t, stopping.bandwidth, prediction[i], 0.0, False, paths)
+        else:
+            _add_hard_tree(stopping.inputs[i], trees, t, prediction[i])
+
+
+@njit(cache=True, nogil=True)
+def _add_hard_tree(x, trees, t, out):
+    """``out +=`` the leaf values that row ``x`` reaches in tree ``t`` (NaN follows ``missing_left``)."""
+    m = 0
+    while trees.left[t, m] >= 0:
+        v = x[trees.feature[t, m]]
+        if np.isnan(v):
+            go_left = trees.missing_left[t, m]
+        else:
+            go_left = v <= trees.threshold[t, m]
+        m = trees.left[t, m] if go_left else trees.right[t, m]
+    s = trees.leaf_slot[t, m]
+    for j in range(out.shape[0]):
+        out[j] += trees.leaf_values[t, s, j]
 
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def predict_boosted_trees(X, trees, out):
     """``out[i] += sum over trees of the leaf values reached by row X[i]``."""
-    feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
-    n = X.shape[0]
-    n_trees = feature.shape[0]
-    n_outputs = leaf_values.shape[2]
-    for i in prange(n):
-        for t in range(n_trees):
-            m = 0
-            while left[t, m] >= 0:
-                x = X[i, feature[t, m]]
-                if np.isnan(x):
-                    go_left = missing_left[t, m]
-                else:
-                    go_left = x <= threshold[t, m]
-                m = left[t, m] if go_left else right[t, m]
-            s = leaf_slot[t, m]
-            for j in range(n_outputs):
-                out[i, j] += leaf_values[t, s, j]
+    for i in prange(X.shape[0]):
+        for t in range(trees.feature.shape[0]):
+            _add_hard_tree(X[i], trees, t, out[i])
 
 
 # the soft split's kernel is the biweight (15/16)(1 - r^2)^2 on [-1, 1]: its
@@ -511,6 +586,79 @@ def _soft_branch(x, threshold, h):
     return p_left, p_right, 0.9375 * (u * v) ** 2 / w
 
 
+class _Paths(NamedTuple):
+    """Scratch of a depth-first walk of a soft tree, one per thread.
+
+    The stack holds nodes still to visit with their path probability, depth
+    and the split (feature, ``d log p / dx``) that led to them; ``path_*``
+    hold the splits of the current path.
+    """
+
+    node: np.ndarray
+    prob: np.ndarray
+    depth: np.ndarray
+    feature: np.ndarray
+    dlog: np.ndarray
+    path_feature: np.ndarray
+    path_dlog: np.ndarray
+
+
+@njit(cache=True, nogil=True)
+def _paths(n_nodes):
+    return _Paths(
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes),
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes),
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _add_soft_tree(x, trees, t, bandwidth, out, div, with_divergence, paths):
+    """``out +=`` soft tree ``t``'s prediction at row ``x``; return ``div`` plus its divergence.
+
+    A depth-first walk follows both children of a split only inside its
+    window; a NaN input follows ``missing_left`` with probability 1.
+    """
+    feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
+    paths.node[0], paths.prob[0], paths.depth[0] = 0, 1.0, 0
+    paths.feature[0], paths.dlog[0] = -1, 0.0
+    top = 1
+    while top > 0:
+        top -= 1
+        m, prob, depth = paths.node[top], paths.prob[top], paths.depth[top]
+        if depth > 0:
+            paths.path_feature[depth - 1] = paths.feature[top]
+            paths.path_dlog[depth - 1] = paths.dlog[top]
+        if left[t, m] < 0:
+            s = leaf_slot[t, m]
+            for j in range(out.shape[0]):
+                out[j] += prob * leaf_values[t, s, j]
+            if with_divergence:
+                slope = 0.0
+                for q in range(depth):
+                    slope += leaf_values[t, s, paths.path_feature[q]] * paths.path_dlog[q]
+                div += prob * slope
+            continue
+        f = feature[t, m]
+        if np.isnan(x[f]):
+            p_left, p_right, slope = (1.0, 0.0, 0.0) if missing_left[t, m] else (0.0, 1.0, 0.0)
+        else:
+            p_left, p_right, slope = _soft_branch(x[f], threshold[t, m], bandwidth[f])
+        if p_right > 0.0:
+            paths.node[top], paths.prob[top], paths.depth[top] = right[t, m], prob * p_right, depth + 1
+            paths.feature[top], paths.dlog[top] = f, slope / p_right
+            top += 1
+        if p_left > 0.0:
+            paths.node[top], paths.prob[top], paths.depth[top] = left[t, m], prob * p_left, depth + 1
+            paths.feature[top], paths.dlog[top] = f, -slope / p_left
+            top += 1
+    return div
+
+
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
     """Soft-split trees: ``out[i] +=`` their prediction and ``divergence[i] +=`` its divergence.
@@ -524,56 +672,18 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
     derivative times the other splits' probabilities, so the divergence
     ``sum_j d out_j / d x_j`` adds, at each leaf, ``P(path)`` times the sum
     over the path's splits of ``value[f] * d log p / d x_f``.  A depth-first
-    walk follows both children of a split only inside its window.  Inputs and outputs have
-    the same columns (the noise or velocity of each input column); no NaN.
+    walk follows both children of a split only inside its window, and a NaN
+    input follows ``missing_left``.  Inputs and outputs have the same columns
+    (the noise or velocity of each input column).
     An empty ``divergence`` (length 0) skips the divergence, for sampling.
     """
-    feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
-    n = X.shape[0]
-    n_trees, n_nodes = feature.shape
-    n_outputs = leaf_values.shape[2]
+    n_trees, n_nodes = trees.feature.shape
     with_divergence = divergence.shape[0] > 0
-    for i in prange(n):
-        # depth-first stack: node, path probability, depth, and the split
-        # (feature, d log p / dx) that led to it; path_* hold the current path
-        stack_node = np.empty(n_nodes, dtype=np.int64)
-        stack_prob = np.empty(n_nodes)
-        stack_depth = np.empty(n_nodes, dtype=np.int64)
-        stack_feature = np.empty(n_nodes, dtype=np.int64)
-        stack_dlog = np.empty(n_nodes)
-        path_feature = np.empty(n_nodes, dtype=np.int64)
-        path_dlog = np.empty(n_nodes)
+    for i in prange(X.shape[0]):
+        paths = _paths(n_nodes)
         div = 0.0
         for t in range(n_trees):
-            stack_node[0], stack_prob[0], stack_depth[0] = 0, 1.0, 0
-            stack_feature[0], stack_dlog[0] = -1, 0.0
-            top = 1
-            while top > 0:
-                top -= 1
-                m, prob, depth = stack_node[top], stack_prob[top], stack_depth[top]
-                if depth > 0:
-                    path_feature[depth - 1] = stack_feature[top]
-                    path_dlog[depth - 1] = stack_dlog[top]
-                if left[t, m] < 0:
-                    s = leaf_slot[t, m]
-                    for j in range(n_outputs):
-                        out[i, j] += prob * leaf_values[t, s, j]
-                    if with_divergence:
-                        slope = 0.0
-                        for q in range(depth):
-                            slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
-                        div += prob * slope
-                    continue
-                f = feature[t, m]
-                p_left, p_right, slope = _soft_branch(X[i, f], threshold[t, m], bandwidth[f])
-                if p_right > 0.0:
-                    stack_node[top], stack_prob[top], stack_depth[top] = right[t, m], prob * p_right, depth + 1
-                    stack_feature[top], stack_dlog[top] = f, slope / p_right
-                    top += 1
-                if p_left > 0.0:
-                    stack_node[top], stack_prob[top], stack_depth[top] = left[t, m], prob * p_left, depth + 1
-                    stack_feature[top], stack_dlog[top] = f, -slope / p_left
-                    top += 1
+            div = _add_soft_tree(X[i], trees, t, bandwidth, out[i], div, with_divergence, paths)
         if with_divergence:
             divergence[i] += div
 
