@@ -30,9 +30,10 @@ like arrays), so they cost nothing over passing their arrays one by one.
 
 The fitting kernel grows every tree of one model sequentially (scoring
 held-out rows after each when asked to stop early, :class:`EarlyStopping`)
-and releases the GIL: models (noise levels, classes) are fitted in parallel by joblib,
-which scales better than splitting one small histogram over threads.  The
-prediction kernel is parallel over rows, like the engine's other kernels.
+and releases the GIL: models (noise levels, classes) are fitted in parallel
+by joblib, which scales better than splitting one small histogram over
+threads.  The prediction kernels are parallel over rows, like the engine's
+other kernels.
 """
 
 import math
@@ -483,9 +484,7 @@ def fit_boosted_trees(binned, residual, weight, sketches, params, trees, stoppin
     held_out_prediction = np.zeros(stopping.residual.shape)
     paths = _paths(max_nodes)
     best_loss = _held_out_loss(stopping, held_out_prediction)
-    kept = n_trees
-    if stopping_early:
-        kept = 0
+    kept = 0 if stopping_early else n_trees
     for t in range(n_trees):
         if sketches.shape[0] > 0:
             _sketch(residual, sketches[t], work.grad)
@@ -593,7 +592,7 @@ def _soft_branch(x, threshold, h):
 
 
 class _Paths(NamedTuple):
-    """Scratch of a depth-first walk of a soft tree, one per thread.
+    """Scratch of the depth-first walks of soft trees (one per row of a parallel loop).
 
     The stack holds nodes still to visit with their path probability, depth
     and the split (feature, ``d log p / dx``) that led to them; ``path_*``
