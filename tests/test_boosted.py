@@ -189,6 +189,14 @@ def test_early_stopping_only_truncates_the_levels_trees(data_2d):
             np.testing.assert_array_equal(field, whole_field[:kept])
 
 
+def test_held_out_rows_are_a_share_of_a_level_or_a_number():
+    assert boosted._held_out_size(0.1, 10_500) == 1050
+    assert boosted._held_out_size(0.1, 5) == 1  # at least one row
+    assert boosted._held_out_size(0.1, 10**6) == 10_000  # a share, at most 10,000 rows
+    assert boosted._held_out_size(50_000, 10**6) == 50_000  # a number, as asked
+    assert boosted._held_out_size(np.int64(7), 100) == 7
+
+
 def test_early_stopping_stops_where_the_trees_have_nothing_left_to_learn():
     # Gaussian data: the linear maps hold every level's exact answer, so past
     # the smallest noise levels (where trees still learn the training rows,
@@ -263,6 +271,11 @@ def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
         ({"max_bins": 256}, "max_bins"),
         ({"sketch_size": 0}, "sketch_size"),
         ({"linear_term": "yes"}, "linear_term"),
+        ({"early_stopping": "auto"}, "early_stopping"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"validation_fraction": 0}, "validation_fraction"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+        ({"tol": -1e-4}, "tol"),
         ({"n_density_samples": 5}, "n_density_samples"),
         ({"split_smoothing": 0.0}, "split_smoothing"),
         ({"split_smoothing": "soft"}, "split_smoothing"),
