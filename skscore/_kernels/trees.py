@@ -524,42 +524,42 @@ def _held_out_loss(stopping, prediction):
 @njit(cache=True, nogil=True)
 def _add_held_out_predictions(stopping, trees, t, prediction, paths):
     """``prediction +=`` tree ``t``'s prediction at the held-out rows, with soft splits when it has them."""
-    bandwidth = stopping.bandwidth
-    soft = bandwidth.shape[0] > 0
-    for i in range(prediction.shape[0]):
-        if soft:
-            _add_soft_trees(stopping.inputs, i, trees, t, t + 1, bandwidth, prediction, 0.0, False, True, paths)
-        else:
-            _add_hard_trees(stopping.inputs, i, trees, t, t + 1, prediction)
+    n, bandwidth = prediction.shape[0], stopping.bandwidth
+    if bandwidth.shape[0] > 0:
+        _add_soft_trees(stopping.inputs, 0, n, trees, t, t + 1, bandwidth, prediction, np.empty(0), True, paths)
+    else:
+        _add_hard_trees(stopping.inputs, 0, n, trees, t, t + 1, prediction)
 
 
 @njit(cache=True, nogil=True)
-def _add_hard_trees(X, i, trees, first, stop, out):
-    """``out[i] +=`` the leaf values that row ``X[i]`` reaches in trees ``first`` to ``stop - 1``.
+def _add_hard_trees(X, first_row, stop_row, trees, first, stop, out):
+    """``out[i] +=`` the leaf values that ``X[i]`` reaches in trees ``first`` to ``stop - 1``, rows of a range.
 
-    NaN follows ``missing_left``.  One call per row and range of trees: a
-    call per tree costs more than a small tree's walk.
+    NaN follows ``missing_left``.  Ranges of rows and trees, so that the
+    callers (a parallel loop over rows, the held-out rows of one tree) make
+    few calls: a call per row and tree costs more than a small tree's walk.
     """
     feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
-    for t in range(first, stop):
-        m = 0
-        while left[t, m] >= 0:
-            x = X[i, feature[t, m]]
-            if np.isnan(x):
-                go_left = missing_left[t, m]
-            else:
-                go_left = x <= threshold[t, m]
-            m = left[t, m] if go_left else right[t, m]
-        s = leaf_slot[t, m]
-        for j in range(out.shape[1]):
-            out[i, j] += leaf_values[t, s, j]
+    for i in range(first_row, stop_row):
+        for t in range(first, stop):
+            m = 0
+            while left[t, m] >= 0:
+                x = X[i, feature[t, m]]
+                if np.isnan(x):
+                    go_left = missing_left[t, m]
+                else:
+                    go_left = x <= threshold[t, m]
+                m = left[t, m] if go_left else right[t, m]
+            s = leaf_slot[t, m]
+            for j in range(out.shape[1]):
+                out[i, j] += leaf_values[t, s, j]
 
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def predict_boosted_trees(X, trees, out):
     """``out[i] += sum over trees of the leaf values reached by row X[i]``."""
     for i in prange(X.shape[0]):
-        _add_hard_trees(X, i, trees, 0, trees.feature.shape[0], out)
+        _add_hard_trees(X, i, i + 1, trees, 0, trees.feature.shape[0], out)
 
 
 # the soft split's kernel is the biweight (15/16)(1 - r^2)^2 on [-1, 1]: its
@@ -622,51 +622,56 @@ def _paths(n_nodes):
 
 
 @njit(cache=True, nogil=True)
-def _add_soft_trees(X, i, trees, first, stop, bandwidth, out, div, with_divergence, with_missing, paths):
-    """``out[i] +=`` soft trees ``first`` to ``stop - 1`` at row ``X[i]``; return ``div`` plus their divergence.
+def _add_soft_trees(X, first_row, stop_row, trees, first, stop, bandwidth, out, divergence, with_missing, paths):
+    """``out[i] +=`` soft trees ``first`` to ``stop - 1`` at ``X[i]`` and ``divergence[i] +=`` theirs, rows of a range.
 
     A depth-first walk follows both children of a split only inside its
     window; with ``with_missing``, a NaN input follows ``missing_left`` with
-    probability 1 (the flow's rows have none, and skip the test).  One call
-    per row and range of trees, as :func:`_add_hard_trees`.
+    probability 1 (the flow's rows have none, and skip the test).  An empty
+    ``divergence`` skips it.  Ranges of rows and trees, as
+    :func:`_add_hard_trees`.
     """
     feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
     stack_node, stack_prob, stack_depth, stack_feature, stack_dlog, path_feature, path_dlog = paths
-    for t in range(first, stop):
-        stack_node[0], stack_prob[0], stack_depth[0] = 0, 1.0, 0
-        stack_feature[0], stack_dlog[0] = -1, 0.0
-        top = 1
-        while top > 0:
-            top -= 1
-            m, prob, depth = stack_node[top], stack_prob[top], stack_depth[top]
-            if depth > 0:
-                path_feature[depth - 1] = stack_feature[top]
-                path_dlog[depth - 1] = stack_dlog[top]
-            if left[t, m] < 0:
-                s = leaf_slot[t, m]
-                for j in range(out.shape[1]):
-                    out[i, j] += prob * leaf_values[t, s, j]
-                if with_divergence:
-                    slope = 0.0
-                    for q in range(depth):
-                        slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
-                    div += prob * slope
-                continue
-            f = feature[t, m]
-            x = X[i, f]
-            if with_missing and np.isnan(x):
-                p_left, p_right, slope = (1.0, 0.0, 0.0) if missing_left[t, m] else (0.0, 1.0, 0.0)
-            else:
-                p_left, p_right, slope = _soft_branch(x, threshold[t, m], bandwidth[f])
-            if p_right > 0.0:
-                stack_node[top], stack_prob[top], stack_depth[top] = right[t, m], prob * p_right, depth + 1
-                stack_feature[top], stack_dlog[top] = f, slope / p_right
-                top += 1
-            if p_left > 0.0:
-                stack_node[top], stack_prob[top], stack_depth[top] = left[t, m], prob * p_left, depth + 1
-                stack_feature[top], stack_dlog[top] = f, -slope / p_left
-                top += 1
-    return div
+    with_divergence = divergence.shape[0] > 0
+    for i in range(first_row, stop_row):
+        div = 0.0
+        for t in range(first, stop):
+            stack_node[0], stack_prob[0], stack_depth[0] = 0, 1.0, 0
+            stack_feature[0], stack_dlog[0] = -1, 0.0
+            top = 1
+            while top > 0:
+                top -= 1
+                m, prob, depth = stack_node[top], stack_prob[top], stack_depth[top]
+                if depth > 0:
+                    path_feature[depth - 1] = stack_feature[top]
+                    path_dlog[depth - 1] = stack_dlog[top]
+                if left[t, m] < 0:
+                    s = leaf_slot[t, m]
+                    for j in range(out.shape[1]):
+                        out[i, j] += prob * leaf_values[t, s, j]
+                    if with_divergence:
+                        slope = 0.0
+                        for q in range(depth):
+                            slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
+                        div += prob * slope
+                    continue
+                f = feature[t, m]
+                x = X[i, f]
+                if with_missing and np.isnan(x):
+                    p_left, p_right, slope = (1.0, 0.0, 0.0) if missing_left[t, m] else (0.0, 1.0, 0.0)
+                else:
+                    p_left, p_right, slope = _soft_branch(x, threshold[t, m], bandwidth[f])
+                if p_right > 0.0:
+                    stack_node[top], stack_prob[top], stack_depth[top] = right[t, m], prob * p_right, depth + 1
+                    stack_feature[top], stack_dlog[top] = f, slope / p_right
+                    top += 1
+                if p_left > 0.0:
+                    stack_node[top], stack_prob[top], stack_depth[top] = left[t, m], prob * p_left, depth + 1
+                    stack_feature[top], stack_dlog[top] = f, -slope / p_left
+                    top += 1
+        if with_divergence:
+            divergence[i] += div
 
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
@@ -689,13 +694,9 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
     An empty ``divergence`` (length 0) skips the divergence, for sampling.
     """
     n_trees, n_nodes = trees.feature.shape
-    with_divergence = divergence.shape[0] > 0
     with_missing = np.isnan(X).any()
     for i in prange(X.shape[0]):
-        paths = _paths(n_nodes)
-        div = _add_soft_trees(X, i, trees, 0, n_trees, bandwidth, out, 0.0, with_divergence, with_missing, paths)
-        if with_divergence:
-            divergence[i] += div
+        _add_soft_trees(X, i, i + 1, trees, 0, n_trees, bandwidth, out, divergence, with_missing, _paths(n_nodes))
 
 
 @njit(cache=True, nogil=True)
