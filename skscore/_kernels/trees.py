@@ -592,7 +592,7 @@ def _soft_branch(x, threshold, h):
 
 
 class _Paths(NamedTuple):
-    """Scratch of the depth-first walks of soft trees (one per row of a parallel loop).
+    """Scratch of the depth-first walks of soft trees (one per row of the prediction loop, one per fit's held-out rows).
 
     The stack holds nodes still to visit with their path probability, depth
     and the split (feature, ``d log p / dx``) that led to them; ``path_*``
