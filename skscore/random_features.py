@@ -1,10 +1,11 @@
 """DiffusionRandomFeatures: the diffusion random feature model of Saha & Tran."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
 from . import _kernels
 from ._engine import _MAX_SEED, NoisePredictor
@@ -196,8 +197,16 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     fit_gates : bool, default=True
         Train the gates ``theta1``.  False freezes them at 0 (all gates
         open): the paper's plain random-feature (RF) baseline, pure ridge.
-    n_iter : int, default=5
-        Alternations between the ridge solve and the gate updates.
+    max_iter : int, default=50
+        Most alternations between the ridge solve and the gate updates.
+        0 keeps the first ridge solve with every gate open.
+    tol : float, default=1e-4
+        The alternations stop once one lowers the training loss by less than
+        ``tol`` times the loss: the loss is then within a few ``tol`` of
+        where further alternations take it.  0 runs all ``max_iter``.
+    n_iter : int
+        Deprecated: use ``max_iter`` (with ``tol=0`` for exactly that many
+        alternations, what ``n_iter`` ran).
     sampler : {'heun', 'ddim', 'ddpm', 'euler_maruyama'}, default='heun'
         Reverse-time integrator used by :meth:`sample`; 'heun' integrates the
         probability-flow ODE that :meth:`score_samples` uses.
@@ -240,7 +249,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         Training loss (weighted mean squared noise error over levels, plus
         the penalty) after the first ridge solve and after each alternation.
     n_iter_ : int
-        Alternations run.
+        Alternations run (at most ``max_iter``).
     diffusion_ : skscore._engine.Diffusion
         The fitted engine: noise angles, base distribution and noise
         predictor (see :ref:`architecture`).
@@ -303,7 +312,9 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         "features": [StrOptions({"multiscale", "paper"})],
         "linear_term": ["boolean"],
         "fit_gates": ["boolean"],
-        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
     }
 
     def __init__(
@@ -317,7 +328,9 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         features="multiscale",
         linear_term=True,
         fit_gates=True,
-        n_iter=5,
+        max_iter=50,
+        tol=1e-4,
+        n_iter="deprecated",
         sampler="heun",
         preprocessing="standard",
         random_state=None,
@@ -351,6 +364,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         self.features = features
         self.linear_term = linear_term
         self.fit_gates = fit_gates
+        self.max_iter = max_iter
+        self.tol = tol
         self.n_iter = n_iter
 
     def _check_params_together(self):
@@ -492,21 +507,33 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         weights = 1.0 / np.maximum(a**2, 1e-2)
         return weights / weights.mean()
 
-    def _solve_theta2(self, gram, cross, gates, penalty):
+    @staticmethod
+    def _solve_theta2(gram, cross, residual, gates, penalty):
+        """The output weights for fixed gates, and the training loss they reach.
+
+        The loss is a ridge objective in ``theta2``, ``tr(theta2' M theta2) -
+        2 tr(theta2' r) + mean(e2)``; at its minimizer ``M theta2 = r`` it is
+        ``mean(e2) - tr(theta2' r)``, which costs nothing once solved.
+        """
         N, d = cross.shape[1:]
         lhs = penalty * np.eye(N)
         rhs = np.zeros((N, d))
         for g, G, C in zip(gates, gram, cross):
             lhs += g[:, None] * G * g[None, :] / len(gates)
             rhs += g[:, None] * C / len(gates)
-        return linalg.solve(lhs, rhs, assume_a="pos")
+        theta2 = linalg.solve(lhs, rhs, assume_a="pos")
+        return theta2, np.mean(residual) - np.sum(theta2 * rhs)
 
-    def _loss(self, gram, cross, residual, gates, theta2, penalty):
-        loss = 0.0
-        for g, G, C, e2 in zip(gates, gram, cross, residual):
-            out = g[:, None] * theta2
-            loss += np.sum(out * (G @ out)) - 2 * np.sum(out * C) + e2
-        return loss / len(gates) + penalty * np.sum(theta2**2)
+    def _alternations(self):
+        """``(max_iter, tol)``, from the deprecated ``n_iter`` when it is set."""
+        if isinstance(self.n_iter, str):
+            return self.max_iter, self.tol
+        warnings.warn(
+            "n_iter is deprecated and will be removed in skscore 0.3: use max_iter (with tol=0 for exactly "
+            "that many alternations).",
+            FutureWarning,
+        )
+        return self.n_iter, 0.0
 
     def _update_gates(self, gram, cross, gates, theta2, n_steps=30):
         """Accelerated projected gradient (FISTA with adaptive restart) on the
@@ -517,17 +544,21 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             q = np.sum(C * theta2, axis=1)
             step = 1.0 / (1.2 * _largest_eigenvalue(H) + 1e-300)
             g = y = gates[k]
+            Hg = Hy = H @ g  # H y follows from H g by linearity: one product per step
             t = 1.0
-            f_old = g @ (H @ g) * 0.5 - q @ g  # steps that increase it are refused
+            f_old = g @ Hg * 0.5 - q @ g  # steps that increase it are refused
             for _ in range(n_steps):
-                g_new = np.clip(y - step * (H @ y - q), -1.0, 1.0)
-                f_new = g_new @ (H @ g_new) * 0.5 - q @ g_new
+                g_new = np.clip(y - step * (Hy - q), -1.0, 1.0)
+                Hg_new = H @ g_new
+                f_new = g_new @ Hg_new * 0.5 - q @ g_new
                 if f_new > f_old:  # restart the momentum
-                    t, y = 1.0, g
+                    t, y, Hy = 1.0, g, Hg
                     continue
                 t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-                y = g_new + (t - 1.0) / t_new * (g_new - g)
-                g, t, f_old = g_new, t_new, f_new
+                momentum = (t - 1.0) / t_new
+                y = g_new + momentum * (g_new - g)
+                Hy = Hg_new + momentum * (Hg_new - Hg)
+                g, Hg, t, f_old = g_new, Hg_new, t_new, f_new
             gates[k] = g
         return gates
 
@@ -544,20 +575,23 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         )
         penalty = self._ridge_penalty(rows.n_rows)
         gates = np.ones((self.n_steps, self.n_random_features_))
-        theta2 = self._solve_theta2(gram, cross, gates, penalty)
-        losses = [self._loss(gram, cross, residual, gates, theta2, penalty)]
+        theta2, loss = self._solve_theta2(gram, cross, residual, gates, penalty)
+        losses = [loss]
         progress = self._progress()
         progress.report("ridge solve of the output weights: loss %.6g", losses[0])
-        n_iter = self.n_iter if self.fit_gates else 0
-        for i in range(n_iter):
+        max_iter, tol = self._alternations()
+        for i in range(max_iter if self.fit_gates else 0):
             gates = self._update_gates(gram, cross, gates, theta2)
-            theta2 = self._solve_theta2(gram, cross, gates, penalty)
-            losses.append(self._loss(gram, cross, residual, gates, theta2, penalty))
-            progress.report("alternation %d of %d (gates, then output weights): loss %.6g", i + 1, n_iter, losses[-1])
+            theta2, loss = self._solve_theta2(gram, cross, residual, gates, penalty)
+            losses.append(loss)
+            progress.report("alternation %d of at most %d (gates, then output weights): loss %.6g", i + 1, max_iter,
+                            losses[-1])
+            if tol and losses[-2] - losses[-1] < tol * abs(losses[-1]):
+                break
         self.theta1_ = np.arccos(gates)
         self.theta2_ = theta2
         self.loss_curve_ = np.array(losses)
-        self.n_iter_ = n_iter
+        self.n_iter_ = len(losses) - 1
         self.linear_coef_ = np.zeros((self.n_steps, d, d))
         self.linear_intercept_ = np.zeros((self.n_steps, d))
         for k, (P, Q_inv, R) in enumerate(linear):

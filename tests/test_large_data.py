@@ -76,7 +76,7 @@ def test_features_follow_the_rows():
     assert (
         model._pairs_per_level(100) == 2048 and model._pairs_per_level(10**6) == 16_384
     )
-    fitted = DiffusionRandomFeatures(n_steps=4, n_iter=0, random_state=0).fit(
+    fitted = DiffusionRandomFeatures(n_steps=4, max_iter=0, random_state=0).fit(
         _skewed_rows(300)
     )
     assert fitted.n_random_features_ == 512 and fitted.theta2_.shape == (512, 3)
@@ -96,12 +96,12 @@ def test_fit_uses_the_penalty_floor_when_rows_outnumber_the_pairs(monkeypatch):
     used = []
     solve = DiffusionRandomFeatures._solve_theta2
 
-    def recording(self, gram, cross, gates, penalty):
+    def recording(self, gram, cross, residual, gates, penalty):
         used.append(penalty)
-        return solve(self, gram, cross, gates, penalty)
+        return solve(gram, cross, residual, gates, penalty)
 
     monkeypatch.setattr(DiffusionRandomFeatures, "_solve_theta2", recording)
-    DiffusionRandomFeatures(n_features=8, n_steps=2, alpha=5.0, n_iter=1, random_state=0).fit(
+    DiffusionRandomFeatures(n_features=8, n_steps=2, alpha=5.0, max_iter=1, random_state=0).fit(
         _skewed_rows(3000)
     )
     assert used and all(p == 5.0 / 512 for p in used)
@@ -112,7 +112,7 @@ def test_fit_uses_the_penalty_floor_when_rows_outnumber_the_pairs(monkeypatch):
 def in_memory():
     X = _skewed_rows(20_000)
     model = DiffusionRandomFeatures(
-        n_features=96, n_steps=6, n_iter=2, random_state=0
+        n_features=96, n_steps=6, max_iter=2, random_state=0
     ).fit(X)
     return X, model
 
@@ -136,7 +136,7 @@ def test_dask_fit_is_the_in_memory_fit(in_memory, chunks):
         X, chunks=(chunks, 2)
     )  # columns split too: gathered per partition
     fitted = DiffusionRandomFeatures(
-        n_features=96, n_steps=6, n_iter=2, random_state=0
+        n_features=96, n_steps=6, max_iter=2, random_state=0
     ).fit(lazy)
     _assert_same_model(model, fitted)
     probe = X[:300]
@@ -178,7 +178,7 @@ def test_a_lazily_generated_table_is_fitted_without_gathering_it(monkeypatch):
         for name in ("__array__", "compute", "persist"):
             patch.setattr(da.Array, name, gathered)
         model = DiffusionRandomFeatures(
-            n_features=32, n_steps=4, n_iter=1, random_state=0
+            n_features=32, n_steps=4, max_iter=1, random_state=0
         ).fit(lazy)
     # each partition made once per pass: extremes, moments and the statistics of the levels
     assert sorted(made) == sorted(list(range(0, 10_000, 2_500)) * 3)
@@ -186,7 +186,7 @@ def test_a_lazily_generated_table_is_fitted_without_gathering_it(monkeypatch):
         [_skewed_rows(2_500, seed=start) for start in range(0, 10_000, 2_500)]
     )
     _assert_same_model(
-        DiffusionRandomFeatures(n_features=32, n_steps=4, n_iter=1, random_state=0).fit(
+        DiffusionRandomFeatures(n_features=32, n_steps=4, max_iter=1, random_state=0).fit(
             in_memory
         ),
         model,
@@ -198,7 +198,7 @@ def test_dask_dataframe_keeps_names_and_scores_lazily():
     dd = pytest.importorskip("dask.dataframe")
     X = _skewed_rows(3_000)
     frame = pd.DataFrame(X, columns=["a", "b", "c"])
-    model = DiffusionRandomFeatures(n_features=32, n_steps=4, n_iter=1, random_state=0)
+    model = DiffusionRandomFeatures(n_features=32, n_steps=4, max_iter=1, random_state=0)
     model.fit(dd.from_pandas(frame, npartitions=3))
     np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c"])
     np.testing.assert_allclose(
@@ -214,7 +214,7 @@ def test_dask_constant_column_is_a_point_mass_as_in_memory():
     da = pytest.importorskip("dask.array")
     X = _skewed_rows(2_000)
     X[:, 1] = 4.25
-    kwargs = dict(n_features=32, n_steps=4, n_iter=1, random_state=0)
+    kwargs = dict(n_features=32, n_steps=4, max_iter=1, random_state=0)
     model = DiffusionRandomFeatures(**kwargs).fit(da.from_array(X, chunks=(700, 3)))
     _assert_same_model(DiffusionRandomFeatures(**kwargs).fit(X), model)
     assert np.all(model.sample(20, random_state=0)[:, 1] == 4.25)
@@ -226,7 +226,7 @@ def test_models_without_partition_fits_compute_the_data():
     kwargs = dict(
         n_components=2,
         n_steps=4,
-        predictor=DiffusionRandomFeatures(n_features=16, n_iter=0),
+        predictor=DiffusionRandomFeatures(n_features=16, max_iter=0),
         random_state=0,
     )
     lazy = GaussianMixturePriorDiffusion(**kwargs).fit(
@@ -291,7 +291,7 @@ def test_fit_on_a_local_cluster_is_the_in_memory_fit(in_memory):
     ) as cluster:
         with distributed.Client(cluster):
             fitted = DiffusionRandomFeatures(
-                n_features=96, n_steps=6, n_iter=2, random_state=0
+                n_features=96, n_steps=6, max_iter=2, random_state=0
             )
             fitted.fit(da.from_array(X, chunks=(5_000, 3)))
     _assert_same_model(model, fitted)
