@@ -202,8 +202,9 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         0 keeps the first ridge solve with every gate open.
     tol : float, default=1e-4
         The alternations stop once one lowers the training loss by less than
-        ``tol`` times the loss: the loss is then within a few ``tol`` of
-        where further alternations take it.  0 runs all ``max_iter``.
+        ``tol`` times the loss (the decreases shrink about geometrically, so
+        what more alternations would gain is a small multiple of ``tol``).
+        0 runs all ``max_iter``.
     n_iter : int
         Deprecated: use ``max_iter`` (with ``tol=0`` for exactly that many
         alternations, what ``n_iter`` ran).
