@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import linalg
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from threadpoolctl import threadpool_limits
 
 from . import _kernels
 from ._engine import _MAX_SEED, NoisePredictor
@@ -17,19 +18,6 @@ _PAIRS_PER_FEATURE = 32
 _MAX_AUTO_FEATURES = 1536
 # the per-level sums of one task of a dask fit stay under this many bytes
 _TASK_BYTES = 1 << 27
-
-
-def _largest_eigenvalue(matrix, n_iter=15):
-    """Power iteration for a symmetric positive semi-definite matrix."""
-    v = np.ones(matrix.shape[0]) / np.sqrt(matrix.shape[0])
-    value = 0.0
-    for _ in range(n_iter):
-        w = matrix @ v
-        value = np.linalg.norm(w)
-        if value == 0.0:
-            return 0.0
-        v = w / value
-    return value
 
 
 def _level_reporter(progress, n_levels, n_pairs):
@@ -536,31 +524,13 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         )
         return self.n_iter, 0.0
 
-    def _update_gates(self, gram, cross, gates, theta2, n_steps=30):
+    @staticmethod
+    def _update_gates(gram, cross, gates, theta2, n_steps=30):
         """Accelerated projected gradient (FISTA with adaptive restart) on the
         gates; for each level the loss is a convex quadratic on [-1, 1]^N."""
         outer = theta2 @ theta2.T
-        for k, (G, C) in enumerate(zip(gram, cross)):
-            H = G * outer
-            q = np.sum(C * theta2, axis=1)
-            step = 1.0 / (1.2 * _largest_eigenvalue(H) + 1e-300)
-            g = y = gates[k]
-            Hg = Hy = H @ g  # H y follows from H g by linearity: one product per step
-            t = 1.0
-            f_old = g @ Hg * 0.5 - q @ g  # steps that increase it are refused
-            for _ in range(n_steps):
-                g_new = np.clip(y - step * (Hy - q), -1.0, 1.0)
-                Hg_new = H @ g_new
-                f_new = g_new @ Hg_new * 0.5 - q @ g_new
-                if f_new > f_old:  # restart the momentum
-                    t, y, Hy = 1.0, g, Hg
-                    continue
-                t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-                momentum = (t - 1.0) / t_new
-                y = g_new + momentum * (g_new - g)
-                Hy = Hg_new + momentum * (Hg_new - Hg)
-                g, Hg, t, f_old = g_new, Hg_new, t_new, f_new
-            gates[k] = g
+        with threadpool_limits(1, user_api="blas"):  # the levels run in parallel, each product on one thread
+            _kernels.update_gates(gram, cross, theta2, outer, gates, n_steps, 15)
         return gates
 
     def _fit_predictor(self, Z, diffusion, random_state):

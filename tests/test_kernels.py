@@ -19,6 +19,47 @@ def test_sine_features_match_numpy():
     np.testing.assert_allclose(cosines @ weight, expected_trace, rtol=0, atol=1e-10)
 
 
+def _gate_problem(rng, K=3, N=16, d=2, m=60):
+    S = np.sin(rng.standard_normal((K, m, N)))
+    gram = S.transpose(0, 2, 1) @ S / m
+    cross = S.transpose(0, 2, 1) @ rng.standard_normal((K, m, d)) / m
+    return gram, cross, 0.5 * rng.standard_normal((N, d)), rng.uniform(-1, 1, (K, N))
+
+
+def test_gate_step_lowers_every_levels_quadratic_and_stays_in_the_box():
+    """Each level's ``g' H g / 2 - q' g`` falls, gates stay in [-1, 1], and enough steps reach the box optimum."""
+    from scipy.optimize import minimize
+
+    gram, cross, theta2, gates = _gate_problem(np.random.default_rng(0))
+    outer = theta2 @ theta2.T
+    start = gates.copy()
+    _kernels.update_gates(gram, cross, theta2, outer, gates, 500, 50)
+    assert np.all(np.abs(gates) <= 1)
+    for G, C, g0, g in zip(gram, cross, start, gates):
+        H, q = G * outer, np.sum(C * theta2, axis=1)
+        loss = lambda x: 0.5 * x @ H @ x - q @ x  # noqa: E731
+        assert loss(g) < loss(g0)
+        best = minimize(loss, g0, jac=lambda x: H @ x - q, bounds=[(-1, 1)] * len(g), method="L-BFGS-B",
+                        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
+        assert loss(g) <= best.fun + 1e-6 * abs(best.fun)
+
+
+def test_gate_step_is_the_same_on_any_number_of_threads():
+    from numba import get_num_threads, set_num_threads
+
+    gram, cross, theta2, gates = _gate_problem(np.random.default_rng(1), K=5)
+    results, before = [], get_num_threads()
+    try:
+        for threads in (1, min(2, before)):
+            set_num_threads(threads)
+            out = gates.copy()
+            _kernels.update_gates(gram, cross, theta2, theta2 @ theta2.T, out, 30, 15)
+            results.append(out)
+    finally:
+        set_num_threads(before)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 def test_integrator_steps_match_their_formulas():
     rng = np.random.default_rng(1)
     z, eps, noise, v_prev = (rng.standard_normal((20, 3)) for _ in range(4))

@@ -6,6 +6,7 @@ elementwise work around them.  Every kernel is ``parallel=True`` over rows with
 """
 
 from .features import sine_cosine_features, sine_features
+from .gates import update_gates
 from .integrators import (
     ancestral_step,
     ddim_step,
@@ -30,6 +31,7 @@ from .trees import (
 __all__ = [
     "sine_features",
     "sine_cosine_features",
+    "update_gates",
     "ancestral_step",
     "ddim_step",
     "euler_maruyama_step",
