@@ -3,14 +3,15 @@
 import warnings
 from numbers import Integral, Real
 
+import numba
 import numpy as np
 from scipy import linalg
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
-from threadpoolctl import threadpool_limits
 
 from . import _kernels
 from ._engine import _MAX_SEED, NoisePredictor
 from ._kernels import cuda as _cuda
+from ._parallel import capped_threads
 from ._rows import RowPartitions
 from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 
@@ -529,7 +530,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         """Accelerated projected gradient (FISTA with adaptive restart) on the
         gates; for each level the loss is a convex quadratic on [-1, 1]^N."""
         outer = theta2 @ theta2.T
-        with threadpool_limits(1, user_api="blas"):  # the levels run in parallel, each product on one thread
+        with capped_threads(numba.get_num_threads(), blas_threads=1):  # levels in parallel, products on one thread
             _kernels.update_gates(gram, cross, theta2, outer, gates, n_steps, 15)
         return gates
 
