@@ -556,9 +556,11 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             gates = self._update_gates(gram, cross, gates, theta2)
             theta2, loss = self._solve_theta2(gram, cross, residual, gates, penalty)
             losses.append(loss)
-            progress.report("alternation %d of at most %d (gates, then output weights): loss %.6g", i + 1, max_iter,
-                            losses[-1])
-            if tol and losses[-2] - losses[-1] < tol * abs(losses[-1]):
+            converged = bool(tol) and losses[-2] - losses[-1] < tol * abs(losses[-1])
+            milestone = converged or (i + 1) % 10 == 0 or i + 1 == max_iter  # verbose=1 prints these only
+            progress.report("alternation %d of at most %d (gates, then output weights): loss %.6g%s", i + 1, max_iter,
+                            losses[-1], ", converged" if converged else "", level=1 if milestone else 2)
+            if converged:
                 break
         self.theta1_ = np.arccos(gates)
         self.theta2_ = theta2

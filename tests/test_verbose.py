@@ -32,7 +32,7 @@ NAMES = list(ESTIMATORS)
 STAGES = {
     "DiffusionRandomFeatures": [r"statistics of levels 1-2 of 10"]
     + [rf"statistics of levels {k}-{k + 1} of 10" for k in (3, 5, 7, 9)]
-    + [r"ridge solve", r"alternation 1 of at most 2", r"alternation 2 of at most 2"],
+    + [r"ridge solve", r"alternation 2 of at most 2"],
     "GaussianMixturePriorDiffusion": [r"prior: 2 components", r"component 1 of 2: \d+ rows", r"component 2 of 2: \d+ rows"],
     "ConvexTwoLayerScore": [rf"level {k} of 6 \(program {i} of 3\): \d+ patterns" for i, k in ((1, 1), (2, 3), (3, 6))],
     "GradientBoostedScore": [rf"level {k} of 4: linear map and [0-3] trees" for k in (1, 2, 3, 4)],
