@@ -2,7 +2,8 @@
 
 Dense matrix products are left to BLAS (numpy); the kernels fuse the
 elementwise work around them.  Every kernel is ``parallel=True`` over rows with
-``prange`` and ``cache=True`` so that compilation happens once per machine.
+``prange`` (the random features' gate step over noise levels, which are
+independent) and ``cache=True`` so that compilation happens once per machine.
 """
 
 from .features import sine_cosine_features, sine_features

@@ -37,10 +37,12 @@ def _largest_eigenvalue(H, n_iter, v, w):
 def update_gates(gram, cross, theta2, outer, gates, n_steps, n_power):
     """Accelerated projected gradient (FISTA with adaptive restart) on every level's gates, in place.
 
-    ``outer`` is ``theta2 theta2'``.  The step is ``1 / (1.2 lambda_max(H_k))`` (power iteration); a step that
-    would raise the level's loss is refused and the momentum restarted, so
-    the gates never raise it.  ``H y`` follows from ``H g`` by linearity:
-    one product with ``H_k`` per step.
+    ``outer`` is ``theta2 theta2'``; ``n_steps`` gradient steps per level
+    after ``n_power`` steps of power iteration for ``lambda_max(H_k)``.
+    The step is ``1 / (1.2 lambda_max(H_k))``; a step that would raise the
+    level's loss is refused and the momentum restarted, so the gates never
+    raise it.  ``H y`` follows from ``H g`` by linearity: one product with
+    ``H_k`` per step.
     """
     n_levels, n = gates.shape
     for k in prange(n_levels):
