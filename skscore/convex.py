@@ -23,6 +23,10 @@ _MIN_ROWS, _MAX_ROWS = 512, 2048
 MAX_RELU_COLUMNS = 32
 # n_gates='auto': this many gates up to this many rows, then growing as the square root of the rows
 _AUTO_GATES, _AUTO_GATES_ROWS, _MAX_AUTO_GATES = 32, 1024, 160
+# noise_levels='auto' with per-level programs: a program for about every third of the default 30
+# levels; the fit time saved buys per-level programs twice the gates ('auto'), which the density
+# lacks far more than it lacks levels (the convex guide has the figures)
+_AUTO_TRAINED_LEVELS, _PER_LEVEL_GATES_FACTOR = 10, 2
 
 
 def _score_matching_threshold(x, trace_weight):
@@ -45,9 +49,10 @@ def _score_matching_threshold(x, trace_weight):
     return trace_weight * max(interior, extreme) / m
 
 
-def _auto_gates(n_rows):
-    """``n_gates='auto'``: 32 up to 1024 rows, then growing as ``sqrt(n)``, at most 160."""
-    return int(np.clip(round(_AUTO_GATES * np.sqrt(n_rows / _AUTO_GATES_ROWS)), _AUTO_GATES, _MAX_AUTO_GATES))
+def _auto_gates(n_rows, factor=1):
+    """``n_gates='auto'``: ``factor`` times (32 up to 1024 rows, then growing as ``sqrt(n)``, at most 160)."""
+    gates = np.clip(round(_AUTO_GATES * np.sqrt(n_rows / _AUTO_GATES_ROWS)), _AUTO_GATES, _MAX_AUTO_GATES)
+    return int(factor * gates)
 
 
 class ConvexTwoLayerScore(BaseDiffusionDensity):
@@ -78,11 +83,14 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         ``D_k`` (at most ``n_gates``).  Each pattern can host one neuron per
         output coordinate and sign, so the width of the network is at most
         ``2 n_gates d`` per level.  The cost of a program grows as
-        ``(n_gates d)^2 d``.  'auto' draws 32 gates up to 1024 rows and
-        ``32 sqrt(n_samples / 1024)`` beyond, at most 160: the arrangement of
-        more rows has more patterns to sample, and a network of more neurons
-        is what more data support (the :ref:`large data <large_data>` guide
-        has the learning curves).  The number drawn is ``n_gates_``.
+        ``(n_gates d)^2 d``.  'auto' draws ``g = 32`` gates up to 1024 rows
+        and ``g = 32 sqrt(n_samples / 1024)`` beyond, at most 160: the
+        arrangement of more rows has more patterns to sample, and a network
+        of more neurons is what more data support (the :ref:`large data
+        <large_data>` guide has the learning curves).  When
+        ``noise_levels='auto'`` leaves levels without a program, each
+        program gets ``2 g``: the fit time that the skipped levels save buys
+        wider networks.  The number drawn is ``n_gates_``.
     beta : float, default=1e-3
         Weight decay, against half the mean squared noise error: the program
         minimizes ``1/(2m) sum ||eps_hat - eps||^2 + beta sum_i ||v_i||`` over
@@ -104,11 +112,17 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         refuses wider tables with a ValueError.
     activation : {'relu', 'abs'}, default='relu'
         Hidden activation: ReLU, or the absolute value.
-    noise_levels : int or None, default=None
+    noise_levels : int, 'auto' or None, default='auto'
         Number of noise levels that get a convex program, spread evenly over
         the ``n_steps`` levels of the engine (the first and the last
         included); the predictor at a level in between interpolates its two
         neighbours linearly in the noise angle.  None trains every level.
+        'auto' trains ``min(n_steps, 10)`` levels with ``conditioning=
+        'per_level'`` (every level with ``'input'``, whose one program costs
+        the same for any number of levels): the noise predictor changes
+        slowly from level to level, and with ``n_gates='auto'`` the time
+        saved goes to networks of twice the gates, which the density needs
+        more (see the User Guide).
     conditioning : {'per_level', 'input'}, default='per_level'
         'per_level': one network, and one convex program, per noise level
         (solved in parallel).  'input': one network shared by all levels,
@@ -253,7 +267,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         "beta": [Interval(Real, 0, None, closed="left")],
         "formulation": [StrOptions(set(solver.FORMULATIONS))],
         "activation": [StrOptions(set(solver.ACTIVATIONS))],
-        "noise_levels": [Interval(Integral, 2, None, closed="left"), None],
+        "noise_levels": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"}), None],
         "conditioning": [StrOptions({"per_level", "input"})],
         "objective": [StrOptions({"dsm", "sm"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
@@ -267,7 +281,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         beta=1e-3,
         formulation="relu",
         activation="relu",
-        noise_levels=None,
+        noise_levels="auto",
         conditioning="per_level",
         objective="dsm",
         tol=1e-3,
@@ -312,7 +326,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self.max_iter = max_iter
 
     def _check_params_together(self):
-        if self.noise_levels is not None and self.noise_levels > self.n_steps:
+        if isinstance(self.noise_levels, Integral) and self.noise_levels > self.n_steps:
             raise ValueError(f"noise_levels must be at most n_steps={self.n_steps}, got {self.noise_levels!r}.")
         if self.objective == "sm":
             if self.formulation != "relu":
@@ -329,7 +343,12 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
 
     # ------------------------------------------------------------------ fit
     def _trained_levels(self):
-        n = self.n_steps if self.noise_levels is None else self.noise_levels
+        if self.noise_levels is None or (self.noise_levels == "auto" and self.conditioning == "input"):
+            n = self.n_steps
+        elif self.noise_levels == "auto":
+            n = min(self.n_steps, _AUTO_TRAINED_LEVELS)
+        else:
+            n = self.noise_levels
         return np.unique(np.round(np.linspace(0, self.n_steps - 1, n)).astype(int))
 
     @staticmethod
@@ -360,7 +379,11 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         """The convex programs to solve, as ``(X, Y, gates, linear_inputs, trace_weight)``."""
         n, d = Z.shape
         n_rows = min(max(n, _MIN_ROWS), _MAX_ROWS)
-        self.n_gates_ = _auto_gates(n) if self.n_gates == "auto" else self.n_gates
+        if self.n_gates == "auto":
+            skipped = self.noise_levels == "auto" and len(levels) < self.n_steps
+            self.n_gates_ = _auto_gates(n, _PER_LEVEL_GATES_FACTOR if skipped else 1)
+        else:
+            self.n_gates_ = self.n_gates
         sin_u = np.sin(diffusion.noise_angles)
         if self.conditioning == "input":
             per_level = max(-(-n_rows // len(levels)), 2)
@@ -467,7 +490,8 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
                 ConvergenceWarning,
             )
         self._set_networks(results, d, diffusion.noise_angles)
-        return _TwoLayerPredictor(self, diffusion.noise_angles)
+        mean, covariance = Z.mean(axis=0), np.atleast_2d(np.cov(Z, rowvar=False, bias=True))
+        return _TwoLayerPredictor(self, diffusion.noise_angles, mean, covariance)
 
     def _set_networks(self, results, d, noise_angles):
         """Per trained level: the network's weights and the linear term."""
@@ -558,24 +582,33 @@ def _level_input(angles):
 class _TwoLayerPredictor(NoisePredictor):
     """The fitted networks of the trained levels; a level in between interpolates its two neighbours.
 
+    What is interpolated is each trained level's departure from the Gaussian
+    closed form (the noise prediction of the data's Gaussian fit noised to
+    the level, exact at every level): with every neuron off the predictor is
+    then that closed form at every level, not a chord between two of them.
+
     Parameters
     ----------
     model : ConvexTwoLayerScore
         The fitted estimator, whose weights (``hidden_weights_``, ...) are read.
     noise_angles : ndarray of shape (n_steps,)
         The engine's levels.
+    mean, covariance : ndarray of shape (d,) and (d, d)
+        The Gaussian fit of the training rows, in model coordinates.
     """
 
-    def __init__(self, model, noise_angles):
+    def __init__(self, model, noise_angles, mean, covariance):
         self.trained_levels = model.trained_levels_
         self.hidden_weights, self.hidden_bias = model.hidden_weights_, model.hidden_bias_
         self.output_weights = model.output_weights_
-        self.linear_coef, self.linear_intercept = model.linear_coef_, model.linear_intercept_
         self.gate_weights, self.gate_bias = model.gate_weights_, model.gate_bias_
         self.absolute = model.activation == "abs"
         self.activation = model.activation
         self.supports_cuda = model.formulation == "relu"
         self.noise_angles = noise_angles
+        self.linear_coef, self.linear_intercept = self._level_linear_terms(
+            model.linear_coef_, model.linear_intercept_, mean, covariance
+        )
 
     def _neighbours(self, level):
         """Trained levels around engine ``level`` and the interpolation weight of the upper one."""
@@ -587,36 +620,54 @@ class _TwoLayerPredictor(NoisePredictor):
         lo = hi - 1
         return lo, hi, (u[level] - u[levels[lo]]) / (u[levels[hi]] - u[levels[lo]])
 
-    def _network_output(self, z, i, with_divergence):
+    def _level_linear_terms(self, coef, intercept, mean, covariance):
+        """The linear map and intercept of every engine level.
+
+        A trained level's own; in between, the Gaussian closed form of the
+        level plus its neighbours' departures from theirs, interpolated.
+        """
+        gauss_coef, gauss_intercept = _gaussian_linear_terms(mean, covariance, self.noise_angles)
+        n_steps, d = len(self.noise_angles), len(mean)
+        level_coef, level_intercept = np.empty((n_steps, d, d)), np.empty((n_steps, d))
+        for level in range(n_steps):
+            lo, hi, w = self._neighbours(level)
+            if hi == lo:
+                level_coef[level], level_intercept[level] = coef[lo], intercept[lo]
+                continue
+            k_lo, k_hi = self.trained_levels[lo], self.trained_levels[hi]
+            level_coef[level] = gauss_coef[level] + (1.0 - w) * (coef[lo] - gauss_coef[k_lo])
+            level_coef[level] += w * (coef[hi] - gauss_coef[k_hi])
+            level_intercept[level] = gauss_intercept[level] + (1.0 - w) * (intercept[lo] - gauss_intercept[k_lo])
+            level_intercept[level] += w * (intercept[hi] - gauss_intercept[k_hi])
+        return level_coef, level_intercept
+
+    def _hidden_output(self, z, i, with_divergence):
+        """Trained level ``i``'s hidden units: their output and, if asked, its divergence."""
         U, b, alpha = self.hidden_weights[i], self.hidden_bias[i], self.output_weights[i]
         proj = z @ U
-        eps = z @ self.linear_coef[i] + self.linear_intercept[i]
         if self.gate_weights is not None:
             # gated linear units: gate(z g) (z u) alpha, whose Jacobian is gate(z g) u alpha
             gate = z @ self.gate_weights[i] + self.gate_bias[i]
             gate = np.sign(gate) if self.absolute else (gate >= 0).astype(np.float64)
-            eps += ((proj + b) * gate) @ alpha
-            if not with_divergence:
-                return eps, None
-            return eps, gate @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef[i])
+            eps = ((proj + b) * gate) @ alpha
+            return eps, (gate @ np.einsum("ji,ij->i", U, alpha) if with_divergence else None)
         if not with_divergence:
             _kernels.relu_features(proj, b, self.absolute)
-            eps += proj @ alpha
-            return eps, None
+            return proj @ alpha, None
         slopes = np.empty_like(proj)
         _kernels.relu_features_slopes(proj, b, self.absolute, slopes)
-        eps += proj @ alpha
-        # d eps_j / d z_j = sum_i slope_i U[j, i] alpha[i, j] + A[j, j]
-        div = slopes @ np.einsum("ji,ij->i", U, alpha) + np.trace(self.linear_coef[i])
-        return eps, div
+        # d eps_j / d z_j = sum_i slope_i U[j, i] alpha[i, j]
+        return proj @ alpha, slopes @ np.einsum("ji,ij->i", U, alpha)
 
     def _predict(self, z, level, with_divergence):
         lo, hi, w = self._neighbours(level)
-        eps, div = self._network_output(z, lo, with_divergence)
-        if hi != lo:
-            eps_hi, div_hi = self._network_output(z, hi, with_divergence)
-            eps = (1.0 - w) * eps + w * eps_hi
-            div = None if div is None else (1.0 - w) * div + w * div_hi
+        eps = z @ self.linear_coef[level] + self.linear_intercept[level]
+        div = np.trace(self.linear_coef[level]) if with_divergence else None
+        for i, weight in [(lo, 1.0)] if hi == lo else [(lo, 1.0 - w), (hi, w)]:
+            hidden, hidden_div = self._hidden_output(z, i, with_divergence)
+            eps += hidden if weight == 1.0 else weight * hidden
+            if with_divergence:
+                div = div + (hidden_div if weight == 1.0 else weight * hidden_div)
         return eps, div
 
     def predict(self, z, level):
@@ -626,18 +677,36 @@ class _TwoLayerPredictor(NoisePredictor):
         return self._predict(z, level, True)
 
     def device_network(self):
-        # one term per trained level; an engine level interpolates two of them
+        # one term per trained level's hidden units, one per engine level's linear map
+        d = self.linear_coef.shape[1]
+        zero_coef, zero_intercept = np.zeros((d, d)), np.zeros(d)
         terms = [
-            (U, b, np.ones(len(b)), alpha, A, c)
-            for U, b, alpha, A, c in zip(
-                self.hidden_weights, self.hidden_bias, self.output_weights, self.linear_coef, self.linear_intercept
-            )
+            (U, b, np.ones(len(b)), alpha, zero_coef, zero_intercept)
+            for U, b, alpha in zip(self.hidden_weights, self.hidden_bias, self.output_weights)
         ]
+        no_units = (np.zeros((d, 0)), np.zeros(0), np.zeros(0), np.zeros((0, d)))
         levels = []
         for level in range(len(self.noise_angles)):
             lo, hi, w = self._neighbours(level)
-            levels.append([(1.0, lo)] if hi == lo else [(1.0 - w, lo), (w, hi)])
+            terms.append((*no_units, self.linear_coef[level], self.linear_intercept[level]))
+            hidden = [(1.0, lo)] if hi == lo else [(1.0 - w, lo), (w, hi)]
+            levels.append(hidden + [(1.0, len(terms) - 1)])
         return _cuda.DeviceNetwork(terms, levels, self.activation)
+
+
+def _gaussian_linear_terms(mean, covariance, angles):
+    """Per level, ``(A, c)`` with ``z A + c`` the noise prediction of ``N(mean, covariance)`` noised to it.
+
+    For ``z = cos(u) z0 + sin(u) eps``, ``E[eps | z] = sin(u) S^-1 (z - cos(u)
+    mean)`` with ``S = cos(u)^2 covariance + sin(u)^2 I`` (symmetric).
+    """
+    d = len(mean)
+    coef, intercept = np.empty((len(angles), d, d)), np.empty((len(angles), d))
+    for k, u in enumerate(angles):
+        a, s = np.cos(u), np.sin(u)
+        coef[k] = s * linalg.inv(a**2 * covariance + s**2 * np.eye(d))
+        intercept[k] = -a * (mean @ coef[k])
+    return coef, intercept
 
 
 def _network(V, W, gates, signs, X, formulation):

@@ -325,6 +325,8 @@ def test_huge_beta_gives_the_gaussian_fit(formulation):
     X = rng.multivariate_normal(MEAN, COV, 600)
     X_test = rng.multivariate_normal(MEAN, COV, 300)
     model = ConvexTwoLayerScore(beta=1e3, formulation=formulation, random_state=0).fit(X)
+    # the default trains a third of the levels: the others are interpolated, and must still be exact
+    assert len(model.trained_levels_) == 10 < model.n_steps
     # every neuron off: the network is its linear term
     assert all(alpha.shape[0] == 0 for alpha in model.output_weights_)
     assert np.all(model.n_iter_ == 0) and np.all(model.optimality_gap_ == 0)
@@ -377,6 +379,26 @@ def test_level_as_input_and_interpolated_levels(data_2d):
     np.testing.assert_array_equal(model.hidden_weights_[0], model.hidden_weights_[3])
     sparse = ConvexTwoLayerScore(**SMALL, noise_levels=3, random_state=0).fit(data_2d)
     np.testing.assert_array_equal(sparse.trained_levels_, [0, 4, 9])
+
+
+def test_auto_levels_spend_the_skipped_levels_on_gates(data_2d):
+    # noise_levels='auto': ten per-level programs of twice the 'auto' gates; every level and the plain
+    # rule otherwise (explicit counts, fewer than eleven levels, or one program shared by the levels)
+    quick = dict(max_iter=20, tol=0.5, random_state=0)
+    X = data_2d[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        auto = ConvexTwoLayerScore(**quick).fit(X)
+        np.testing.assert_array_equal(auto.trained_levels_, [0, 3, 6, 10, 13, 16, 19, 23, 26, 29])
+        assert auto.n_gates_ == 64 and len(auto.hidden_weights_) == 10
+        for params, n_levels in [
+            (dict(noise_levels=None), 30),
+            (dict(noise_levels=10), 10),
+            (dict(n_steps=8), 8),
+            (dict(conditioning="input"), 30),
+        ]:
+            model = ConvexTwoLayerScore(**quick, **params).fit(X)
+            assert len(model.hidden_weights_) == n_levels and model.n_gates_ == 32, params
 
 
 def test_langevin_sampler_reaches_the_gaussian():
