@@ -55,6 +55,24 @@ def _auto_gates(n_rows, factor=1):
     return int(factor * gates)
 
 
+def _levels_dense_at_small_noise(n_steps, n):
+    """``n`` of the levels ``0 .. n_steps - 1``, the first and the last included, even in ``log(level + 1)``.
+
+    The noise predictor changes fastest at the smallest noise, where the
+    data's own structure comes into view, and is nearly the Gaussian one at
+    the largest: interpolation between trained levels errs least when they
+    are denser at small noise.
+    """
+    if n >= n_steps:
+        return np.arange(n_steps)
+    k = n
+    while True:
+        levels = np.unique(np.round(np.geomspace(1, n_steps, k)).astype(int) - 1)
+        if len(levels) >= n:
+            return levels
+        k += 1
+
+
 class ConvexTwoLayerScore(BaseDiffusionDensity):
     """Score-based diffusion density estimator with a convexly trained two-layer network.
 
@@ -118,11 +136,13 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         included); the predictor at a level in between interpolates its two
         neighbours linearly in the noise angle.  None trains every level.
         'auto' trains ``min(n_steps, 10)`` levels with ``conditioning=
-        'per_level'`` (every level with ``'input'``, whose one program costs
-        the same for any number of levels): the noise predictor changes
-        slowly from level to level, and with ``n_gates='auto'`` the time
-        saved goes to networks of twice the gates, which the density needs
-        more (see the User Guide).
+        'per_level'``, evenly spread in ``log(level + 1)`` rather than in the
+        level (denser at small noise, where the predictor changes fastest;
+        levels 0, 1, 2, 3, 4, 7, 10, 14, 20 and 29 of 30), and every level
+        with ``'input'``, whose one program costs the same for any number of
+        levels.  The noise predictor changes slowly from level to level, and
+        with ``n_gates='auto'`` the time saved goes to networks of twice the
+        gates, which the density needs more (see the User Guide).
     conditioning : {'per_level', 'input'}, default='per_level'
         'per_level': one network, and one convex program, per noise level
         (solved in parallel).  'input': one network shared by all levels,
@@ -344,12 +364,10 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
     # ------------------------------------------------------------------ fit
     def _trained_levels(self):
         if self.noise_levels is None or (self.noise_levels == "auto" and self.conditioning == "input"):
-            n = self.n_steps
-        elif self.noise_levels == "auto":
-            n = min(self.n_steps, _AUTO_TRAINED_LEVELS)
-        else:
-            n = self.noise_levels
-        return np.unique(np.round(np.linspace(0, self.n_steps - 1, n)).astype(int))
+            return np.arange(self.n_steps)
+        if self.noise_levels == "auto":
+            return _levels_dense_at_small_noise(self.n_steps, _AUTO_TRAINED_LEVELS)
+        return np.unique(np.round(np.linspace(0, self.n_steps - 1, self.noise_levels)).astype(int))
 
     @staticmethod
     def _noised_rows(Z, diffusion, levels, n_rows, random_state):

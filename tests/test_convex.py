@@ -389,7 +389,8 @@ def test_auto_levels_spend_the_skipped_levels_on_gates(data_2d):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         auto = ConvexTwoLayerScore(**quick).fit(X)
-        np.testing.assert_array_equal(auto.trained_levels_, [0, 3, 6, 10, 13, 16, 19, 23, 26, 29])
+        # denser at small noise: even in log(level + 1)
+        np.testing.assert_array_equal(auto.trained_levels_, [0, 1, 2, 3, 4, 7, 10, 14, 20, 29])
         assert auto.n_gates_ == 64 and len(auto.hidden_weights_) == 10
         for params, n_levels in [
             (dict(noise_levels=None), 30),
