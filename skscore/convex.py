@@ -23,9 +23,9 @@ _MIN_ROWS, _MAX_ROWS = 512, 2048
 MAX_RELU_COLUMNS = 32
 # n_gates='auto': this many gates up to this many rows, then growing as the square root of the rows
 _AUTO_GATES, _AUTO_GATES_ROWS, _MAX_AUTO_GATES = 32, 1024, 160
-# noise_levels='auto' with per-level programs: a program for about every third of the default 30
-# levels; the fit time saved buys per-level programs twice the gates ('auto'), which the density
-# lacks far more than it lacks levels (the convex guide has the figures)
+# noise_levels='auto' with per-level programs: ten trained levels (a third of the default 30); the
+# fit time saved buys them twice the 'auto' gates from 1024 rows on (the same floor of 32 on small
+# tables), which the density lacks far more than it lacks levels (the convex guide has the figures)
 _AUTO_TRAINED_LEVELS, _PER_LEVEL_GATES_FACTOR = 10, 2
 
 
@@ -50,9 +50,9 @@ def _score_matching_threshold(x, trace_weight):
 
 
 def _auto_gates(n_rows, factor=1):
-    """``n_gates='auto'``: ``factor`` times (32 up to 1024 rows, then growing as ``sqrt(n)``, at most 160)."""
-    gates = np.clip(round(_AUTO_GATES * np.sqrt(n_rows / _AUTO_GATES_ROWS)), _AUTO_GATES, _MAX_AUTO_GATES)
-    return int(factor * gates)
+    """``n_gates='auto'``: ``32 factor sqrt(n / 1024)``, at least 32 and at most ``160 factor``."""
+    gates = round(factor * _AUTO_GATES * np.sqrt(n_rows / _AUTO_GATES_ROWS))
+    return int(np.clip(gates, _AUTO_GATES, factor * _MAX_AUTO_GATES))
 
 
 def _levels_dense_at_small_noise(n_steps, n):
@@ -106,9 +106,12 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         arrangement of more rows has more patterns to sample, and a network
         of more neurons is what more data support (the :ref:`large data
         <large_data>` guide has the learning curves).  When
-        ``noise_levels='auto'`` leaves levels without a program, each
-        program gets ``2 g``: the fit time that the skipped levels save buys
-        wider networks.  The number drawn is ``n_gates_``.
+        ``noise_levels='auto'`` leaves levels without a program, the rule
+        is ``64 sqrt(n_samples / 1024)``, at least 32 and at most 320: twice
+        the gates from 1024 rows on (the fit time that the skipped levels
+        save buys wider networks), the same 32 up to 256 rows, where wider
+        programs gain little and take long to certify.  The number drawn is
+        ``n_gates_``.
     beta : float, default=1e-3
         Weight decay, against half the mean squared noise error: the program
         minimizes ``1/(2m) sum ||eps_hat - eps||^2 + beta sum_i ||v_i||`` over
@@ -141,8 +144,8 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         levels 0, 1, 2, 3, 4, 7, 10, 14, 20 and 29 of 30), and every level
         with ``'input'``, whose one program costs the same for any number of
         levels.  The noise predictor changes slowly from level to level, and
-        with ``n_gates='auto'`` the time saved goes to networks of twice the
-        gates, which the density needs more (see the User Guide).
+        with ``n_gates='auto'`` the time saved goes to wider networks, which
+        the density needs more (see the User Guide).
     conditioning : {'per_level', 'input'}, default='per_level'
         'per_level': one network, and one convex program, per noise level
         (solved in parallel).  'input': one network shared by all levels,

@@ -335,7 +335,7 @@ def test_convex_gates_follow_the_rows():
     from skscore.convex import _auto_gates
 
     assert [_auto_gates(n) for n in (100, 1024, 10_000, 100_000)] == [32, 32, 100, 160]
-    assert [_auto_gates(n, 2) for n in (100, 10_000, 100_000)] == [64, 200, 320]
+    assert [_auto_gates(n, 2) for n in (100, 256, 1024, 10_000, 100_000)] == [32, 32, 64, 200, 320]
     model = ConvexTwoLayerScore(n_steps=4, noise_levels=2, tol=0.5, random_state=0).fit(_skewed_rows(300)[:, :2])
     assert model.n_gates_ == 32 and model.n_patterns_.max() <= 32
     assert ConvexTwoLayerScore(n_gates=5, n_steps=4, noise_levels=2, tol=0.5).fit(_skewed_rows(300)).n_gates_ == 5
