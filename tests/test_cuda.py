@@ -305,9 +305,11 @@ def test_stochastic_samplers_agree_in_distribution(fitted_drf, sampler):
 
 
 @needs_cuda
-def test_convex_relu_network_on_device():
+@pytest.mark.parametrize("levels", [dict(), dict(n_steps=6, noise_levels=3)], ids=["every level", "interpolated"])
+def test_convex_relu_network_on_device(levels):
+    # between trained levels the device sums both neighbours' units and the level's own linear map
     X = _data(120)
-    model = ConvexTwoLayerScore(n_gates=4, n_steps=5, max_iter=300, random_state=0).fit(X)
+    model = ConvexTwoLayerScore(**{"n_gates": 4, "n_steps": 5, "max_iter": 300, "random_state": 0, **levels}).fit(X)
     cpu = model.score_samples(X[:20])
     cpu_sample = model.sample(20, random_state=1)
     model.set_params(device="cuda")
