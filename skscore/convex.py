@@ -684,11 +684,12 @@ class _TwoLayerPredictor(NoisePredictor):
         lo, hi, w = self._neighbours(level)
         eps = z @ self.linear_coef[level] + self.linear_intercept[level]
         div = np.trace(self.linear_coef[level]) if with_divergence else None
+        # a weight of 1.0 multiplies exactly: a trained level is its own network, bit for bit
         for i, weight in [(lo, 1.0)] if hi == lo else [(lo, 1.0 - w), (hi, w)]:
             hidden, hidden_div = self._hidden_output(z, i, with_divergence)
-            eps += hidden if weight == 1.0 else weight * hidden
+            eps += weight * hidden
             if with_divergence:
-                div = div + (hidden_div if weight == 1.0 else weight * hidden_div)
+                div = div + weight * hidden_div
         return eps, div
 
     def predict(self, z, level):
