@@ -24,10 +24,10 @@ ever sees a continuous cloud in ``R^D``:
   that interval;
 - a continuous column with point masses (spikes: values taken by a large
   share of the rows, far more than the values around them, such as exact
-  zeros) gets a *state* coordinate block, a categorical
-  over ``{continuous, atom_1, ...}`` argmax-dequantized (one coordinate per
-  state, see :class:`_Levels`), next to its continuous coordinate; on the
-  rows of an atom the continuous coordinate is filled with
+  zeros) gets a *state* coordinate, a categorical over ``{continuous,
+  atom_1, ...}`` coded like a categorical column (intervals of one
+  coordinate, in the order of the states' values), next to its continuous
+  coordinate; on the rows of an atom the continuous coordinate is filled with
   a draw from a fixed Gaussian ``q`` (the mean and standard deviation of the
   continuous part), so the joint law stays continuous; samples take the atom
   whenever the state says so.
@@ -47,7 +47,7 @@ import sys
 
 import numpy as np
 from scipy.special import betaincinv, expit, logsumexp, ndtri
-from scipy.stats import gamma, qmc
+from scipy.stats import qmc
 
 __all__ = [
     "AUTO_POINT_MASS_SHARE",
@@ -81,21 +81,6 @@ MAX_AUTO_POINT_MASSES = 5
 SPIKE_RATIO = 5
 SPIKE_NEIGHBOURS = 3
 
-# Dequantization law of a point-mass state (see _Levels; categorical columns
-# use _LevelIntervals): the other coordinates are
-# N(0, LEVEL_SPREAD^2), the observed one exceeds their maximum by a
-# Gamma(LEVEL_GAP_SHAPE) gap of mean LEVEL_GAP_MEAN (only the ratios matter:
-# the model standardizes).  A tight law far from the cell boundaries keeps
-# the levels apart (the sampled shares stay closer to the data's), a loose
-# one is smoother, so the model matches it better and the quadrature estimate
-# of each level's probability has less variance.  The law has full support on
-# the level's cell: disjoint boxes would lose the model's mass between them.
-# The measured shares and probabilities of these values are in the column
-# types guide (doc/user_guide/columns.rst).
-LEVEL_SPREAD = 0.3
-LEVEL_GAP_MEAN = 1.0
-LEVEL_GAP_SHAPE = 4.0
-_GAP = gamma(LEVEL_GAP_SHAPE, scale=LEVEL_GAP_MEAN / LEVEL_GAP_SHAPE)
 # Quadrature points per row in score_samples (typed columns only; the cost of
 # score_samples grows in proportion, the error of each row's probability
 # estimate shrinks).  The column types guide reports the measured error.
@@ -346,65 +331,12 @@ _CellMap = _SoftplusMap
 
 
 # ---------------------------------------------------------------- levels
-class _Levels:
-    """Argmax dequantization of a categorical variable with ``n_levels`` levels.
-
-    Level ``k`` owns the cell ``A_k = {y : y_k > y_j for all j != k}`` of
-    ``R^K``, exactly the set that ``decode`` (the largest coordinate) maps
-    to ``k``; the cells tile the space, so the level probabilities of any
-    model density sum to one.  A row of level ``k`` is dequantized with the
-    law ``q(. | k)`` on ``A_k``: the other coordinates are independent
-    ``N(0, s^2)`` (``s = LEVEL_SPREAD``) and the gap
-    ``e = y_k - max_{j != k} y_j`` is ``Gamma(LEVEL_GAP_SHAPE)`` with mean
-    ``LEVEL_GAP_MEAN``.  ``y -> (y_{-k}, e)`` has unit Jacobian, so
-    ``log q(y | k) = sum_j log N(y_j; 0, s^2) + log Gamma(e)`` and
-    ``P(k) = E_q[p(y) / q(y | k)]`` without bias, which
-    :meth:`ColumnTypes.integrate` estimates at fixed quadrature points.  A
-    single level needs no coordinate.
-    """
-
-    def __init__(self, n_levels):
-        self.n_levels = int(n_levels)
-
-    @property
-    def width(self):
-        return self.n_levels if self.n_levels > 1 else 0
-
-    n_uniforms = width
-
-    def encode(self, codes, U):
-        """Coordinates for integer ``codes`` and ``-log q`` of each row.
-
-        ``U`` (n, width) holds one uniform in (0, 1) per coordinate: the
-        others' Gaussian draws by inversion, and the gap from the one of
-        the observed level.
-        """
-        n, K = len(codes), self.width
-        if K == 0:
-            return np.empty((n, 0)), np.zeros(n)
-        U = np.clip(U, 1e-12, 1.0 - 1e-12)
-        rows = np.arange(n)
-        block = LEVEL_SPREAD * ndtri(U)
-        observed = np.zeros((n, K), dtype=bool)
-        observed[rows, codes] = True
-        gap = _GAP.ppf(U[rows, codes])
-        others = np.where(observed, -np.inf, block)
-        block[rows, codes] = others.max(axis=1) + gap
-        log_q = np.where(observed, 0.0, _normal_log_density(block, LEVEL_SPREAD)).sum(axis=1) + _GAP.logpdf(gap)
-        return block, -log_q
-
-    def decode(self, block):
-        if self.width == 0:
-            return np.zeros(block.shape[0], dtype=np.intp)
-        return np.argmax(block, axis=1)
-
-
 def _normal_log_density(y, spread):
     return -0.5 * (y / spread) ** 2 - np.log(spread) - 0.5 * np.log(2 * np.pi)
 
 
 class _LevelIntervals:
-    """The levels of a categorical column as consecutive intervals of one coordinate.
+    """The levels of a categorical column (or a point-mass state) as consecutive intervals of one coordinate.
 
     Level ``k`` owns the interval ``[F_k, F_k + w_k)`` of ``(0, 1)``, with
     ``w_k`` its share of the training rows and ``F_k`` the shares of the
@@ -552,8 +484,20 @@ class _Continuous:
             if np.isfinite(spread) and spread > 0:
                 self.map = _SoftplusMap(low, high, scale=spread)
         self.has_continuous = rest.size > 0 or self.atoms.size == 0
-        # the state: level 0 is the continuous part (when present), then the atoms
-        self.state = _Levels(len(self.atoms) + self.has_continuous) if self.atoms.size else None
+        self.state = None
+        if self.atoms.size:
+            # the state (code 0 the continuous part when present, then the atoms) is
+            # one coordinate, like a categorical column's: as many coordinates as
+            # states cost the models accuracy on the other columns (the column
+            # types guide).  Its intervals go in the order of the states' values
+            # (the continuous part at its median), so that the coordinate grows
+            # with the value: a floor, the bulk, a cap.
+            counts = [np.count_nonzero(values == a) for a in self.atoms]
+            keys = list(self.atoms)
+            if self.has_continuous:
+                counts, keys = [rest.size] + counts, [np.median(rest)] + keys
+            self.state_order = np.argsort(keys, kind="stable")  # the state of each interval
+            self.state = _LevelIntervals(np.asarray(counts, dtype=np.float64)[self.state_order])
         z, _ = self.map.forward(rest) if rest.size else (np.zeros(1), None)
         # the filler law q of the continuous coordinate on atom rows: the
         # moments of the continuous part, relative to its magnitude (a part at
@@ -594,7 +538,8 @@ class _Continuous:
             else:
                 log_term[is_atom] = 0.0
             codes = np.where(is_atom, atom + self.has_continuous, 0)
-            state, log_volume = self.state.encode(codes, U[:, : self.state.width])
+            interval = np.argsort(self.state_order)[codes]
+            state, log_volume = self.state.encode(interval, U[:, : self.state.width])
             log_term += log_volume
             blocks.append(state)
         if self.has_continuous:
@@ -608,7 +553,7 @@ class _Continuous:
         n = block.shape[0]
         if self.state is None:
             return self.map.inverse(block[:, 0])
-        codes = self.state.decode(block[:, : self.state.width])
+        codes = self.state_order[self.state.decode(block[:, : self.state.width])]
         values = self.map.inverse(block[:, -1]) if self.has_continuous else np.zeros(n)
         atom = codes - self.has_continuous
         is_atom = atom >= 0
@@ -655,8 +600,8 @@ class ColumnTypes:
     >>> types.kinds_
     ['integer', 'categorical', 'continuous']
     >>> Y, log_term = types.transform(X, np.random.RandomState(0))  # dequantized
-    >>> Y.shape  # 1 integer + 1 for the 3 levels + (2 states + 1 continuous) for the zeros of column 2
-    (4, 5)
+    >>> Y.shape  # 1 integer + 1 for the 3 levels + (1 state + 1 continuous) for the zeros of column 2
+    (4, 4)
     >>> bool(np.allclose(types.inverse_transform(Y), X))
     True
     """
@@ -900,8 +845,8 @@ class ColumnTypes:
         """Model-space rows at fixed quadrature points of every row's cell.
 
         The cell of a row is the set of model-space points that decode to it:
-        the unit cell of each integer, the interval of each level, the argmax
-        cell of each point-mass state and, on the rows of a point mass, the
+        the unit cell of each integer, the interval of each level and of each
+        point-mass state and, on the rows of a point mass, the
         whole line of the filler coordinate.
         Each row is encoded at the same ``N_QUADRATURE_POINTS`` (64)
         scrambled Sobol points (fixed seed: the result is deterministic),
