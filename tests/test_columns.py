@@ -254,6 +254,25 @@ def test_point_mass_and_continuous_part_sum_to_one():
     assert abs(atom + continuous - 1.0) < 0.03, (atom, continuous)
 
 
+def test_a_point_mass_state_is_one_coordinate_growing_with_the_value():
+    # a floor and a cap around a continuous bulk: three states, one coordinate
+    # (an argmax coordinate per state cost the models accuracy on the other
+    # columns), whose intervals follow the values: floor < bulk < cap
+    rng = np.random.RandomState(0)
+    bulk = rng.uniform(1.0, 9.0, 1000)
+    x = np.where(rng.random_sample(1000) < 0.2, 0.0, np.where(rng.random_sample(1000) < 0.1, 10.0, bulk))
+    types = ColumnTypes(point_masses={0: [0.0, 10.0]}).fit(x[:, None])
+    assert types.n_features_out_ == 2  # the state, then the continuous coordinate
+    rows = np.array([[0.0], [5.0], [10.0]])
+    Y, _ = types.transform(np.repeat(rows, 200, axis=0), np.random.RandomState(1))
+    state = Y[:, 0].reshape(3, 200)
+    assert state[0].max() < state[1].min() and state[1].max() < state[2].min()
+    assert np.array_equal(types.inverse_transform(Y)[::200], rows)
+    # the intervals are the states' shares: the training rows' coordinate is standard normal
+    Y, _ = types.transform(x[:, None], np.random.RandomState(2))
+    assert abs(Y[:, 0].mean()) < 0.1 and abs(Y[:, 0].std() - 1.0) < 0.1
+
+
 # ------------------------------------------------------ types that do not fit
 @pytest.fixture(scope="module")
 def typed_tiny(table):
