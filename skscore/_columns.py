@@ -67,12 +67,14 @@ KINDS = ("continuous", "integer", "categorical")
 # rows; it is an atom only when it is a spike, held by at least SPIKE_RATIO
 # times as many rows as any value around it (the SPIKE_NEIGHBOURS nearest
 # distinct values on each side, and further out until the window holds as
-# many rows as the candidate).  A measurement recorded on a grid (lengths to
-# 0.1) repeats its values without having atoms: its neighbouring grid points
-# hold similar counts.  SPIKE_RATIO = 5 is above what a smooth law makes on
-# its grid: a normal bump as narrow as half the grid step puts 4.3 times the
-# rows of the next grid point on its central one (iris's petal widths, a
-# narrow cluster on a 0.1 grid, reach 4.1), and above the chance repeats of
+# many rows as the candidate), or a coarse reading among fine ones when the
+# spikes and such readings hold at least COARSE_READINGS_SHARE of the rows.
+# A measurement recorded on a grid (lengths to 0.1) repeats its values
+# without having atoms: its neighbouring grid points hold similar counts.
+# SPIKE_RATIO = 5 is above what a smooth law makes on its grid: a normal bump
+# as narrow as half the grid step puts 4.3 times the rows of the next grid
+# point on its central one (iris's petal widths, a narrow cluster on a 0.1
+# grid, reach 4.1), and above the chance repeats of
 # a fine grid in a small table (4 rows on one value, 1 on each around it,
 # among 60 rows recorded to 0.01).  Caps, detection limits, defaults and
 # zeros are tens of times their neighbours.
@@ -80,6 +82,7 @@ AUTO_POINT_MASS_SHARE = 0.05
 MAX_AUTO_POINT_MASSES = 5
 SPIKE_RATIO = 5
 SPIKE_NEIGHBOURS = 3
+COARSE_READINGS_SHARE = 0.5
 
 # Quadrature points per row in score_samples (typed columns only; the cost of
 # score_samples grows in proportion, the error of each row's probability
@@ -1053,8 +1056,10 @@ def _spike_values(values):
     as the candidate (or up to the end of the column).  The smallest and the
     largest value (a floor, a cap, a detection limit) are compared with the
     values inward, an interior value (exact zero among negative and positive
-    values included) with those on both sides.  The most frequent spikes are
-    kept.
+    values included) with those on both sides.  Coarse readings among fine
+    ones (below) are spikes too when they and the other spikes hold,
+    together, at least ``COARSE_READINGS_SHARE`` of the rows.  The most
+    frequent spikes are kept.
 
     Repeated values are not atoms by themselves: a measurement recorded on a
     grid (lengths to 0.1) holds many values of 5 % and more, but each grid
@@ -1062,29 +1067,43 @@ def _spike_values(values):
     as many rows as the candidate so that a value read to a coarse precision
     (an integer among readings to 0.01) meets its fellow coarse readings,
     which hold similar counts, rather than only the fine readings between
-    them, which hold one row each.  The window is measured in distinct values
-    and rows, not in units of the column, so it needs no grid step or
-    bandwidth.  A consequence: two spikes with fewer rows between them than
-    either holds are each other's neighbours, and only one of them is an
-    atom if it holds ``SPIKE_RATIO`` times the other's rows; a value on a
-    bound is an atom anyway (see ``_column_point_masses``).
+    them, which hold one row each.  Against the fine readings alone (the
+    ``SPIKE_NEIGHBOURS`` nearest values) such a value is a spike; when those
+    coarse readings hold most of the rows (diabetes' ``s4``: integers on 83 %
+    of its rows), the column is mostly discrete and samples that spread them
+    over the line are told from real rows at once, so they are atoms; one
+    coarse value of a few per cent in a continuous bulk costs the model a
+    coordinate for little (the column types guide has both measurements).
+    The window is measured in distinct values and rows, not in units of the
+    column, so it needs no grid step or bandwidth.  A consequence: two
+    spikes with fewer rows between them than either holds are each other's
+    neighbours in the window, and unless they hold half of the rows together
+    only one of them is an atom, if it holds ``SPIKE_RATIO`` times the
+    other's rows; a value on a bound is an atom anyway (see
+    ``_column_point_masses``).
     """
     values = values[~np.isnan(values)]
     if values.size == 0:
         return set()
     unique, counts = np.unique(values, return_counts=True)
     cumulative = np.concatenate([[0], np.cumsum(counts)])  # rows in counts[a:b]: cumulative[b] - cumulative[a]
-    spikes = []
-    for i in np.flatnonzero((counts >= AUTO_POINT_MASS_SHARE * values.size) & (counts >= 2)):
-        # below: counts[start:i], the largest start that holds counts[i] rows and SPIKE_NEIGHBOURS values
-        start = np.searchsorted(cumulative, cumulative[i] - counts[i], side="right") - 1
-        start = max(min(start, i - SPIKE_NEIGHBOURS), 0)
-        # above: counts[i + 1:stop], the smallest such stop
-        stop = np.searchsorted(cumulative, cumulative[i + 1] + counts[i], side="left")
-        stop = min(max(stop, i + 1 + SPIKE_NEIGHBOURS), unique.size)
+
+    def is_spike(i, start, stop):
         around = np.concatenate([counts[start:i], counts[i + 1 : stop]])
-        if around.size == 0 or counts[i] >= SPIKE_RATIO * around.max():
-            spikes.append(i)
+        return around.size == 0 or counts[i] >= SPIKE_RATIO * around.max()
+
+    spikes, coarse = [], []
+    for i in np.flatnonzero((counts >= AUTO_POINT_MASS_SHARE * values.size) & (counts >= 2)):
+        # the nearest values: a coarse reading is a spike among the fine readings next to it
+        start, stop = max(i - SPIKE_NEIGHBOURS, 0), min(i + 1 + SPIKE_NEIGHBOURS, unique.size)
+        if not is_spike(i, start, stop):
+            continue
+        # the window that holds counts[i] rows: below, the largest such start; above, the smallest stop
+        start = min(start, np.searchsorted(cumulative, cumulative[i] - counts[i], side="right") - 1)
+        stop = max(stop, np.searchsorted(cumulative, cumulative[i + 1] + counts[i], side="left"))
+        (spikes if is_spike(i, max(start, 0), min(stop, unique.size)) else coarse).append(i)
+    if counts[spikes + coarse].sum() >= COARSE_READINGS_SHARE * values.size:
+        spikes += coarse
     spikes = sorted(spikes, key=lambda i: -counts[i])[:MAX_AUTO_POINT_MASSES]
     return {float(unique[i]) for i in spikes}
 

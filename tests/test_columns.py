@@ -411,17 +411,33 @@ def test_auto_point_masses_skip_the_iris_measurements(column):
     assert _auto_atoms(x, bounds="auto").size == 0
 
 
-def test_auto_point_masses_skip_coarse_readings_among_fine_ones():
-    # diabetes' s4 (total over HDL cholesterol): 85 % of the rows read as integers 2..9, the
-    # others to 0.01 between them; an integer is compared with its fellow integers
+def test_auto_point_masses_find_coarse_readings_that_hold_most_rows():
+    # diabetes' s4 (total over HDL cholesterol): 86 % of the rows read as integers 2..9, the
+    # others to 0.01 between them; the integers of 5 % and more hold 83 % of the rows, each a
+    # spike among the fine readings next to it (samples without them are told from real rows)
     from sklearn.datasets import load_diabetes
 
     x = load_diabetes(scaled=False).data[:, 7]
-    assert _has_five_percent_values(x)
-    assert _auto_atoms(x).size == 0
+    assert _auto_atoms(x).tolist() == [2.0, 3.0, 4.0, 5.0, 6.0]
     rng = np.random.RandomState(0)
     mixed = np.where(rng.rand(400) < 0.8, np.round(rng.normal(4, 1, 400)), np.round(rng.normal(4, 1, 400), 2))
-    assert _auto_atoms(mixed).size == 0
+    values, counts = np.unique(mixed, return_counts=True)
+    frequent = values[counts >= AUTO_POINT_MASS_SHARE * mixed.size]
+    assert frequent.size >= 3 and np.all(frequent == np.round(frequent))
+    assert _auto_atoms(mixed).tolist() == frequent.tolist()
+
+
+@pytest.mark.parametrize("column", [3, 8])
+def test_auto_point_masses_skip_a_lone_coarse_reading(column):
+    # wine's alcalinity of ash (16.0 on 11 of 178 rows, among readings to 0.5 and 0.1) and
+    # proanthocyanins (1.35 on 9 rows among readings to 0.01): a coarse value of 5 or 6 %
+    # next to fine readings of a row or two, but its fellow coarse readings hold as many
+    # rows and the coarse readings of 5 % hold far less than half of the column
+    from sklearn.datasets import load_wine
+
+    x = load_wine().data[:, column]
+    assert _has_five_percent_values(x)
+    assert _auto_atoms(x).size == 0
 
 
 def test_auto_point_masses_skip_a_uniform_grid():
