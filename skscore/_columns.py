@@ -15,7 +15,9 @@ ever sees a continuous cloud in ``R^D``:
 - an integer column is dequantized, ``y = x + u`` with ``u ~ Beta(4, 4)`` on
   fit (uniform points of the cell for its probability), then mapped on
   ``(low, high + 1)`` (one bound: the inverse softplus of :class:`_SoftplusMap`;
-  two: like a continuous column); samples are ``floor(t^-1(z))``;
+  two: like a continuous column); samples are ``floor(t^-1(z))``; a column
+  whose values lie on a coarser lattice ``origin + step k`` (three distinct
+  values at least) is dequantized in ``k``;
 - a categorical column becomes one coordinate: level ``k`` owns an
   interval of ``(0, 1)`` as wide as its training share (label order), a row
   of level ``k`` is a uniform point of its interval, mapped through the
@@ -106,7 +108,10 @@ COLUMN_TYPE_PARAMETERS = """\
         ``-1e300`` for a non-integral or out-of-range value).  A declared
         column must hold integers in fit.  'auto' takes every column not
         categorical whose training values are all integral (numeric codes of
-        a categorical column included: declare those categorical).
+        a categorical column included: declare those categorical).  A column
+        whose distinct training values (three or more) lie on a coarser
+        lattice, such as multiples of 25, keeps it: samples stay on it and
+        other values have probability zero.
     categorical_features : None, 'auto' or list of columns, default=None
         Categorical columns (numeric codes, or labels in a DataFrame): one
         coordinate inside, where each level owns an interval as wide as its
@@ -444,12 +449,21 @@ class _Categorical:
 
 
 class _Integer:
+    """An integer column: the values ``origin + step k`` (``step`` 1, ``origin`` 0 for plain integers).
+
+    The model sees the lattice index ``k`` dequantized, ``k + u``; ``low``
+    and ``high`` are the bounds of ``k``.  A column whose values all lie on
+    a coarser lattice (doses in steps of 25) keeps it (see :func:`_lattice`).
+    """
+
     kind = "integer"
 
-    def __init__(self, low, high):
-        # an integer column's bounds are integers
-        self.low, self.high = float(np.ceil(low)), float(np.floor(high))
-        # the dequantized value x + u lies in (low, high + 1)
+    def __init__(self, low, high, step=1.0, origin=0.0):
+        self.step, self.origin = float(step), float(origin)
+        # the bounds of k are integers
+        self.low = float(np.ceil((low - self.origin) / self.step))
+        self.high = float(np.floor((high - self.origin) / self.step))
+        # the dequantized value k + u lies in (low, high + 1)
         self.map = _SoftplusMap(self.low, self.high + 1.0)
 
     width = n_uniforms = 1
@@ -458,6 +472,7 @@ class _Integer:
         # U: the offsets in the unit cell (uniform for quadrature, the
         # training law for fitting: see ColumnTypes.transform)
         u = np.clip(U[:, 0], 1e-12, 1.0 - 1e-12)  # an offset of exactly 0 would sit on a bound
+        x = (x - self.origin) / self.step  # exact for x on the lattice: integers in float64
         ok = (x == np.floor(x)) & (x >= self.low) & (x <= self.high)
         y = np.where(ok, x, max(self.low, min(0.0, self.high))) + u
         z, log_term = self.map.forward(y)
@@ -468,7 +483,8 @@ class _Integer:
         return z[:, None], log_term
 
     def decode(self, block):
-        return np.clip(np.floor(self.map.inverse(block[:, 0])), self.low, self.high)
+        k = np.clip(np.floor(self.map.inverse(block[:, 0])), self.low, self.high)
+        return k if self.step == 1.0 and self.origin == 0.0 else self.origin + self.step * k
 
 
 class _Continuous:
@@ -781,7 +797,7 @@ class ColumnTypes:
                     atoms[j] = observed
                 self.columns_.append(_Continuous(values, -np.inf, np.inf, observed))
             elif kind == "integer":
-                self.columns_.append(_Integer(*bounds[j]))
+                self.columns_.append(_Integer(*bounds[j], *_lattice(values)))
             else:
                 self.columns_.append(_Continuous(values, *bounds[j], atoms[j]))
         self.kinds_ = kinds
@@ -909,7 +925,7 @@ class ColumnTypes:
         """Raise a ValueError naming the first observed entry the model gives probability zero.
 
         NaN entries (missing) are skipped.  Refused: a category not seen in
-        fit, a non-integral or out-of-range integer, a value outside a
+        fit, a non-integral, off-lattice or out-of-range integer, a value outside a
         column's bounds, and on a column that took only point masses in fit
         (a single value, or values on its bounds), any other value.
         """
@@ -935,6 +951,11 @@ class ColumnTypes:
             values = ", ".join(f"{a:g}" for a in column.atoms)
             return f"column {name} took only the value(s) {values} in fit: {value:g} has probability zero."
         if self.kinds_[j] == "integer":
+            if column.step != 1.0:
+                return (
+                    f"column {name} is an integer column on the lattice {column.origin:g} + {column.step:g} k "
+                    f"in [{low:g}, {high:g}] (all its values in fit): {value:g} is not on it in that range."
+                )
             return f"column {name} is an integer column in [{low:g}, {high:g}]: {value:g} is not an integer in that range."
         return f"column {name} holds {value:g}, outside its bounds ({low:g}, {high:g})."
 
@@ -1008,6 +1029,26 @@ def _integral(values):
         and bool(np.all(np.isfinite(values) & (values == np.floor(values))))
         and bool(np.max(np.abs(values)) <= MAX_INTEGER_MAGNITUDE)
     )
+
+
+# An integer column whose distinct training values, at least this many, are
+# all on a coarser lattice (a dose in steps of 25, an amount in tens) keeps it:
+# samples spread over the integers between its values are told from real rows
+# at once.  Two values always share a lattice; three on one are evidence.
+MIN_LATTICE_VALUES = 3
+
+
+def _lattice(values):
+    """``(step, origin)`` of an integer column's training values: the largest common step from their minimum.
+
+    ``(1.0, 0.0)`` (the integers) unless at least ``MIN_LATTICE_VALUES``
+    distinct values are all ``origin + step k`` with ``step`` above 1.
+    """
+    values = np.unique(values[~np.isnan(values)])
+    if values.size < MIN_LATTICE_VALUES or np.max(np.abs(values)) > MAX_INTEGER_MAGNITUDE:
+        return 1.0, 0.0
+    step = float(np.gcd.reduce((values - values[0]).astype(np.int64)))
+    return (step, float(values[0])) if step > 1.0 else (1.0, 0.0)
 
 
 # A column whose standard deviation is at most this many ulps of its largest
