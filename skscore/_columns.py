@@ -457,6 +457,7 @@ class _Integer:
     """
 
     kind = "integer"
+    step, origin = 1.0, 0.0  # the integers (and what a column pickled before lattices holds)
 
     def __init__(self, low, high, step=1.0, origin=0.0):
         self.step, self.origin = float(step), float(origin)

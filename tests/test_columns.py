@@ -698,6 +698,17 @@ def test_a_bound_map_pickled_before_its_scale_existed_still_maps_in_cells():
     np.testing.assert_allclose(old.forward(np.array([3.5]))[0], _SoftplusMap(0.0, np.inf).forward(np.array([3.5]))[0])
 
 
+def test_an_integer_column_pickled_before_lattices_still_maps_the_integers():
+    from skscore._columns import _Integer, _SoftplusMap
+
+    old = _Integer.__new__(_Integer)
+    old.low, old.high, old.map = 0.0, np.inf, _SoftplusMap(0.0, np.inf)  # the attributes such a column had
+    new = _Integer(0.0, np.inf)
+    x, U = np.array([0.0, 3.0, 2.5]), np.full((3, 1), 0.5)
+    np.testing.assert_array_equal(old.encode(x, U)[1], new.encode(x, U)[1])
+    np.testing.assert_array_equal(old.decode(np.array([[0.3], [2.0]])), new.decode(np.array([[0.3], [2.0]])))
+
+
 def test_an_integer_columns_one_sided_bound_keeps_cells_of_unit_width_away_from_it():
     from skscore._columns import _CellMap
 
