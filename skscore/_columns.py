@@ -108,10 +108,13 @@ COLUMN_TYPE_PARAMETERS = """\
         ``-1e300`` for a non-integral or out-of-range value).  A declared
         column must hold integers in fit.  'auto' takes every column not
         categorical whose training values are all integral (numeric codes of
-        a categorical column included: declare those categorical).  A column
-        whose distinct training values (three or more) lie on a coarser
-        lattice, such as multiples of 25, keeps it: samples stay on it and
-        other values have probability zero.
+        a categorical column included: declare those categorical), and every
+        column recorded on a coarse decimal grid (temperatures to 0.5: at most
+        6 decimals, its values filling half of the grid points in their range,
+        one of them on 5 % of the rows), an integer in units of the grid step.
+        A column whose distinct training values (three or more) lie on a
+        coarser lattice, such as multiples of 25, keeps it: samples stay on it
+        and other values have probability zero.
     categorical_features : None, 'auto' or list of columns, default=None
         Categorical columns (numeric codes, or labels in a DataFrame): one
         coordinate inside, where each level owns an interval as wide as its
