@@ -456,7 +456,9 @@ class _Integer:
 
     The model sees the lattice index ``k`` dequantized, ``k + u``; ``low``
     and ``high`` are the bounds of ``k``.  A column whose values all lie on
-    a coarser lattice (doses in steps of 25) keeps it (see :func:`_lattice`).
+    a coarser lattice (doses in steps of 25) keeps it (see :func:`_lattice`),
+    and so does a measurement on a coarse decimal grid, whose values are
+    written with ``decimals`` decimals (see :func:`_grid`).
     """
 
     kind = "integer"
@@ -967,7 +969,7 @@ class ColumnTypes:
             values = ", ".join(f"{a:g}" for a in column.atoms)
             return f"column {name} took only the value(s) {values} in fit: {value:g} has probability zero."
         if self.kinds_[j] == "integer":
-            if column.step != 1.0:
+            if column.step != 1.0 or column.origin != 0.0:
                 return (
                     f"column {name} is an integer column on the lattice {column.origin:g} + {column.step:g} k "
                     f"in [{low:g}, {high:g}] (all its values in fit): {value:g} is not on it in that range."
@@ -1058,7 +1060,9 @@ def _lattice(values):
     """``(step, origin)`` of an integer column's training values: the largest common step from their minimum.
 
     ``(1.0, 0.0)`` (the integers) unless at least ``MIN_LATTICE_VALUES``
-    distinct values are all ``origin + step k`` with ``step`` above 1.
+    distinct values are all ``origin + step k`` with ``step`` above 1.  For
+    a column that 'auto' took for its decimal grid, :func:`_grid`'s
+    ``(step, origin, decimals)``.
     """
     if not _integral(values):
         return _grid(values)  # 'auto' took a column on a filled decimal grid
