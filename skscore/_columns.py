@@ -342,8 +342,8 @@ _CellMap = _SoftplusMap
 
 
 # ---------------------------------------------------------------- levels
-def _normal_log_density(y, spread):
-    return -0.5 * (y / spread) ** 2 - np.log(spread) - 0.5 * np.log(2 * np.pi)
+def _standard_normal_log_density(z):
+    return -0.5 * z * z - 0.5 * np.log(2 * np.pi)
 
 
 class _LevelIntervals:
@@ -404,7 +404,7 @@ class _LevelIntervals:
         w = self.shares[codes]
         z = _normal_quantile(self.below[codes] + w * u, self.above[codes] + w * (1.0 - u))
         # q = 1 / w on the interval, dz/dy = 1 / phi(z)
-        return z[:, None], np.log(w) - _normal_log_density(z, 1.0)
+        return z[:, None], np.log(w) - _standard_normal_log_density(z)
 
     def decode(self, block):
         if self.width == 0:
