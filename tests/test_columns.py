@@ -273,6 +273,51 @@ def test_a_point_mass_state_is_one_coordinate_growing_with_the_value():
     assert abs(Y[:, 0].mean()) < 0.1 and abs(Y[:, 0].std() - 1.0) < 0.1
 
 
+def test_an_integer_columns_cells_are_as_wide_as_their_shares():
+    # hours worked: 0 and 40 on 20 % and 40 % of the rows, the others spread
+    # over 1 to 80.  In cells of unit width a cell holding 40 % of the rows is
+    # a spike the model's smoothing spreads over its neighbours; warped, each
+    # cell is as wide as its share (see _ShareWarp)
+    rng = np.random.RandomState(0)
+    u = rng.random_sample(3000)
+    x = np.where(u < 0.2, 0.0, np.where(u < 0.6, 40.0, np.clip(np.round(rng.normal(40, 12, 3000)), 1, 80)))
+    auto = dict(integer_features="auto", bounds="auto")
+    types = ColumnTypes(**auto).fit(x[:, None])
+    warp = types.columns_[0].warp
+    assert warp.weight < 0.1  # many rows on each value: the shares are trusted
+    Y, _ = types.transform(x[:, None], np.random.RandomState(1))
+    assert np.array_equal(types.inverse_transform(Y)[:, 0], x)
+    assert abs(Y.mean()) < 0.05 and abs(Y.std() - 1.0) < 0.1  # about standard normal, spikes and all
+    # dz/dt is the derivative of z (within cells; G jumps in slope at their edges), and z decodes to its cell
+    t = np.linspace(0.05, 120.0, 120001)  # (the log singularity at the bound 0 left out)
+    z, _ = warp.forward(t)
+    _, log_slope = warp.forward(0.5 * (t[1:] + t[:-1]))
+    within = np.floor(t[1:]) == np.floor(t[:-1])
+    np.testing.assert_allclose(np.exp(log_slope[within]) * np.diff(t)[within], np.diff(z)[within], rtol=1e-3)
+    assert np.all(np.diff(z) > 0) and np.array_equal(np.floor(warp.inverse(z)), np.floor(t))
+    model = DiffusionRandomFeatures(random_state=0, **auto).fit(x[:, None])
+    p = np.exp(model.score_samples(np.arange(0.0, 301.0)[:, None]))
+    assert abs(p.sum() - 1.0) < 0.03, p.sum()
+    assert np.all(p[81:] > 0)  # beyond the training values: the smooth part's mass
+    drawn = model.sample(20000, random_state=0)[:, 0]
+    # in unit cells the model gave 40 a share of 0.08 (0.41 in the data), 1 one of 0.02 (0.0007)
+    for value in [0.0, 1.0, 40.0]:
+        share = np.mean(x == value)
+        assert abs(np.mean(drawn == value) - share) < 0.06 and abs(p[int(value)] - share) < 0.06
+
+
+def test_the_share_warps_weight_follows_how_often_values_repeat():
+    from skscore._columns import _Integer
+
+    rng = np.random.RandomState(0)
+    few = rng.choice([1.0, 2.0, 3.0, 4.0, 5.0], 600, p=[0.05, 0.1, 0.2, 0.4, 0.25])  # a rating
+    once = rng.choice(50000, 300, replace=False).astype(float)  # identifiers: every value seen once
+    assert _Integer(0, np.inf, values=few).warp.weight == 1e-3
+    assert _Integer(0, np.inf, values=once).warp.weight == 1.0
+    wide = np.array([0.0, 1.0, 2.0**20])  # a span beyond MAX_SHARE_WARP_CELLS keeps the plain map
+    assert _Integer(0, np.inf, values=wide).warp is None
+
+
 # ------------------------------------------------------ types that do not fit
 @pytest.fixture(scope="module")
 def typed_tiny(table):
@@ -675,6 +720,7 @@ def test_integer_offsets_sit_mid_cell_in_fit_and_probabilities_use_the_whole_cel
 
     x = np.repeat(np.arange(5.0), 2000)[:, None]
     types = ColumnTypes(integer_features=[0]).fit(x)
+    types.columns_[0].warp = None  # the offsets as they are: the plain map of an unbounded column is the identity
     Y, _ = types.transform(x, np.random.RandomState(0))
     offsets = Y[:, 0] - x[:, 0]
     a = DEQUANTIZATION_SHAPE
