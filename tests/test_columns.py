@@ -284,10 +284,15 @@ def test_an_integer_columns_cells_are_as_wide_as_their_shares():
     auto = dict(integer_features="auto", bounds="auto")
     types = ColumnTypes(**auto).fit(x[:, None])
     warp = types.columns_[0].warp
-    assert warp.weight < 0.1  # many rows on each value: the shares are trusted
+    assert warp.weight == pytest.approx(np.mean((x != 0) & (x != 40)))  # the smooth law: the other values' rows
     Y, _ = types.transform(x[:, None], np.random.RandomState(1))
     assert np.array_equal(types.inverse_transform(Y)[:, 0], x)
-    assert abs(Y.mean()) < 0.05 and abs(Y.std() - 1.0) < 0.1  # about standard normal, spikes and all
+    # a frequent value's cell holds about its share of a standard normal coordinate
+    from scipy.special import ndtr
+
+    for value in [0.0, 40.0]:
+        z_cell, _ = warp.forward(np.array([value, value + 1.0]))
+        assert abs(np.diff(ndtr(z_cell))[0] - np.mean(x == value)) < 0.02
     # dz/dt is the derivative of z (within cells; G jumps in slope at their edges), and z decodes to its cell
     t = np.linspace(0.05, 120.0, 120001)  # (the log singularity at the bound 0 left out)
     z, _ = warp.forward(t)
@@ -306,16 +311,25 @@ def test_an_integer_columns_cells_are_as_wide_as_their_shares():
         assert abs(np.mean(drawn == value) - share) < 0.06 and abs(p[int(value)] - share) < 0.06
 
 
-def test_the_share_warps_weight_follows_how_often_values_repeat():
+def test_only_frequent_values_get_cells_as_wide_as_their_shares():
     from skscore._columns import _Integer
 
     rng = np.random.RandomState(0)
-    few = rng.choice([1.0, 2.0, 3.0, 4.0, 5.0], 600, p=[0.05, 0.1, 0.2, 0.4, 0.25])  # a rating
-    once = rng.choice(50000, 300, replace=False).astype(float)  # identifiers: every value seen once
-    assert _Integer(0, np.inf, values=few).warp.weight == 1e-3
-    assert _Integer(0, np.inf, values=once).warp.weight == 1.0
-    wide = np.array([0.0, 1.0, 2.0**20])  # a span beyond MAX_SHARE_WARP_CELLS keeps the plain map
+    rating = rng.choice([1.0, 2.0, 3.0, 4.0, 5.0], 600, p=[0.05, 0.1, 0.2, 0.4, 0.25])
+    warp = _Integer(0, np.inf, values=rating).warp
+    assert warp.weight == pytest.approx(1 / 601)  # every value frequent: the smooth law keeps one row's share
+    np.testing.assert_allclose(warp.shares, [np.mean(rating == v) for v in [1, 2, 3, 4, 5]])
+    # identifiers, or a count's tail: every value on a few rows keeps the plain map
+    assert _Integer(0, np.inf, values=rng.choice(50000, 300, replace=False).astype(float)).warp is None
+    # zero-inflated counts: the zero's cell only, the tail on the smooth law
+    counts = np.where(rng.random_sample(1000) < 0.5, 0.0, rng.poisson(40, 1000) + 1.0)
+    warp = _Integer(0, np.inf, values=counts).warp
+    assert warp.shares.tolist() == [1.0] and warp.weight == pytest.approx(np.mean(counts > 0))
+    wide = np.repeat([0.0, 2.0**20], 10)  # frequent values farther apart than MAX_SHARE_WARP_CELLS
     assert _Integer(0, np.inf, values=wide).warp is None
+    # a measurement on a decimal grid: its frequent points are a smooth law's mode, not shared values
+    temperature = np.round(2 * rng.normal(40.0, 2.0, 1000)) / 2
+    assert _Integer(0, np.inf, *_grid(temperature), values=temperature).warp is None
 
 
 # ------------------------------------------------------ types that do not fit
