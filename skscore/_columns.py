@@ -17,9 +17,9 @@ ever sees a continuous cloud in ``R^D``:
   ``(low, high + 1)`` (one bound: the inverse softplus of :class:`_SoftplusMap`;
   two: like a continuous column) and warped so that the cell of a value
   on 5 % of the rows or more is about as wide as its training share (see
-  :class:`_ShareWarp`); samples are the cells the model's values fall in; a column whose values lie on a coarser
-  lattice ``origin + step k`` (three distinct values at least) is
-  dequantized in ``k``;
+  :class:`_ShareWarp`); samples are the cells the model's values fall in;
+  a column whose values lie on a coarser lattice ``origin + step k``
+  (three distinct values at least) is dequantized in ``k``;
 - a categorical column becomes one coordinate: level ``k`` owns an
   interval of ``(0, 1)`` as wide as its training share (label order), a row
   of level ``k`` is a uniform point of its interval, mapped through the
@@ -483,9 +483,9 @@ class _ShareWarp:
     other values, each on a few rows (a count's tail), keep the smooth
     law's coordinate, close to the plain map's: a share per value there
     would stretch every value seen once and squeeze the unseen ones
-    between, and a tail value's relation to the other columns with them
-    (crops' pest counts, two held-out rows of 42 and 44 pests lost 30 nats
-    each that way).  A measurement on a decimal grid has none (see
+    between, bending a tail value's relation to the other columns (crops'
+    pest counts: two held-out rows of 42 and 44 pests lost about 30 nats
+    each that way).  A measurement on a decimal grid gets no warp (see
     :class:`_Integer`).
     """
 
@@ -552,8 +552,9 @@ class _Integer:
     """An integer column: the values ``origin + step k`` (``step`` 1, ``origin`` 0 for plain integers).
 
     The model sees the lattice index ``k`` dequantized, ``k + u``, through
-    the bound map and the share warp fitted to the training values (see
-    :class:`_ShareWarp`); ``low`` and ``high`` are the bounds of ``k``.  A column whose values all lie on
+    the bound map and, when the training values have frequent ones, the
+    share warp (see :class:`_ShareWarp`); ``low`` and ``high`` are the
+    bounds of ``k``.  A column whose values all lie on
     a coarser lattice (doses in steps of 25) keeps it (see :func:`_lattice`),
     and so does a measurement on a coarse decimal grid, whose values are
     written with ``decimals`` decimals (see :func:`_grid`).

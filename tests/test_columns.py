@@ -276,8 +276,8 @@ def test_a_point_mass_state_is_one_coordinate_growing_with_the_value():
 def test_an_integer_columns_cells_are_as_wide_as_their_shares():
     # hours worked: 0 and 40 on 20 % and 40 % of the rows, the others spread
     # over 1 to 80.  In cells of unit width a cell holding 40 % of the rows is
-    # a spike the model's smoothing spreads over its neighbours; warped, each
-    # cell is as wide as its share (see _ShareWarp)
+    # a spike the model's smoothing spreads over its neighbours; warped, a
+    # frequent value's cell is as wide as its share (see _ShareWarp)
     rng = np.random.RandomState(0)
     u = rng.random_sample(3000)
     x = np.where(u < 0.2, 0.0, np.where(u < 0.6, 40.0, np.clip(np.round(rng.normal(40, 12, 3000)), 1, 80)))
@@ -305,8 +305,8 @@ def test_an_integer_columns_cells_are_as_wide_as_their_shares():
     assert abs(p.sum() - 1.0) < 0.03, p.sum()
     assert np.all(p[81:] > 0)  # beyond the training values: the smooth part's mass
     drawn = model.sample(20000, random_state=0)[:, 0]
-    # in unit cells the model gave 40 a share of 0.08 (0.41 in the data), 1 one of 0.02 (0.0007)
-    for value in [0.0, 1.0, 40.0]:
+    # in unit cells a small random-features model gave 40 a share of 0.08 (0.41 in the data)
+    for value in [0.0, 40.0]:
         share = np.mean(x == value)
         assert abs(np.mean(drawn == value) - share) < 0.06 and abs(p[int(value)] - share) < 0.06
 
