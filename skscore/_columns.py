@@ -489,16 +489,16 @@ class _ShareWarp:
     :class:`_Integer`).
     """
 
-    def __init__(self, k, frequent, base):
+    def __init__(self, k, frequent, counts, base):
+        """``k``: the training rows' lattice indices; ``frequent``, ``counts``: the frequent ones, increasing, and their rows."""
         self.base = base
         s, _ = base.forward(k + 0.5)
         mean, spread = location_scale(s[:, None])
         self.mean, self.spread = float(mean[0]), float(spread[0])
         self.first = float(frequent[0])
         n_cells = int(frequent[-1] - frequent[0]) + 1
-        on_frequent = k[np.isin(k, frequent)]
-        counts = np.bincount((on_frequent - self.first).astype(np.intp), minlength=n_cells).astype(np.float64)
-        self.weight = max(1.0 - on_frequent.size / k.size, 1.0 / (k.size + 1.0))
+        self.weight = max(1.0 - counts.sum() / k.size, 1.0 / (k.size + 1.0))
+        counts = np.bincount((frequent - self.first).astype(np.intp), weights=counts, minlength=n_cells)
         cells = _LevelIntervals(counts)  # the cells' shares, and the shares below and above each
         self.shares, self.below, self.above = cells.shares, cells.below, cells.above
         self.edges = self.forward(self.first + np.arange(n_cells + 1.0))[0]  # z at the cells' edges
@@ -578,9 +578,9 @@ class _Integer:
         if values is not None and decimals is None:
             k = self._index(values[~np.isnan(values)])
             cells, counts = np.unique(k, return_counts=True)
-            frequent = cells[counts >= max(2.0, FREQUENT_VALUE_SHARE * k.size)]
-            if frequent.size and frequent[-1] - frequent[0] < MAX_SHARE_WARP_CELLS:
-                self.warp = _ShareWarp(k, frequent, self.map)
+            frequent = counts >= max(2.0, FREQUENT_VALUE_SHARE * k.size)
+            if frequent.any() and cells[frequent][-1] - cells[frequent][0] < MAX_SHARE_WARP_CELLS:
+                self.warp = _ShareWarp(k, cells[frequent], counts[frequent], self.map)
 
     @property
     def _coordinate(self):
@@ -784,15 +784,19 @@ class ColumnTypes:
         return chosen
 
     def _integer_positions(self, X, categorical, feature_names):
+        """The integer columns: ``{position: lattice}``, the lattice as :class:`_Integer` takes it."""
         n_features = X.shape[1]
         if self.integer_features is None:
-            return set()
+            return {}
         if _is_auto(self.integer_features):
-            return {
-                j
-                for j in range(n_features)
-                if j not in categorical and (_integral(X[:, j]) or _grid(X[:, j]) is not None)
-            }
+            lattices = {}
+            for j in range(n_features):
+                if j not in categorical:
+                    # integral values, or a measurement on a filled decimal grid
+                    lattice = _lattice(X[:, j]) if _integral(X[:, j]) else _grid(X[:, j])
+                    if lattice is not None:
+                        lattices[j] = lattice
+            return lattices
         chosen = _positions("integer_features", self.integer_features, n_features, feature_names)
         both = sorted(chosen & categorical)
         if both:
@@ -803,7 +807,7 @@ class ColumnTypes:
                     f"column {_column_name(j, feature_names)} is declared integer but holds non-integral values, "
                     "or values beyond 2**40 in magnitude, where float64 cannot dequantize them."
                 )
-        return chosen
+        return {j: _lattice(X[:, j]) for j in chosen}
 
     def _column_bounds(self, X, kinds, feature_names):
         n_features = X.shape[1]
@@ -933,7 +937,7 @@ class ColumnTypes:
                     atoms[j] = observed
                 self.columns_.append(_Continuous(values, -np.inf, np.inf, observed))
             elif kind == "integer":
-                self.columns_.append(_Integer(*bounds[j], *_lattice(values), values=values))
+                self.columns_.append(_Integer(*bounds[j], *integer[j], values=values))
             else:
                 self.columns_.append(_Continuous(values, *bounds[j], atoms[j]))
         self.kinds_ = kinds
@@ -1178,17 +1182,18 @@ def _lattice(values):
     """``(step, origin)`` of an integer column's training values: the largest common step from their minimum.
 
     ``(1.0, 0.0)`` (the integers) unless at least ``MIN_LATTICE_VALUES``
-    distinct values are all ``origin + step k`` with ``step`` above 1.  For
-    a column that 'auto' took for its decimal grid, :func:`_grid`'s
-    ``(step, origin, decimals)``.
+    distinct values are all ``origin + step k`` with ``step`` above 1.
     """
-    if not _integral(values):
-        return _grid(values)  # 'auto' took a column on a filled decimal grid
     values = np.unique(values[~np.isnan(values)])
     if values.size < MIN_LATTICE_VALUES or np.max(np.abs(values)) > MAX_INTEGER_MAGNITUDE:
         return 1.0, 0.0
-    step = float(np.gcd.reduce((values - values[0]).astype(np.int64)))
+    step = float(_common_step(values.astype(np.int64)))
     return (step, float(values[0])) if step > 1.0 else (1.0, 0.0)
+
+
+def _common_step(units):
+    """The largest step of a lattice through the increasing integers ``units``, from the first."""
+    return int(np.gcd.reduce(units - units[0]))
 
 
 # A measurement recorded on a coarse grid (temperatures to 0.5, lengths to 0.1)
@@ -1224,7 +1229,7 @@ def _grid(values):
         written = np.abs(scaled - units) <= np.maximum(1e-9, 8.0 * np.spacing(np.abs(scaled)))
         if np.all(written) and np.unique(units).size == values.size:
             units = units.astype(np.int64)
-            step = int(np.gcd.reduce(units - units[0]))
+            step = _common_step(units)
             if (units[-1] - units[0]) // step + 1 > values.size / GRID_FILL:
                 return None  # a sparse grid
             return step / 10.0**decimals, units[0] / 10.0**decimals, decimals
