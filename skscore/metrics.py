@@ -11,6 +11,7 @@ raises a ``ValueError`` instead of returning ``inf``.
 import functools
 import inspect
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -494,6 +495,14 @@ def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
         (a test fold with rows of one sample only).  Errors raised by the
         classifier propagate.
 
+    Warns
+    -----
+    UserWarning
+        With the default classifier, when a training fold holds fewer rows
+        than two of its leaves (``min_samples_leaf=20``): it cannot split
+        them and predicts a constant, so the AUC is 0.5 whatever the
+        samples (20 real and 20 synthetic rows in 5 folds, for instance).
+
     Examples
     --------
     >>> import numpy as np
@@ -525,6 +534,7 @@ def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
     y = np.concatenate([np.zeros(n_real, dtype=int), np.ones(n_synthetic, dtype=int)])
     if classifier is None:
         classifier = HistGradientBoostingClassifier(max_iter=100, random_state=random_state)
+        _warn_if_unsplittable(classifier.min_samples_leaf, folds, X, y)
     else:
         classifier = clone(classifier)
     try:
@@ -542,6 +552,20 @@ def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
             "pass a cv splitter whose test folds hold rows of both samples (e.g. StratifiedKFold)."
         )
     return float(np.mean(scores))
+
+
+def _warn_if_unsplittable(min_samples_leaf, folds, X, y):
+    """Warn when a training fold is too small for a tree with leaves of ``min_samples_leaf`` rows to split."""
+    fewest = min(len(train) for train, _ in folds.split(X, y))
+    if fewest < 2 * min_samples_leaf:
+        warnings.warn(
+            f"c2st_auc: the default classifier's leaves hold at least {min_samples_leaf} rows, so it cannot "
+            f"split the {fewest} training rows of a fold and predicts a constant: the AUC is 0.5 whatever "
+            "the samples. Pass more rows, or a classifier that can split so few (for example "
+            "HistGradientBoostingClassifier(min_samples_leaf=5)).",
+            UserWarning,
+            stacklevel=5,  # past c2st_auc and its two validation wrappers: the caller's line
+        )
 
 
 @_validated({"X_train": ["array-like"], "X_synthetic": ["array-like"], "X_holdout": ["array-like"]})

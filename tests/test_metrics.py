@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.exceptions import UndefinedMetricWarning
@@ -131,6 +133,20 @@ def test_c2st_auc_separated_samples_is_near_one(one_thread):
     synthetic = rng.standard_normal((300, 3)) + 3.0
     assert c2st_auc(real, synthetic) > 0.95
     assert c2st_auc(real, synthetic, classifier=LogisticRegression(), cv=3) > 0.95
+
+
+def test_c2st_auc_warns_when_its_default_classifier_cannot_split(one_thread):
+    # 15 + 15 rows in 5 folds leave 24 training rows, fewer than two leaves of
+    # 20: the default classifier predicts a constant, even for separated samples
+    rng = np.random.default_rng(0)
+    real, synthetic = rng.standard_normal((15, 2)), rng.standard_normal((15, 2)) + 5.0
+    with pytest.warns(UserWarning, match="cannot split the 24 training rows"):
+        assert c2st_auc(real, synthetic) == 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert c2st_auc(real, synthetic, classifier=LogisticRegression()) > 0.95
+        # 25 + 25 rows: 40 training rows, two leaves' worth, and it splits
+        assert c2st_auc(rng.standard_normal((25, 2)), rng.standard_normal((25, 2)) + 5.0) > 0.9
 
 
 def test_dcr_copies_and_fresh_draws():
