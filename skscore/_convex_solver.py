@@ -76,6 +76,42 @@ def draw_gates(n_inputs, n_gates, random_state):
     return gates
 
 
+def bisector_gates(X, n_gates, random_state):
+    """Gates whose hyperplanes bisect pairs of rows of ``X`` (bias column last).
+
+    Gate ``k`` is the perpendicular bisector of two distinct rows ``x_i`` and
+    ``x_j`` drawn at random: direction ``(x_j - x_i) / ||x_j - x_i||``,
+    through the midpoint ``(x_i + x_j) / 2``.  The directions then follow the
+    data's spread (they are distributed as the differences of two rows), and
+    the kinks of the network sit between data points: between the modes of
+    a mixture, where its score turns, rather than along random directions,
+    most of which see little of that structure in several dimensions.  With
+    repeated rows the pairs are drawn from the distinct rows; with fewer than
+    two of them the gates are :func:`draw_gates`'s.
+    """
+
+    def pairs(points):
+        n = len(points)
+        first = random_state.randint(n, size=n_gates)
+        second = (first + 1 + random_state.randint(n - 1, size=n_gates)) % n
+        return first, second, points[second] - points[first]
+
+    points = X[:, :-1]
+    if len(points) < 2:
+        return draw_gates(X.shape[1], n_gates, random_state)
+    first, second, diff = pairs(points)
+    norms = np.linalg.norm(diff, axis=1)
+    if not np.all(norms > 0):
+        points = np.unique(points, axis=0)
+        if len(points) < 2:
+            return draw_gates(X.shape[1], n_gates, random_state)
+        first, second, diff = pairs(points)
+        norms = np.linalg.norm(diff, axis=1)
+    direction = diff / norms[:, None]
+    midpoint = 0.5 * (points[first] + points[second])
+    return np.vstack([direction.T, -np.einsum("ij,ij->i", direction, midpoint)])
+
+
 def arrangement_patterns(X, gates, activation):
     """Deduplicated activation patterns of the inputs ``X`` (bias column last).
 

@@ -96,7 +96,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
     Parameters
     ----------
     n_gates : int or 'auto', default='auto'
-        Random gates drawn per program; their activation patterns on the
+        Gates drawn per program (see ``gates``); their activation patterns on the
         training inputs, deduplicated, are the arrangement patterns
         ``D_k`` (at most ``n_gates``).  Each pattern can host one neuron per
         output coordinate and sign, so the width of the network is at most
@@ -112,6 +112,15 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         save buys wider networks), the same 32 up to 256 rows, where wider
         programs gain little and take long to certify.  The number drawn is
         ``n_gates_``.
+    gates : {'bisectors', 'random'}, default='bisectors'
+        How a program's gates are drawn.  'bisectors': each gate's hyperplane
+        is the perpendicular bisector of two training inputs of the program
+        drawn at random, so the directions follow the data's spread and the
+        network's kinks sit between data points (between a mixture's modes,
+        where its score turns).  'random': directions uniform on the sphere
+        and standard normal offsets, the paper's data-blind arrangement
+        sampling (the earlier default).  See the User Guide for
+        what the choice changes.
     beta : float, default=1e-3
         Weight decay, against half the mean squared noise error: the program
         minimizes ``1/(2m) sum ||eps_hat - eps||^2 + beta sum_i ||v_i||`` over
@@ -228,7 +237,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
     n_patterns_ : ndarray of shape (n_programs,)
         Arrangement patterns per program after deduplication.
     n_gates_ : int
-        Random gates drawn per program (``n_gates``, or what 'auto' chose).
+        Gates drawn per program (``n_gates``, or what 'auto' chose).
     diffusion_ : skscore._engine.Diffusion
         The fitted engine: noise angles, base distribution and noise
         predictor (see :ref:`architecture`).
@@ -287,6 +296,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         **BaseDiffusionDensity._parameter_constraints,
         **DIFFUSION_PARAMETERS,
         "n_gates": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "gates": [StrOptions({"bisectors", "random"})],
         "beta": [Interval(Real, 0, None, closed="left")],
         "formulation": [StrOptions(set(solver.FORMULATIONS))],
         "activation": [StrOptions(set(solver.ACTIVATIONS))],
@@ -301,6 +311,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self,
         n_gates="auto",
         *,
+        gates="bisectors",
         beta=1e-3,
         formulation="relu",
         activation="relu",
@@ -339,6 +350,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         self.schedule = schedule
         self.sampler = sampler
         self.n_gates = n_gates
+        self.gates = gates
         self.beta = beta
         self.formulation = formulation
         self.activation = activation
@@ -416,17 +428,22 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             for i, (z, _) in enumerate(pairs):
                 rows = slice(i * 2 * per_level, (i + 1) * 2 * per_level)
                 linear[rows, i * (d + 1) : (i + 1) * (d + 1)] = np.column_stack([z, np.ones(len(z))])
-            gates = solver.draw_gates(d + 2, self.n_gates_, random_state)
-            return [(X, Y, gates, linear, 0.0)]
+            return [(X, Y, self._draw_gates(X, random_state), linear, 0.0)]
         programs = []
         for k, (z, eps) in zip(levels, self._noised_rows(Z, diffusion, levels, n_rows, random_state)):
             X = np.column_stack([z, np.ones(len(z))])
-            gates = solver.draw_gates(d + 1, self.n_gates_, random_state)
+            gates = self._draw_gates(X, random_state)
             if self.objective == "sm":
                 programs.append((X, np.zeros_like(eps), gates, None, sin_u[k]))
             else:
                 programs.append((X, eps, gates, None, 0.0))
         return programs
+
+    def _draw_gates(self, X, random_state):
+        """``n_gates_`` gates for the inputs ``X`` of a program (bias column last)."""
+        if self.gates == "random":
+            return solver.draw_gates(X.shape[1], self.n_gates_, random_state)
+        return solver.bisector_gates(X, self.n_gates_, random_state)
 
     def _program_name(self, index):
         """How the progress lines of ``fit`` name program ``index``."""

@@ -93,6 +93,7 @@ def test_no_nan_or_inf_out(small_model, data_2d):
     "params, match",
     [
         (dict(n_gates=0), "n_gates"),
+        (dict(gates="uniform"), "gates"),
         (dict(beta=-1.0), "beta"),
         (dict(beta=np.nan), "beta"),
         (dict(formulation="lasso"), "formulation"),
@@ -246,6 +247,54 @@ def test_solver_matches_scipy_on_a_small_program(formulation, d):
     # some neurons are on, some off: neither end of the regularization path
     norms = np.linalg.norm(result["V"], axis=1)
     assert 0 < np.count_nonzero(norms) < norms.size
+
+
+def test_bisector_gates_bisect_pairs_of_rows():
+    rng = np.random.RandomState(0)
+    points = rng.standard_normal((12, 3))
+    X = np.column_stack([points, np.ones(12)])
+    gates = solver.bisector_gates(X, 40, np.random.RandomState(1))
+    assert gates.shape == (4, 40)
+    np.testing.assert_allclose(np.linalg.norm(gates[:-1], axis=0), 1.0)
+    # every gate is the perpendicular bisector of a pair of distinct rows: the pair's difference is
+    # along the gate's direction and the two rows sit at opposite, equal values of the hyperplane
+    values = X @ gates
+    for k in range(gates.shape[1]):
+        diff = points[:, None, :] - points[None, :, :]
+        along = np.abs(np.einsum("ijc,c->ij", diff, gates[:-1, k])) / np.maximum(np.linalg.norm(diff, axis=2), 1e-300)
+        opposite = np.abs(values[:, None, k] + values[None, :, k])
+        assert np.any((along > 1 - 1e-12) & (opposite < 1e-12) & (np.abs(values[:, None, k]) > 1e-9)), k
+    # reproducible from the seed
+    np.testing.assert_array_equal(gates, solver.bisector_gates(X, 40, np.random.RandomState(1)))
+
+
+def test_bisector_gates_with_repeated_rows():
+    # every row but one equal: each gate bisects the one distinct pair (equal pairs are drawn again)
+    X = np.column_stack([np.vstack([np.zeros((5, 2)), [[2.0, 0.0]]]), np.ones(6)])
+    gates = solver.bisector_gates(X, 20, np.random.RandomState(0))
+    np.testing.assert_allclose(np.abs(gates[0]), 1.0)
+    np.testing.assert_allclose(gates[1], 0.0, atol=1e-15)
+    np.testing.assert_allclose(gates[2] / gates[0], -1.0)  # through x = 1, the midpoint
+    # all rows equal: no pair to bisect, random gates instead (finite, unit directions)
+    same = np.ones((5, 3))
+    gates = solver.bisector_gates(same, 7, np.random.RandomState(0))
+    assert np.all(np.isfinite(gates)) and np.allclose(np.linalg.norm(gates[:-1], axis=0), 1.0)
+
+
+def test_bisector_gates_find_a_mixtures_modes():
+    # two unit Gaussians 5 apart along a random direction of 4-D: bisectors of pairs of rows cut between
+    # the modes, random gates mostly through both; the gap to the true held-out log-likelihood (nats)
+    # was 0.05 to 0.13 with bisectors and 0.15 to 0.27 with random gates over ten seeds
+    d, rng = 4, np.random.RandomState(0)
+    means = np.array([[2.5, 0, 0, 0], [-2.5, 0, 0, 0]]) @ np.linalg.qr(rng.standard_normal((d, d)))[0]
+    X, X_test = (means[rng.randint(2, size=n)] + rng.standard_normal((n, d)) for n in (600, 2000))
+    truth = np.logaddexp(*[stats.multivariate_normal(m, np.eye(d)).logpdf(X_test) for m in means]) - np.log(2)
+    gaps = {}
+    for gates in ("bisectors", "random"):
+        model = ConvexTwoLayerScore(n_gates=16, n_steps=10, gates=gates, random_state=0).fit(X)
+        assert np.all(model.optimality_gap_ <= model.tol)
+        gaps[gates] = truth.mean() - model.score_samples(X_test).mean()
+    assert gaps["bisectors"] < 0.15 and gaps["random"] - gaps["bisectors"] > 0.05, gaps
 
 
 def _all_patterns_1d(x):
