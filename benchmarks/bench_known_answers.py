@@ -7,7 +7,8 @@ held-out mean log-likelihood (nats; lower is better) and the sliced Wasserstein
 distance of 4,000 samples to the reference (standardized units).
 
 Models: DiffusionRandomFeatures with its defaults, the paper's predictor
-(features='paper', linear_term=False), the paper's RF baseline (gates frozen),
+(features='paper', feature_directions='random', linear_term=False), the
+paper's RF baseline (gates frozen), ours with isotropic frequencies,
 KernelDensity with Scott's and a cross-validated bandwidth on standardized
 data, and GaussianMixture with the true number of components.
 
@@ -64,12 +65,20 @@ def models(n_components, seed):
     return {
         "DiffusionRandomFeatures (defaults)": DiffusionRandomFeatures(random_state=seed),
         "  paper predictor (features='paper', linear_term=False)": DiffusionRandomFeatures(
-            features="paper", feature_scale=1.0, linear_term=False, random_state=seed
+            features="paper", feature_directions="random", feature_scale=1.0, linear_term=False, random_state=seed
         ),
         "  paper RF baseline (+ fit_gates=False)": DiffusionRandomFeatures(
-            features="paper", feature_scale=1.0, linear_term=False, fit_gates=False, random_state=seed
+            features="paper",
+            feature_directions="random",
+            feature_scale=1.0,
+            linear_term=False,
+            fit_gates=False,
+            random_state=seed,
         ),
         "  ours without gates (fit_gates=False)": DiffusionRandomFeatures(fit_gates=False, random_state=seed),
+        "  isotropic frequencies (feature_directions='random')": DiffusionRandomFeatures(
+            feature_directions="random", random_state=seed
+        ),
         "KernelDensity (Scott)": _Standardized(KernelDensity(bandwidth="scott")),
         "KernelDensity (5-fold CV bandwidth)": _Standardized(
             GridSearchCV(KernelDensity(), {"bandwidth": np.logspace(-1.5, 0.3, 25)}, cv=5)

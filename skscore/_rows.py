@@ -128,6 +128,13 @@ class RowPartitions:
                 ]
             )
 
+    def take(self, index, to_model=None):
+        """The rows at the sorted global positions ``index``, mapped by ``to_model`` (None: as they are).
+
+        One pass over the partitions (each one's rows among ``index``).
+        """
+        return np.vstack(list(self.map(_rows_at, np.asarray(index), to_model)))
+
     def sum(self, func, *args):
         """The sum over partitions of ``func(part, offset, *args)`` (an array or a tuple of arrays)."""
         total = None
@@ -198,6 +205,13 @@ class RowPartitions:
 
 def _float_partition_call(func, part, offset, *args):
     return func(np.asarray(part, dtype=np.float64), offset, *args)
+
+
+def _rows_at(part, offset, index, to_model):
+    """The rows of one partition whose global positions are in the sorted ``index``."""
+    start, stop = np.searchsorted(index, [offset, offset + len(part)])
+    rows = part[index[start:stop] - offset]
+    return rows if to_model is None else to_model(rows)
 
 
 def _extremes(part, offset):

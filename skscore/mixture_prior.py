@@ -120,7 +120,10 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         and ``device`` are replaced by this estimator's (``preprocessing``
         by None, and ``verbose`` by this estimator's minus one: the
         component fits report from ``verbose=2`` on).  None means
-        ``DiffusionRandomFeatures(n_features=256)``.
+        ``DiffusionRandomFeatures(n_features=256, feature_directions=
+        'random')``: a component's rows are whitened, so there is no
+        direction of spread for frequencies along differences of rows to
+        follow.
     shared_predictor : bool, default=False
         Fit one predictor on the whitened rows of all components (the
         paper's network that is not told the component) instead of one per
@@ -352,7 +355,11 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         return linalg.solve_triangular(self._chol_z[j], (Z - self._centres_z[j]).T, lower=True, check_finite=False).T
 
     def _component_model(self, random_state, name):
-        template = DiffusionRandomFeatures(n_features=256) if self.predictor is None else self.predictor
+        template = (
+            DiffusionRandomFeatures(n_features=256, feature_directions="random")
+            if self.predictor is None
+            else self.predictor
+        )
         overrides = {
             "integer_features": None,
             "categorical_features": None,

@@ -180,6 +180,19 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         authors' code (use a single scale, 1.0 for the paper's draw).
     features : {'multiscale', 'paper'}, default='multiscale'
         How the frozen random features are drawn (see ``feature_scale``).
+    feature_directions : {'differences', 'random'}, default='differences'
+        Directions of the frequencies (the columns of ``W``).  'random': as
+        ``features`` draws them.  'differences': each column takes the
+        direction of the difference of two training rows drawn at random (in
+        the model's standardized coordinates), so the frequencies follow the
+        data's spread: on a mixture, mostly the directions that separate its
+        components, along which the score changes fastest.  Its length is
+        set so that ``z w`` has, over the pairs' rows, the standard deviation
+        that the drawn column's length stands for (``scale`` on average, see
+        ``feature_scale``).  A pair of equal rows keeps the random column,
+        and so does every column on data of one model coordinate (no
+        direction to choose).  Use ``'random'`` with ``features='paper'``
+        for the authors' draw.
     linear_term : bool, default=True
         Add the per-level linear map ``z A_k + c_k``.  False gives the
         paper's predictor.
@@ -300,6 +313,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "feature_scale": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "features": [StrOptions({"multiscale", "paper"})],
+        "feature_directions": [StrOptions({"differences", "random"})],
         "linear_term": ["boolean"],
         "fit_gates": ["boolean"],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -316,6 +330,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         alpha=5.0,
         feature_scale=(0.5, 1.0, 2.0, 4.0),
         features="multiscale",
+        feature_directions="differences",
         linear_term=True,
         fit_gates=True,
         max_iter=50,
@@ -352,6 +367,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         self.alpha = alpha
         self.feature_scale = feature_scale
         self.features = features
+        self.feature_directions = feature_directions
         self.linear_term = linear_term
         self.fit_gates = fit_gates
         self.max_iter = max_iter
@@ -369,7 +385,14 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         return True
 
     # ------------------------------------------------------------- features
-    def _draw_features(self, n_dims, random_state):
+    def _draw_features(self, n_dims, random_state, rows, to_model=None):
+        """The frozen projection ``W`` (``n_dims x N``) and phases ``b``.
+
+        With ``feature_directions='differences'`` the columns of ``W`` turn
+        to the differences of pairs of ``rows`` (mapped to model space by
+        ``to_model``), scaled so that ``z W`` keeps the standard deviation it
+        has with the random directions (over the pairs' rows).
+        """
         N = self.n_random_features_
         scales = np.atleast_1d(np.asarray(self.feature_scale, dtype=np.float64))
         sizes = [len(part) for part in np.array_split(np.arange(N), scales.size)]
@@ -380,6 +403,19 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         else:
             W = random_state.standard_normal((n_dims, N)) * column_scale
             b = random_state.uniform(-np.pi, np.pi, N)
+        if self.feature_directions == "differences" and rows.n_rows > 1 and n_dims > 1:
+            first = random_state.randint(rows.n_rows, size=N)
+            second = (first + 1 + random_state.randint(rows.n_rows - 1, size=N)) % rows.n_rows
+            index, position = np.unique(np.concatenate([first, second]), return_inverse=True)
+            Z = rows.take(index, to_model)
+            diff = (Z[position[N:]] - Z[position[:N]]).T
+            norms = np.linalg.norm(diff, axis=0)
+            turn = norms > 0
+            directions = diff[:, turn] / norms[turn]
+            # the rows spread more along differences of rows than along random directions: without this,
+            # the same length would be a higher frequency in units of the data
+            spread = (Z @ directions).std(axis=0)
+            W[:, turn] = directions * (np.linalg.norm(W[:, turn], axis=0) / spread)
         return W, b
 
     # ------------------------------------------------------------------ fit
@@ -540,7 +576,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     def _fit_predictor_on_partitions(self, rows, diffusion, random_state, to_model=None):
         d = rows.n_columns if to_model is None else to_model.n_features_out
         self.n_random_features_ = self._resolve_n_features(rows.n_rows)
-        self.projection_, self.phase_ = self._draw_features(d, random_state)
+        self.projection_, self.phase_ = self._draw_features(d, random_state, rows, to_model)
         seed = random_state.randint(_MAX_SEED)
         gram, cross, residual, linear = self._level_statistics(
             rows, diffusion, self.projection_, self.phase_, seed, to_model
