@@ -269,7 +269,7 @@ def test_bisector_gates_bisect_pairs_of_rows():
 
 
 def test_bisector_gates_with_repeated_rows():
-    # every row but one equal: each gate bisects the one distinct pair (equal pairs are drawn again)
+    # every row but one equal: each gate bisects the one distinct pair (pairs come from the distinct rows)
     X = np.column_stack([np.vstack([np.zeros((5, 2)), [[2.0, 0.0]]]), np.ones(6)])
     gates = solver.bisector_gates(X, 20, np.random.RandomState(0))
     np.testing.assert_allclose(np.abs(gates[0]), 1.0)
@@ -284,7 +284,7 @@ def test_bisector_gates_with_repeated_rows():
 def test_bisector_gates_find_a_mixtures_modes():
     # two unit Gaussians 5 apart along a random direction of 4-D: bisectors of pairs of rows cut between
     # the modes, random gates mostly through both; the gap to the true held-out log-likelihood (nats)
-    # was 0.05 to 0.13 with bisectors and 0.15 to 0.27 with random gates over ten seeds
+    # was 0.05 to 0.13 with bisectors and 0.15 to 0.27 with random gates on ten draws of such data
     d, rng = 4, np.random.RandomState(0)
     means = np.array([[2.5, 0, 0, 0], [-2.5, 0, 0, 0]]) @ np.linalg.qr(rng.standard_normal((d, d)))[0]
     X, X_test = (means[rng.randint(2, size=n)] + rng.standard_normal((n, d)) for n in (600, 2000))
