@@ -403,7 +403,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         else:
             W = random_state.standard_normal((n_dims, N)) * column_scale
             b = random_state.uniform(-np.pi, np.pi, N)
-        if self.feature_directions == "differences" and rows.n_rows > 1 and n_dims > 1:
+        if self.feature_directions == "differences" and n_dims > 1:  # fit refuses fewer than two rows
             first = random_state.randint(rows.n_rows, size=N)
             second = (first + 1 + random_state.randint(rows.n_rows - 1, size=N)) % rows.n_rows
             index, position = np.unique(np.concatenate([first, second]), return_inverse=True)
