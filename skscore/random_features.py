@@ -17,6 +17,10 @@ from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 
 _PAIRS_PER_FEATURE = 32
 _MAX_AUTO_FEATURES = 1536
+# n_features='auto': this many features per model coordinate, between the floor and the cap for columns
+_FEATURES_PER_COORDINATE = 64
+_MIN_AUTO_FEATURES = 512
+_MAX_FEATURES_FOR_COLUMNS = 1024
 # the per-level sums of one task of a dask fit stay under this many bytes
 _TASK_BYTES = 1 << 27
 
@@ -144,12 +148,15 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     Parameters
     ----------
     n_features : int or 'auto', default='auto'
-        Number of random features N.  'auto' grows it with the rows as
-        ``512 sqrt(n_samples / 16384)`` (rounded to 64), between 512 and
-        1536: random-feature ridge regression needs features growing as the
-        square root of the data to keep the accuracy of its kernel, and the
-        cap bounds the memory of the per-level statistics.  The number used
-        is ``n_random_features_``.
+        Number of random features N.  'auto' grows it with the model's
+        coordinates ``d`` (the columns, after the column types' mapping) as
+        ``64 d`` up to 1024, and with the rows as ``512 sqrt(n_samples /
+        16384)``, taking the larger, rounded to 64, between 512 and 1536:
+        random features need a number growing linearly with the dimension
+        to approximate their kernel, and random-feature ridge regression one
+        growing as the square root of the data to keep its accuracy; the cap
+        bounds the memory of the per-level statistics.  The number used is
+        ``n_random_features_``.
     n_steps : int, default=30
         Number of noise levels K (training, sampling and likelihood).  Heun
         integration makes ``2 K - 1`` predictor evaluations per row.  More
@@ -378,7 +385,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         scales = np.atleast_1d(np.asarray(self.feature_scale, dtype=object)).ravel()
         if not all(isinstance(s, Real) and not isinstance(s, bool) and np.isfinite(s) and s > 0 for s in scales):
             raise ValueError(f"feature_scale must be a positive number or a sequence of them, got {self.feature_scale!r}.")
-        if scales.size == 0 or scales.size > (512 if self.n_features == "auto" else self.n_features):
+        if scales.size == 0 or scales.size > (_MIN_AUTO_FEATURES if self.n_features == "auto" else self.n_features):
             raise ValueError(f"feature_scale must list between 1 and n_features scales, got {self.feature_scale!r}.")
 
     def _supports_cuda(self):
@@ -419,18 +426,27 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         return W, b
 
     # ------------------------------------------------------------------ fit
-    def _resolve_n_features(self, n_rows):
-        """``n_features``, or for 'auto' ``512 sqrt(n / 16384)`` rounded to 64, between 512 and 1536.
+    def _resolve_n_features(self, n_rows, n_coordinates):
+        """``n_features``, or for 'auto' the larger of ``64 d`` (up to 1024) and ``512 sqrt(n / 16384)``.
 
-        Random-feature ridge regression reaches the accuracy of its kernel
-        with a number of features growing as the square root of the number
-        of rows (Rudi & Rosasco, NeurIPS 2017); the cap keeps the per-level
-        statistics (``8 n_steps N^2`` bytes) near half a gigabyte.
+        Rounded to 64, between 512 and 1536.  Random features approximate
+        their kernel uniformly with a number of features growing linearly
+        with the dimension ``d`` (Rahimi & Recht, NIPS 2007; ``d`` counts
+        the model's coordinates), and random-feature ridge regression keeps
+        the accuracy of its kernel with features growing as the square root
+        of the rows (Rudi & Rosasco, NeurIPS 2017).  The constants are set
+        by the fit's cost, which grows as ``N^2`` to ``N^3``: 64 per
+        coordinate keeps 512 features up to eight coordinates (the speed
+        benchmark's shape and budget, see the User Guide), the columns' term
+        stops at 1024, and the cap keeps the per-level statistics
+        (``8 n_steps N^2`` bytes) near half a gigabyte.
         """
         if self.n_features != "auto":
             return self.n_features
-        grown = 64 * round(512 * np.sqrt(n_rows / 16384) / 64)
-        return int(np.clip(grown, 512, _MAX_AUTO_FEATURES))
+        for_columns = min(_FEATURES_PER_COORDINATE * n_coordinates, _MAX_FEATURES_FOR_COLUMNS)
+        for_rows = 512 * np.sqrt(n_rows / 16384)
+        grown = 64 * round(max(for_columns, for_rows) / 64)
+        return int(np.clip(grown, _MIN_AUTO_FEATURES, _MAX_AUTO_FEATURES))
 
     def _pairs_per_level(self, n_rows):
         """Noised rows each level is trained on: ``min(max(n, 4 N), 32 N)``.
@@ -575,7 +591,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     def _fit_predictor_on_partitions(self, rows, diffusion, random_state, to_model=None):
         d = rows.n_columns if to_model is None else to_model.n_features_out
-        self.n_random_features_ = self._resolve_n_features(rows.n_rows)
+        self.n_random_features_ = self._resolve_n_features(rows.n_rows, d)
         self.projection_, self.phase_ = self._draw_features(d, random_state, rows, to_model)
         seed = random_state.randint(_MAX_SEED)
         gram, cross, residual, linear = self._level_statistics(

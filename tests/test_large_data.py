@@ -61,12 +61,15 @@ def test_keyed_pairs_do_not_depend_on_the_partitions(pairs_per_row):
     }
 
 
-def test_features_follow_the_rows():
+def test_features_follow_the_rows_and_the_columns():
     model = DiffusionRandomFeatures()
     assert [
-        model._resolve_n_features(n) for n in (100, 16_384, 100_000, 1_000_000, 10**8)
+        model._resolve_n_features(n, 2) for n in (100, 16_384, 100_000, 1_000_000, 10**8)
     ] == [512, 512, 1280, 1536, 1536]
-    assert DiffusionRandomFeatures(n_features=64)._resolve_n_features(10**6) == 64
+    # 64 features per model coordinate, from 512 up to 1024; the rows' term wins beyond it
+    assert [model._resolve_n_features(1000, d) for d in (1, 8, 10, 13, 16, 30)] == [512, 512, 640, 832, 1024, 1024]
+    assert model._resolve_n_features(100_000, 30) == 1280
+    assert DiffusionRandomFeatures(n_features=64)._resolve_n_features(10**6, 30) == 64
     model.n_random_features_ = 1536
     assert (
         model._pairs_per_level(10**6) == 49_152
