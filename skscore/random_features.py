@@ -16,6 +16,9 @@ from ._rows import RowPartitions
 from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 
 _PAIRS_PER_FEATURE = 32
+# power-iteration steps for the gate step's largest eigenvalue: from scratch, then from the last direction
+_COLD_POWER_STEPS = 15
+_WARM_POWER_STEPS = 3
 _MAX_AUTO_FEATURES = 1536
 # n_features='auto': this many features per model coordinate, between the floor and the cap for columns
 _FEATURES_PER_COORDINATE = 64
@@ -558,11 +561,9 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         ``mean(e2) - tr(theta2' r)``, which costs nothing once solved.
         """
         N, d = cross.shape[1:]
-        lhs = penalty * np.eye(N)
-        rhs = np.zeros((N, d))
-        for g, G, C in zip(gates, gram, cross):
-            lhs += g[:, None] * G * g[None, :] / len(gates)
-            rhs += g[:, None] * C / len(gates)
+        lhs = np.empty((N, N))
+        _kernels.gated_gram_sum(gram, gates, penalty, lhs)
+        rhs = np.einsum("kn,knd->nd", gates, cross) / len(gates)
         theta2 = linalg.solve(lhs, rhs, assume_a="pos")
         return theta2, np.mean(residual) - np.sum(theta2 * rhs)
 
@@ -578,12 +579,17 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         return self.n_iter, 0.0
 
     @staticmethod
-    def _update_gates(gram, cross, gates, theta2, n_steps=30):
+    def _update_gates(gram, cross, gates, theta2, directions, n_power, n_steps=30):
         """Accelerated projected gradient (FISTA with adaptive restart) on the
-        gates; for each level the loss is a convex quadratic on [-1, 1]^N."""
+        gates; for each level the loss is a convex quadratic on [-1, 1]^N.
+
+        ``directions`` holds each level's leading direction of its quadratic,
+        updated by ``n_power`` steps of power iteration from where the last
+        alternation left it.
+        """
         outer = theta2 @ theta2.T
         with capped_threads(numba.get_num_threads(), blas_threads=1):  # levels in parallel, products on one thread
-            _kernels.update_gates(gram, cross, theta2, outer, gates, n_steps, 15)
+            _kernels.update_gates(gram, cross, theta2, outer, gates, n_steps, n_power, directions)
         return gates
 
     def _fit_predictor(self, Z, diffusion, random_state):
@@ -604,8 +610,11 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         progress = self._progress()
         progress.report("ridge solve of the output weights: loss %.6g", losses[0])
         max_iter, tol = self._alternations()
+        directions = np.full(gates.shape, 1.0 / np.sqrt(gates.shape[1]))
         for i in range(max_iter if self.fit_gates else 0):
-            gates = self._update_gates(gram, cross, gates, theta2)
+            # the quadratics change little from one alternation to the next: a few warm power steps suffice
+            n_power = _COLD_POWER_STEPS if i == 0 else _WARM_POWER_STEPS
+            gates = self._update_gates(gram, cross, gates, theta2, directions, n_power)
             theta2, loss = self._solve_theta2(gram, cross, residual, gates, penalty)
             losses.append(loss)
             converged = bool(tol) and losses[-2] - losses[-1] < tol * abs(losses[-1])

@@ -33,7 +33,8 @@ def test_gate_step_lowers_every_levels_quadratic_and_stays_in_the_box():
     gram, cross, theta2, gates = _gate_problem(np.random.default_rng(0))
     outer = theta2 @ theta2.T
     start = gates.copy()
-    _kernels.update_gates(gram, cross, theta2, outer, gates, 500, 50)
+    directions = np.full(gates.shape, 1 / np.sqrt(gates.shape[1]))
+    _kernels.update_gates(gram, cross, theta2, outer, gates, 500, 50, directions)
     assert np.all(np.abs(gates) <= 1)
     for G, C, g0, g in zip(gram, cross, start, gates):
         H, q = G * outer, np.sum(C * theta2, axis=1)
@@ -42,6 +43,36 @@ def test_gate_step_lowers_every_levels_quadratic_and_stays_in_the_box():
         best = minimize(loss, g0, jac=lambda x: H @ x - q, bounds=[(-1, 1)] * len(g), method="L-BFGS-B",
                         options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
         assert loss(g) <= best.fun + 1e-6 * abs(best.fun)
+    # the directions left behind are unit vectors along which each level's quadratic is near its
+    # largest eigenvalue: a warm start for the next step
+    for G, v in zip(gram, directions):
+        H = G * outer
+        assert np.linalg.norm(v) == pytest.approx(1) and v @ H @ v > 0.99 * np.linalg.eigvalsh(H)[-1]
+
+
+def test_warm_power_steps_reach_the_gates_of_cold_ones():
+    """Three power steps from the last leading direction give the step that fifteen from scratch give."""
+    gram, cross, theta2, gates = _gate_problem(np.random.default_rng(2))
+    outer = theta2 @ theta2.T
+    warm = np.full(gates.shape, 1 / np.sqrt(gates.shape[1]))
+    _kernels.update_gates(gram, cross, theta2, outer, gates.copy(), 30, 50, warm)
+    theta2 = theta2 * 1.01  # the next alternation's quadratics: close to the last ones
+    outer = theta2 @ theta2.T
+    cold_gates, warm_gates, short_gates = gates.copy(), gates.copy(), gates.copy()
+    _kernels.update_gates(gram, cross, theta2, outer, cold_gates, 30, 15, np.full(gates.shape, 1 / np.sqrt(gates.shape[1])))
+    _kernels.update_gates(gram, cross, theta2, outer, warm_gates, 30, 3, warm)
+    np.testing.assert_allclose(warm_gates, cold_gates, rtol=0, atol=1e-4)
+    # three steps from scratch do not (their estimate of the largest eigenvalue is too low)
+    _kernels.update_gates(gram, cross, theta2, outer, short_gates, 30, 3, np.full(gates.shape, 1 / np.sqrt(gates.shape[1])))
+    assert np.abs(short_gates - cold_gates).max() > 1e-3
+
+
+def test_gated_gram_sum_is_the_ridge_system():
+    gram, _, _, gates = _gate_problem(np.random.default_rng(3), K=4, N=9)
+    out = np.empty((9, 9))
+    _kernels.gated_gram_sum(gram, gates, 0.25, out)
+    expected = 0.25 * np.eye(9) + sum(np.outer(g, g) * G for g, G in zip(gates, gram)) / len(gates)
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-15)
 
 
 def test_gate_step_is_the_same_on_any_number_of_threads():
@@ -53,7 +84,8 @@ def test_gate_step_is_the_same_on_any_number_of_threads():
         for threads in (1, min(2, before)):
             set_num_threads(threads)
             out = gates.copy()
-            _kernels.update_gates(gram, cross, theta2, theta2 @ theta2.T, out, 30, 15)
+            directions = np.full(out.shape, 1 / np.sqrt(out.shape[1]))
+            _kernels.update_gates(gram, cross, theta2, theta2 @ theta2.T, out, 30, 15, directions)
             results.append(out)
     finally:
         set_num_threads(before)

@@ -7,7 +7,7 @@ independent) and ``cache=True`` so that compilation happens once per machine.
 """
 
 from .features import sine_cosine_features, sine_features
-from .gates import update_gates
+from .gates import gated_gram_sum, update_gates
 from .integrators import (
     ancestral_step,
     ddim_step,
@@ -33,6 +33,7 @@ __all__ = [
     "sine_features",
     "sine_cosine_features",
     "update_gates",
+    "gated_gram_sum",
     "ancestral_step",
     "ddim_step",
     "euler_maruyama_step",
