@@ -21,7 +21,7 @@ _COLD_POWER_STEPS = 15
 _WARM_POWER_STEPS = 3
 _MAX_AUTO_FEATURES = 1536
 # n_features='auto': this many features per model coordinate, between the floor and the cap for columns
-_FEATURES_PER_COORDINATE = 64
+_FEATURES_PER_COORDINATE = 96
 _MIN_AUTO_FEATURES = 512
 _MAX_FEATURES_FOR_COLUMNS = 1024
 # the per-level sums of one task of a dask fit stay under this many bytes
@@ -153,7 +153,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
     n_features : int or 'auto', default='auto'
         Number of random features N.  'auto' grows it with the model's
         coordinates ``d`` (the columns, after the column types' mapping) as
-        ``64 d`` up to 1024, and with the rows as ``512 sqrt(n_samples /
+        ``96 d`` up to 1024, and with the rows as ``512 sqrt(n_samples /
         16384)``, taking the larger, rounded to 64, between 512 and 1536:
         random features need a number growing linearly with the dimension
         to approximate their kernel, and random-feature ridge regression one
@@ -430,7 +430,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
 
     # ------------------------------------------------------------------ fit
     def _resolve_n_features(self, n_rows, n_coordinates):
-        """``n_features``, or for 'auto' the larger of ``64 d`` (up to 1024) and ``512 sqrt(n / 16384)``.
+        """``n_features``, or for 'auto' the larger of ``96 d`` (up to 1024) and ``512 sqrt(n / 16384)``.
 
         Rounded to 64, between 512 and 1536.  Random features approximate
         their kernel uniformly with a number of features growing linearly
@@ -438,11 +438,11 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         the model's coordinates), and random-feature ridge regression keeps
         the accuracy of its kernel with features growing as the square root
         of the rows (Rudi & Rosasco, NeurIPS 2017).  The constants are set
-        by the fit's cost, which grows as ``N^2`` to ``N^3``: 64 per
-        coordinate keeps 512 features up to eight coordinates (the speed
-        benchmark's shape and budget, see the User Guide), the columns' term
-        stops at 1024, and the cap keeps the per-level statistics
-        (``8 n_steps N^2`` bytes) near half a gigabyte.
+        by the fit's cost, which grows as ``N^2`` to ``N^3``: 96 per
+        coordinate keeps the speed benchmark's eight columns (768 features)
+        within its budget (see the User Guide), the columns' term stops at
+        1024, and the cap keeps the per-level statistics (``8 n_steps N^2``
+        bytes) near half a gigabyte.
         """
         if self.n_features != "auto":
             return self.n_features

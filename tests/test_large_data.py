@@ -66,8 +66,8 @@ def test_features_follow_the_rows_and_the_columns():
     assert [
         model._resolve_n_features(n, 2) for n in (100, 16_384, 100_000, 1_000_000, 10**8)
     ] == [512, 512, 1280, 1536, 1536]
-    # 64 features per model coordinate, from 512 up to 1024; the rows' term wins beyond it
-    assert [model._resolve_n_features(1000, d) for d in (1, 8, 10, 13, 16, 30)] == [512, 512, 640, 832, 1024, 1024]
+    # 96 features per model coordinate, from 512 up to 1024; the rows' term wins beyond it
+    assert [model._resolve_n_features(1000, d) for d in (1, 5, 6, 8, 10, 11, 30)] == [512, 512, 576, 768, 960, 1024, 1024]
     assert model._resolve_n_features(100_000, 30) == 1280
     assert DiffusionRandomFeatures(n_features=64)._resolve_n_features(10**6, 30) == 64
     model.n_random_features_ = 1536
