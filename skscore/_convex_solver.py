@@ -51,6 +51,7 @@ import numpy as np
 from scipy import linalg
 
 from . import _kernels
+from ._rows import distinct_pairs
 
 ACTIVATIONS = ("relu", "abs")
 FORMULATIONS = ("gated_relu", "relu")
@@ -91,9 +92,7 @@ def bisector_gates(X, n_gates, random_state):
     """
 
     def pairs(points):
-        n = len(points)
-        first = random_state.randint(n, size=n_gates)
-        second = (first + 1 + random_state.randint(n - 1, size=n_gates)) % n
+        first, second = distinct_pairs(len(points), n_gates, random_state)
         return first, second, points[second] - points[first]
 
     points = X[:, :-1]

@@ -42,6 +42,13 @@ def _dask_workers():
     return max(1, sum(client.nthreads().values()))
 
 
+def distinct_pairs(n_rows, size, random_state):
+    """``size`` random pairs of distinct row indices among ``n_rows`` (at least two): ``(first, second)``."""
+    first = random_state.randint(n_rows, size=size)
+    second = (first + 1 + random_state.randint(n_rows - 1, size=size)) % n_rows
+    return first, second
+
+
 class RowPartitions:
     """The rows of ``X`` as partitions, each with the position of its first row.
 

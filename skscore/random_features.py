@@ -12,7 +12,7 @@ from . import _kernels
 from ._engine import _MAX_SEED, NoisePredictor
 from ._kernels import cuda as _cuda
 from ._parallel import capped_threads
-from ._rows import RowPartitions
+from ._rows import RowPartitions, distinct_pairs
 from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 
 _PAIRS_PER_FEATURE = 32
@@ -414,8 +414,7 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
             W = random_state.standard_normal((n_dims, N)) * column_scale
             b = random_state.uniform(-np.pi, np.pi, N)
         if self.feature_directions == "differences" and n_dims > 1:  # fit refuses fewer than two rows
-            first = random_state.randint(rows.n_rows, size=N)
-            second = (first + 1 + random_state.randint(rows.n_rows - 1, size=N)) % rows.n_rows
+            first, second = distinct_pairs(rows.n_rows, N, random_state)
             index, position = np.unique(np.concatenate([first, second]), return_inverse=True)
             Z = rows.take(index, to_model)
             diff = (Z[position[N:]] - Z[position[:N]]).T
