@@ -49,6 +49,9 @@ SUITE_MODELS = {
     # the trees with more capacity, for synthetic rows: finer trees and twice
     # as many buy W1 with likelihood on small tables (see the boosted guide)
     "boosted-samples": functools.partial(GradientBoostedScore, max_leaf_nodes=127, max_iter=200),
+    # the trees stopped on training rows kept out of each level's fit, for a
+    # density and conditional draws that generalize (see the boosted guide)
+    "boosted-density": functools.partial(GradientBoostedScore, early_stopping="held_out_rows"),
 }
 # peer name -> (factory, package it needs or None)
 SUITE_PEERS = {
@@ -162,7 +165,8 @@ def run_suite(
         Keys of :data:`SUITE_MODELS`; each is fitted plain and with types.
         Besides the four models, 'boosted-samples' is GradientBoostedScore
         with ``max_leaf_nodes=127, max_iter=200``, the trees' configuration
-        for synthetic rows.
+        for synthetic rows, and 'boosted-density' GradientBoostedScore with
+        ``early_stopping='held_out_rows'``, its configuration for a density.
     peers : sequence of str or None, default=None
         Keys of :data:`SUITE_PEERS`; None takes every peer whose package is
         installed.

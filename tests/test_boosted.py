@@ -197,6 +197,33 @@ def test_held_out_rows_are_a_share_of_a_level_or_a_number():
     assert boosted._held_out_size(np.int64(7), 100) == 7
 
 
+def test_held_out_split_keeps_a_share_of_the_rows_out_of_a_level():
+    Z, rng = np.arange(40.0).reshape(20, 2), np.random.RandomState(0)
+    fitted, checked = boosted._held_out_split(Z, 0.1, 50, rng)
+    assert (len(fitted), len(checked)) == (18, 2)
+    assert sorted(np.vstack([fitted, checked])[:, 0]) == sorted(Z[:, 0])  # disjoint, every row on one side
+    assert len(boosted._held_out_split(Z, 120, 50, rng)[1]) == 3  # a number: rows enough for 120 noised copies
+    assert len(boosted._held_out_split(Z, 0.99, 50, rng)[0]) == 1  # a row is always fitted
+    assert len(boosted._held_out_split(Z[:2], 0.01, 50, rng)[1]) == 1  # and one kept out
+    fitted, checked = boosted._held_out_split(Z[:1], 0.1, 50, rng)
+    assert len(fitted) == len(checked) == 1  # a single row is both
+
+
+def test_stopping_on_held_out_rows_stops_before_the_trees_learn_the_training_rows():
+    # 80 rows x 50 copies: fresh noise on the training rows keeps rewarding
+    # trees that learn those rows at the smallest noise levels (39 trees of
+    # 40 there), rows kept out of the level's fit do not (1); the density
+    # generalizes better (held-out log-likelihood measured: -3.55 -> -3.13,
+    # truth -2.95; +0.19 to +0.68 over four draws of the rows)
+    law = mixture_2d()
+    X, X_test = law.sample(80, random_state=0), law.sample(4000, random_state=100)
+    noise = GradientBoostedScore(n_noise_levels=10, duplicate_K=50, max_iter=40, random_state=0).fit(X)
+    rows = clone(noise).set_params(early_stopping="held_out_rows").fit(X)
+    assert rows.n_trees_[0, :2].sum() < noise.n_trees_[0, :2].sum() / 2
+    assert rows.score(X_test) > noise.score(X_test) + 0.2
+    assert np.all(np.isfinite(rows.sample(200, random_state=0)))
+
+
 def test_early_stopping_stops_where_the_trees_have_nothing_left_to_learn():
     # Gaussian data: the linear maps hold every level's exact answer, so past
     # the smallest noise levels (where trees still learn the training rows,

@@ -75,6 +75,8 @@ def test_named_configurations_are_estimators_with_their_parameters():
     assert type(model) is GradientBoostedScore
     params = clone(model).get_params()
     assert (params["max_leaf_nodes"], params["max_iter"], params["bounds"]) == (127, 200, "auto")
+    density = clone(SUITE_MODELS["boosted-density"](random_state=0))
+    assert type(density) is GradientBoostedScore and density.get_params()["early_stopping"] == "held_out_rows"
 
 
 def test_split_caps_rows_and_rounding_respects_levels():
