@@ -474,18 +474,26 @@ RARE_TYPES = dict(
 
 @contextlib.contextmanager
 def counted_predictions():
-    """Count the rows whose noise the engine predicts in the block (the cost of every sampler, on the CPU)."""
-    count, predict = [0], CpuSteps.predict
+    """Count the rows whose noise the engine predicts in the block (the cost of every sampler, on the CPU).
+
+    Predictions with the divergence (the particles' kernel, the flow's
+    likelihood) count as one each, though they cost a little more.
+    """
+    count, predict, with_divergence = [0], CpuSteps.predict, CpuSteps.predict_with_divergence
 
     def counting(self, z, level):
         count[0] += len(z)
         return predict(self, z, level)
 
-    CpuSteps.predict = counting
+    def counting_with_divergence(self, z, level):
+        count[0] += len(z)
+        return with_divergence(self, z, level)
+
+    CpuSteps.predict, CpuSteps.predict_with_divergence = counting, counting_with_divergence
     try:
         yield count
     finally:
-        CpuSteps.predict = predict
+        CpuSteps.predict, CpuSteps.predict_with_divergence = predict, with_divergence
 
 
 def predictions_per_flow(sample):

@@ -258,6 +258,28 @@ def _forward_flow(steps, z, angles, held_first_level=False, with_log_det=True):
     return steps.to_host(z), steps.to_host(log_det) if with_log_det else None
 
 
+def _reverse_variance(div, d, a, s, a_to, s_to):
+    """Variance of the reverse kernel from level ``(a, s)`` to ``(a_to, s_to)``, one per row ``z``.
+
+    The DDPM posterior ``q(z_to | z, x0)`` has variance ``c2 s_to^2 / s^2``
+    (``c2 = s^2 - (a / a_to)^2 s_to^2``, the noise added between the levels)
+    and a mean in which ``x0`` enters as ``a_to c2 / s^2 x0``.  Drawing with
+    ``x0`` at its posterior mean, as the ancestral step does, ignores the
+    spread of ``x0`` given ``z`` and narrows the draws on a coarse grid (the
+    conditional guide has the figures); the reverse process's kernel adds
+    it.  By Tweedie's second-order formula ``Cov[x0 | z] = (s / a)^2 (I - s
+    d eps / dz)``; its mean over the coordinates at each row,
+    ``(s / a)^2 (1 - s div(eps) / d)``, is taken (clipped to what a law's
+    can be: between 0 and ``(s / a)^2``): isotropic, so too wide along the
+    directions where ``x0``'s posterior is narrower than its mean and too
+    narrow where it is wider.  Floored for a grid with no noise between two
+    levels.
+    """
+    c2 = max(s * s - (a / a_to) ** 2 * s_to * s_to, 0.0)
+    spread = (s / a) ** 2 * np.clip(1.0 - s * div / d, 0.0, 1.0)
+    return np.maximum(c2 * s_to * s_to / (s * s) + (a_to * c2 / (s * s)) ** 2 * spread, 1e-300)
+
+
 def _normal_mass(lower, upper):
     """``Phi(upper) - Phi(lower)`` from the side where it does not cancel, floored at 1e-300."""
     mass = np.where(lower > 0, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
@@ -590,15 +612,14 @@ class Diffusion:
         mean, no_noise = np.empty_like(z), np.zeros_like(z)
         for k in range(K - 1, 0, -1):
             a, s, a_to, s_to = cos_u[k], sin_u[k], cos_u[k - 1], sin_u[k - 1]
-            eps = steps.predict(z, k)
+            eps, div = steps.predict_with_divergence(z, k)
             _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
-            r = a / a_to
-            # the kernel's variance (floored: a grid with no noise added between two levels)
-            var = max((s * s - r * r * s_to * s_to) * s_to * s_to / (s * s), 1e-300)
+            var = _reverse_variance(div, d, a, s, a_to, s_to)
             log_w += (
                 particles.log_normal(a_to * y - particles.part(mean), var + s_to * s_to)
                 - particles.log_normal(particles.part(z) - a * y, s * s)
             ).reshape(n, N)
+            var = var[:, None]
             # the known part: the kernel times the potential N(a_to y, s_to^2), a Gaussian
             v = 1.0 / (1.0 / var + 1.0 / (s_to * s_to))
             noise = rng.standard_normal(z.shape)
