@@ -614,12 +614,11 @@ class Diffusion:
             a, s, a_to, s_to = cos_u[k], sin_u[k], cos_u[k - 1], sin_u[k - 1]
             eps, div = steps.predict_with_divergence(z, k)
             _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
-            var = _reverse_variance(div, d, a, s, a_to, s_to)
+            var = _reverse_variance(div, d, a, s, a_to, s_to)[:, None]  # one per particle
             log_w += (
-                particles.log_normal(a_to * y - particles.part(mean), var + s_to * s_to)
+                particles.log_normal(a_to * y - particles.part(mean), var[:, 0] + s_to * s_to)
                 - particles.log_normal(particles.part(z) - a * y, s * s)
             ).reshape(n, N)
-            var = var[:, None]
             # the known part: the kernel times the potential N(a_to y, s_to^2), a Gaussian
             v = 1.0 / (1.0 / var + 1.0 / (s_to * s_to))
             noise = rng.standard_normal(z.shape)
