@@ -522,20 +522,22 @@ class Diffusion:
         on a mixture component's whitened coordinates).
 
         A sequential Monte Carlo sampler: each row gets ``n_particles``
-        particles that run the reverse process with the DDPM ancestral
-        kernel.  Under the forward process the known part of a row at level
+        particles that run the reverse process with a Gaussian kernel: the
+        DDPM posterior at the predicted ``x0``, widened by the spread of
+        ``x0`` given the particle (:func:`_reverse_variance`).  Under the
+        forward process the known part of a row at level
         ``k`` is ``N(a_k y, s_k^2)`` around its value ``y``; the particles at
         level ``k`` target the model's law times that potential, so at the
         smallest level they target the model's conditional law (up to the
         noise ``s_1``, which the final denoising step removes).  Each
-        transition draws the known part from the ancestral kernel times the
+        transition draws the known part from the kernel times the
         potential (both Gaussian: exact), the unknown part from the kernel;
         the weights are the ratio of the new potential's predictive density
         to the old potential, and a row's particles are resampled
         (systematic) when their effective number falls below half.  One
         particle per row, drawn by weight, is denoised to the data.  With an
         exact noise predictor the draws are exact conditional draws as the
-        particles grow (in contrast to RePaint's replacement, see
+        particles and the levels grow (in contrast to RePaint's replacement, see
         :meth:`inpaint`); the :ref:`conditional <conditional>` guide has the
         measurements.
 
