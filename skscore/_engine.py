@@ -112,12 +112,15 @@ class NoisePredictor:
 
     Subclasses implement :meth:`predict`; :meth:`predict_with_divergence`
     defaults to central finite differences (exact up to ``O(h^2)``, ``2 d``
-    extra evaluations), which models with a closed form override.  A
+    extra evaluations), which models with a closed form override, setting
+    ``divergence_in_closed_form``.  A
     predictor with CUDA kernels sets ``supports_cuda`` and returns its
     :class:`skscore._kernels.cuda.DeviceNetwork` from :meth:`device_network`.
     """
 
     supports_cuda = False
+    # whether predict_with_divergence has a closed form (the conditional sampler's kernel uses it only then)
+    divergence_in_closed_form = False
 
     def predict(self, z, level):
         """Predicted noise at ``level`` for rows ``z`` (n, d)."""
@@ -272,11 +275,13 @@ def _reverse_variance(div, d, a, s, a_to, s_to):
     ``(s / a)^2 (1 - s div(eps) / d)``, is taken (clipped to what a law's
     can be: between 0 and ``(s / a)^2``): isotropic, so too wide along the
     directions where ``x0``'s posterior is narrower than its mean and too
-    narrow where it is wider.  Floored for a grid with no noise between two
-    levels.
+    narrow where it is wider.  ``div`` None (a predictor without a
+    closed-form divergence, which finite differences would make ``2 d``
+    times dearer): the ancestral step's variance alone.  Floored for a grid
+    with no noise between two levels.
     """
     c2 = max(s * s - (a / a_to) ** 2 * s_to * s_to, 0.0)
-    spread = (s / a) ** 2 * np.clip(1.0 - s * div / d, 0.0, 1.0)
+    spread = 0.0 if div is None else (s / a) ** 2 * np.clip(1.0 - s * div / d, 0.0, 1.0)
     return np.maximum(c2 * s_to * s_to / (s * s) + (a_to * c2 / (s * s)) ** 2 * spread, 1e-300)
 
 
@@ -612,11 +617,15 @@ class Diffusion:
         if particles.low is not None:
             log_w += particles.log_cell_mass(z, cos_u[-1], sin_u[-1]).reshape(n, N)
         mean, no_noise = np.empty_like(z), np.zeros_like(z)
+        with_spread = self.predictor.divergence_in_closed_form
         for k in range(K - 1, 0, -1):
             a, s, a_to, s_to = cos_u[k], sin_u[k], cos_u[k - 1], sin_u[k - 1]
-            eps, div = steps.predict_with_divergence(z, k)
+            if with_spread:
+                eps, div = steps.predict_with_divergence(z, k)
+            else:
+                eps, div = steps.predict(z, k), None
             _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
-            var = _reverse_variance(div, d, a, s, a_to, s_to)[:, None]  # one per particle
+            var = np.broadcast_to(_reverse_variance(div, d, a, s, a_to, s_to), (len(z),))[:, None]  # one per particle
             log_w += (
                 particles.log_normal(a_to * y - particles.part(mean), var[:, 0] + s_to * s_to)
                 - particles.log_normal(particles.part(z) - a * y, s * s)

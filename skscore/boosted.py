@@ -302,6 +302,11 @@ class _TreePredictor(NoisePredictor):
         self.target = target
         self.noise_angles = noise_angles
 
+    @property
+    def divergence_in_closed_form(self):
+        # soft splits: the divergence is the smoothed trees' own; hard splits have none
+        return self.levels[0].bandwidth is not None
+
     def predict(self, z, level):
         return self._as_noise(self.levels[level].predict(z), z, level)
 

@@ -635,6 +635,8 @@ class _TwoLayerPredictor(NoisePredictor):
         The Gaussian fit of the training rows, in model coordinates.
     """
 
+    divergence_in_closed_form = True
+
     def __init__(self, model, noise_angles, mean, covariance):
         self.trained_levels = model.trained_levels_
         self.hidden_weights, self.hidden_bias = model.hidden_weights_, model.hidden_bias_

@@ -83,6 +83,7 @@ class _SineFeaturePredictor(NoisePredictor):
     """``eps(z, k) = [sin(z W + b) * gate_k] V + z A_k + c_k``, with its closed-form divergence."""
 
     supports_cuda = True
+    divergence_in_closed_form = True
 
     def __init__(self, projection, phase, gates, output_weights, linear_coef, linear_intercept):
         self.projection = projection

@@ -18,6 +18,8 @@ from skscore.base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 class ExactMixtureNoise(NoisePredictor):
     """The noise of ``law`` noised to each level, ``-sin(u) grad log p_u``."""
 
+    divergence_in_closed_form = True
+
     def __init__(self, law, noise_angles):
         self.law = law
         self.noise_angles = noise_angles

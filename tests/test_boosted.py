@@ -235,6 +235,17 @@ def test_early_stopping_stops_where_the_trees_have_nothing_left_to_learn():
     assert model.n_trees_[0, 2:].mean() <= 15  # measured: 3.4
 
 
+def test_hard_splits_impute_without_a_divergence(data_2d):
+    # hard splits have no divergence: the conditional sampler's kernel then goes without x0's spread
+    model = GradientBoostedScore(**SMALL, split_smoothing=None, random_state=0).fit(data_2d)
+    assert not model.diffusions_[0].predictor.divergence_in_closed_form
+    X = data_2d[:20].copy()
+    X[:, 1] = np.nan
+    filled = model.impute(X, random_state=0)
+    assert np.all(np.isfinite(filled))
+    np.testing.assert_array_equal(filled[:, 0], X[:, 0])
+
+
 def test_vp_diffusion_samples_the_data(data_2d):
     model = GradientBoostedScore(**{**SMALL, "n_noise_levels": 30}, diffusion_type="vp", random_state=0).fit(data_2d)
     samples = model.sample(600, random_state=0)

@@ -234,6 +234,28 @@ def test_smc_draws_have_the_exact_conditional_spread_on_a_coarse_grid():
     assert abs(ratio - 1.0) < 0.05, ratio
 
 
+def test_the_kernel_uses_a_divergence_only_in_closed_form(monkeypatch):
+    """Without a closed form the divergence would cost 2 d predictions by finite differences: none is asked for."""
+    law = mixture_2d()
+    model = ExactMixtureScore(law, n_steps=10, random_state=0).fit(law.sample(500, random_state=0))
+    queries = np.full((50, 2), np.nan)
+    queries[:, 0] = 0.5
+    asked = [0]
+    with_divergence = CpuSteps.predict_with_divergence
+
+    def counted(self, z, level):
+        asked[0] += 1
+        return with_divergence(self, z, level)
+
+    monkeypatch.setattr(CpuSteps, "predict_with_divergence", counted)
+    model.impute(queries, random_state=0)
+    assert asked[0] > 0  # the oracle's divergence is in closed form
+    asked[0] = 0
+    monkeypatch.setattr(type(model.diffusion_.predictor), "divergence_in_closed_form", False)
+    draws = model.impute(queries, random_state=0)
+    assert asked[0] == 0 and np.all(np.isfinite(draws))
+
+
 def test_rows_known_by_a_box_are_exact_draws_of_the_box():
     """With an exact predictor, draws given ``x0 >= 2.7`` (1.2 % of the law) are the law's rows there.
 
