@@ -303,9 +303,11 @@ class _TreePredictor(NoisePredictor):
         self.noise_angles = noise_angles
 
     @property
-    def divergence_in_closed_form(self):
-        # soft splits: the divergence is the smoothed trees' own; hard splits have none
+    def smoothed(self):
+        """Whether the trees' splits are soft: then the field has an exact divergence, hard splits have none."""
         return self.levels[0].bandwidth is not None
+
+    divergence_in_closed_form = smoothed
 
     def predict(self, z, level):
         return self._as_noise(self.levels[level].predict(z), z, level)
@@ -641,7 +643,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
     @property
     def _smoothed(self):
         """Whether the fitted trees have soft splits (read off the fit, not the parameter)."""
-        return self.diffusions_[0].predictor.levels[0].bandwidth is not None
+        return self.diffusions_[0].predictor.smoothed
 
     @property
     def _sampler(self):
