@@ -474,7 +474,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _diffusion(self, mean, covariance):
         """The diffusion of ``schedule`` and ``n_steps`` for data of this mean and covariance, unfitted."""
         angles = noise_angles(self.schedule, self.n_steps)
-        return Diffusion(angles, GaussianBase.noised(mean, covariance, angles[-1]))
+        return Diffusion(angles, GaussianBase.noised(mean, covariance, angles[-1]), data_covariance=covariance)
 
     def _set_diffusion(self, diffusion, predictor):
         diffusion.predictor = predictor

@@ -715,9 +715,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.diffusions_ = []
         for Zc, class_levels in zip(groups, levels):
             mean, cov = _nan_moments(Zc) if len(Zc) > 1 else (np.nan_to_num(Zc[0]), np.zeros((Z.shape[1],) * 2))
-            base = GaussianBase.noised(np.nan_to_num(mean), np.nan_to_num(cov), angles[-1])
+            mean, cov = np.nan_to_num(mean), np.nan_to_num(cov)
             predictor = _TreePredictor(class_levels, target, angles)
-            self.diffusions_.append(Diffusion(angles, base, predictor, held_first_level=True))
+            base = GaussianBase.noised(mean, cov, angles[-1])
+            self.diffusions_.append(Diffusion(angles, base, predictor, held_first_level=True, data_covariance=cov))
         if self.split_smoothing is None:
             self._fit_kde(random_state)
 

@@ -234,6 +234,62 @@ def test_smc_draws_have_the_exact_conditional_spread_on_a_coarse_grid():
     assert abs(ratio - 1.0) < 0.05, ratio
 
 
+def test_smc_draws_have_the_exact_spread_along_the_narrow_directions_of_a_correlated_table():
+    """The kernel's spread has the shape of the training rows' covariance, not the same width in every direction.
+
+    iris's correlation as a Gaussian (eigenvalues 0.02 to 2.9), its fourth
+    column drawn given the other three, exact noise, 10 levels.  The draws'
+    standard deviation over the exact conditional's was 1.503 with an
+    isotropic spread (the mean over the directions, too wide along the
+    narrow ones), 1.297 with the shaped spread alone (the first level's
+    noise on the known columns reached the unknown one through the Tweedie
+    mean), 1.016 with the last transition drawn given the known columns.
+    The draws' mean was off by 0.57 conditional standard deviations on
+    average (2.1 at worst) with the isotropic spread, 0.05 now (0.03 with
+    128 particles: the rest is the particle system's finite size).
+    """
+    correlation = np.corrcoef(load_iris().data.T)
+    law = GaussianMixtureLaw([1.0], [np.zeros(4)], [correlation])
+    model = ExactMixtureScore(law, n_steps=10, random_state=0).fit(law.sample(2000, random_state=1))
+    given = law.sample(20, random_state=2)
+    given[:, 3] = np.nan
+    rows = np.repeat(given, 200, axis=0)
+    draws = model.impute(rows, random_state=3)[:, 3].reshape(20, 200)
+    exact = law.sample_conditional(np.repeat(given, 2000, axis=0), random_state=4)[:, 3].reshape(20, 2000)
+    ratio = np.mean(draws.std(axis=1) / exact.std(axis=1))
+    assert abs(ratio - 1.0) < 0.08, ratio
+    bias = np.mean(np.abs(draws.mean(axis=1) - exact.mean(axis=1)) / exact.std(axis=1))
+    assert bias < 0.15, bias
+
+
+def test_the_shaped_kernel_draws_the_product_of_kernel_and_potential():
+    """One transition against the closed form: N(m, V) times N(P z; a y, s^2 P) is a Gaussian."""
+    rng = np.random.RandomState(0)
+    d, n_particles = 3, 200000
+    A = rng.standard_normal((d, d))
+    covariance = A @ A.T + 0.1 * np.eye(d)
+    P = np.diag([1.0, 0.0, 1.0])
+    kernel = _engine._ShapedKernel(covariance, P[None])
+    a, s, a_to, s_to, spread = 0.8, 0.6, 0.9, 0.43, 0.3
+    m = np.array([0.2, -0.5, 1.0])
+    y = np.array([1.0, 0.0, -0.4])
+    mean, y_rows = np.tile(m, (n_particles, 1)), np.tile(y, (n_particles, 1))
+    z, log_predictive = kernel.transition(mean, np.full(n_particles, spread), y_rows, a, s, a_to, s_to, rng)
+    # the kernel's covariance: the ancestral variance plus beta times the reference's spread, scaled to `spread`
+    alpha, beta = _engine._kernel_terms(a, s, a_to, s_to)
+    reference = s * s * covariance @ np.linalg.inv(a * a * covariance + s * s * np.eye(d))
+    V = alpha * np.eye(d) + beta * spread / (np.trace(reference) / d) * reference
+    K = [0, 2]
+    posterior = np.linalg.inv(np.linalg.inv(V) + P / s_to**2)
+    expected_mean = posterior @ (np.linalg.solve(V, m) + a_to * y / s_to**2)
+    np.testing.assert_allclose(z.mean(axis=0), expected_mean, atol=0.01)
+    np.testing.assert_allclose(np.cov(z.T), posterior, atol=0.01)
+    G = V[np.ix_(K, K)] + s_to**2 * np.eye(2)
+    r = a_to * y[K] - m[K]
+    expected = -0.5 * r @ np.linalg.solve(G, r) - 0.5 * np.linalg.slogdet(2 * np.pi * G)[1]
+    np.testing.assert_allclose(log_predictive, expected, rtol=1e-10)
+
+
 def test_the_kernel_uses_a_divergence_only_in_closed_form(monkeypatch):
     """Without a closed form the divergence would cost 2 d predictions by finite differences: none is asked for."""
     law = mixture_2d()
