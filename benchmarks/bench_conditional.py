@@ -26,8 +26,8 @@ seconds on this machine; only the ratios carry over to another one):
    types declared), 20 % of the entries missing completely at random (a row
    with every entry missing is drawn again), ``--seeds`` seeds.  Errors in
    standardized units (each column's squared error divided by its variance
-   in the complete table), on the hidden entries: MSE of one draw, MSE of
-   the mean of ``--draws`` draws, and the coverage of the 90 % prediction
+   in the complete table), on the hidden entries: MSE of one draw (each
+   draw's, averaged over the draws), MSE of the mean of ``--draws`` draws, and the coverage of the 90 % prediction
    interval of the draws (order statistics: with 20 draws, their smallest and
    largest, which an exact sampler's interval covers with probability 19/21).  Against
    scikit-learn's IterativeImputer (BayesianRidge with ``sample_posterior``:
@@ -64,10 +64,12 @@ seconds on this machine; only the ratios carry over to another one):
    columns, against the SMC's draws; both by SW to exact conditional draws.
 
 6. ``spread``: the particles' kernel on a coarse grid: with the exact noise
-   of a correlated 6-D Gaussian given half of its columns, the draws'
-   standard deviation over the exact conditional's at 10, 30 and 100
-   levels (1 is right; the ancestral step's variance alone gave 0.835,
-   0.934 and 0.982).
+   of a correlated 6-D Gaussian given half of its columns, and of a
+   Gaussian with iris's correlation given three of its four columns (narrow
+   directions), the draws' standard deviation over the exact conditional's
+   at 10, 30 and 100 levels (1 is right; the ancestral step's variance
+   alone gave 0.835, 0.934 and 0.982 on the first) and how far the draws'
+   mean is from the exact one, in exact standard deviations.
 
 ``--known-models`` and ``--impute-models`` also take the named variant
 ``GradientBoostedScore-held-out-rows`` (``early_stopping='held_out_rows'``),
@@ -295,14 +297,18 @@ def impute_tables(args):
 
 
 def scores(truth, mask, variance, single, draws):
-    """Standardized MSE of one draw, of the mean of the draws, and the 90 % coverage (NaN without draws)."""
+    """Standardized MSE of one draw, of the mean of the draws, and the 90 % coverage (NaN without draws).
+
+    With draws, one draw's MSE is the mean of every draw's (the same expectation as the first draw's,
+    with a twentieth of its variance: a single draw's MSE on a few dozen entries swings by half).
+    """
     cols = np.nonzero(mask)[1]
     err = lambda est: float(np.mean((est[mask] - truth[mask]) ** 2 / variance[cols]))  # noqa: E731
     if draws is None:
         return err(single), float("nan"), float("nan")
     low, high = interval(draws, axis=0)
     covered = (truth[mask] >= low[mask]) & (truth[mask] <= high[mask])
-    return err(single), err(draws.mean(axis=0)), float(np.mean(covered))
+    return float(np.mean([err(draw) for draw in draws])), err(draws.mean(axis=0)), float(np.mean(covered))
 
 
 def interval_rank(n_draws, level=0.9):
@@ -369,7 +375,6 @@ def run_skscore(fitted_or_make, X_fit, X_masked, truth, mask, variance, seed, n_
     seconds = time.perf_counter() - start
     if not np.all(np.isfinite(draws)):
         return (float("nan"),) * 3 + (seconds,)
-    # one draw: the first of the draws (as impute(X) alone, in law)
     return scores(truth, mask, variance, draws[0], draws) + (seconds,)
 
 
@@ -380,7 +385,8 @@ def part_impute(args):
     k = interval_rank(args.draws)
     print(f"coverage: share of hidden values between the {k}-th smallest and {k}-th largest of the {args.draws} draws "
           f"(a 90 % prediction interval by order statistics: an exact sampler gets {ref:.3f})")
-    print("one draw: the first of the draws; skscore rows: default hyperparameters, random_state=0; "
+    print("one draw: a draw's MSE, averaged over the draws (ExtraTrees, mean: their one fill); skscore rows: "
+          "default hyperparameters, random_state=0; "
           "times: fit + all draws, per seed; means over seeds")
     print("targets (skscore rows): T1 one draw <= IterativeImputer (sample_posterior) one draw; "
           "T2 mean of draws <= 1.1 x IterativeImputer (ExtraTrees); T3 coverage in [0.85, 0.95]; * best skscore "
@@ -662,23 +668,31 @@ def part_flow_law(args):
 
 
 def part_spread(args):
-    """Conditional spread against the exact one on a correlated Gaussian, with the exact noise, by the level grid."""
-    d, n_points, n = 6, 20, 200
-    A = np.random.RandomState(0).standard_normal((d, d))
-    law = GaussianMixtureLaw([1.0], [np.zeros(d)], [A @ A.T / d + 0.3 * np.eye(d)])
-    X = law.sample(2000, random_state=1)
-    print(f"\n== 6. Spread: a correlated {d}-D Gaussian given half of its columns, exact noise; {n_points} points x {n} "
-          "draws; the draws' SD over the exact conditional's (mean over points and columns, its standard error) ==\n")
-    table_header("levels", "SD ratio", "standard error")
-    given = law.sample(n_points, random_state=2)
-    given[:, d // 2 :] = np.nan
-    rows = np.repeat(given, n, axis=0)
-    exact = law.sample_conditional(rows, random_state=4)[:, d // 2 :].reshape(n_points, n, -1)
-    for n_steps in (10, 30, 100):
-        oracle = ExactMixtureScore(law, n_steps=n_steps, random_state=0, n_jobs=args.n_jobs).fit(X)
-        draws = oracle.impute(rows, random_state=3)[:, d // 2 :].reshape(n_points, n, -1)
-        ratio = draws.std(axis=1) / exact.std(axis=1)
-        table_row(str(n_steps), f"{ratio.mean():.3f}", f"{ratio.std() / np.sqrt(ratio.size):.3f}")
+    """Conditional spread and mean against the exact ones on correlated Gaussians, with the exact noise, by levels."""
+    n_points, n = 20, 200
+    A = np.random.RandomState(0).standard_normal((6, 6))
+    laws = (
+        ("6-D, given 3 of 6", GaussianMixtureLaw([1.0], [np.zeros(6)], [A @ A.T / 6 + 0.3 * np.eye(6)]), [3, 4, 5]),
+        ("iris's correlation, given 3 of 4", GaussianMixtureLaw([1.0], [np.zeros(4)], [np.corrcoef(load_dataset("iris").T)]), [3]),
+    )
+    print(f"\n== 6. Spread: correlated Gaussians given some of their columns, exact noise; {n_points} points x {n} "
+          "draws; the draws' SD over the exact conditional's (mean over points and columns, its standard error) and "
+          "the draws' mean off the exact one, in exact SDs (mean over points and columns of the absolute value) ==\n")
+    table_header("law", "levels", "SD ratio", "standard error", "mean off (SDs)")
+    for label, law, unknown in laws:
+        X = law.sample(2000, random_state=1)
+        given = law.sample(n_points, random_state=2)
+        given[:, unknown] = np.nan
+        rows = np.repeat(given, n, axis=0)
+        exact = law.sample_conditional(np.repeat(given, 10 * n, axis=0), random_state=4)[:, unknown]
+        exact = exact.reshape(n_points, 10 * n, -1)
+        for n_steps in (10, 30, 100):
+            oracle = ExactMixtureScore(law, n_steps=n_steps, random_state=0, n_jobs=args.n_jobs).fit(X)
+            draws = oracle.impute(rows, random_state=3)[:, unknown].reshape(n_points, n, -1)
+            ratio = draws.std(axis=1) / exact.std(axis=1)
+            off = np.abs(draws.mean(axis=1) - exact.mean(axis=1)) / exact.std(axis=1)
+            table_row(label, str(n_steps), f"{ratio.mean():.3f}", f"{ratio.std() / np.sqrt(ratio.size):.3f}",
+                      f"{off.mean():.3f}")
 
 
 PARTS = {"known": part_known, "impute": part_impute, "rare": part_rare, "shares": part_shares,
