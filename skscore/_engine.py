@@ -310,18 +310,19 @@ class _ShapedKernel:
     the training rows' covariance this is the shape of the spread, scaled
     at each particle so that its trace is the model's (:func:`_x0_spread`).
     Exact for Gaussian data (where the isotropic kernel is too wide along
-    the narrow directions of a correlated table: up to 1.5 times the
-    conditional's standard deviation given three of iris's four columns),
-    and the isotropic kernel where ``S`` is a multiple of the identity.
+    the narrow directions of a correlated table, see the conditional
+    guide), and the isotropic kernel where ``S`` is a multiple of the
+    identity.
 
     The kernel ``N(m, V)`` couples the known and unknown coordinates, so a
     transition draws both jointly from the kernel times the known part's
     potential ``N(a_to y, s_to^2)``, by conditioning a draw of the kernel on
     a draw of the potential's noise (Matheron's rule); the weight's
     predictive density is ``N(a_to y; m_known, V_known + s_to^2 I)``.  Both
-    use each row's eigendecomposition of the known block of the reference's
-    spread (a batch of ``d x d`` ones per level), so every particle of a row
-    needs only ``O(d^2)`` work.
+    use the eigendecomposition of the known block of the reference's spread
+    for each pattern of what is known (a batch of ``d x d`` ones per level,
+    one per distinct pattern of the rows), so every particle needs only
+    ``O(d^2)`` work.
     """
 
     def __init__(self, covariance, projectors):
@@ -329,6 +330,10 @@ class _ShapedKernel:
         self.lam = np.maximum(lam, 0.0)
         self.projectors = projectors  # (n rows, d, d): onto what is known of each row
         self.rank = np.rint(np.trace(projectors, axis1=1, axis2=2))
+        n, d, _ = projectors.shape
+        patterns, self.pattern_of_row = np.unique(projectors.reshape(n, d * d), axis=0, return_inverse=True)
+        self.patterns = patterns.reshape(-1, d, d)
+        self.pattern_of_row = self.pattern_of_row.ravel()
 
     def transition(self, mean, spread, y, a, s, a_to, s_to, rng):
         """Draws ``z_to`` of the kernel times the potential, and the log predictive density, per particle.
@@ -348,9 +353,10 @@ class _ShapedKernel:
         U = self.axes
         mean, y = mean.reshape(n, N, d), y.reshape(n, N, d)
         draw = mean + (np.sqrt(kernel) * rng.standard_normal((n, N, d))) @ U.T
-        # the reference's spread on the known subspace of each row, its complement set apart (eigenvalue -1)
-        block = P @ ((U * shape) @ U.T)[None] @ P - (np.eye(d)[None] - P)
-        mu, Q = np.linalg.eigh(block)
+        # the reference's spread on the known subspace of each pattern, its complement set apart (eigenvalue -1)
+        R = self.patterns
+        mu, Q = np.linalg.eigh(R @ ((U * shape) @ U.T)[None] @ R - (np.eye(d)[None] - R))
+        mu, Q = mu[self.pattern_of_row], Q[self.pattern_of_row]
         inside = (mu > -0.5)[:, None, :]
         # floored for the last transition (s_to = 0) where the model gives x0 no spread
         floor = s_to * s_to + 1e-6 * beta * (s / a) ** 2
