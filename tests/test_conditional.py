@@ -239,14 +239,13 @@ def test_smc_draws_have_the_exact_spread_along_the_narrow_directions_of_a_correl
 
     iris's correlation as a Gaussian (eigenvalues 0.02 to 2.9), its fourth
     column drawn given the other three, exact noise, 10 levels.  The draws'
-    standard deviation over the exact conditional's was 1.503 with an
-    isotropic spread (the mean over the directions, too wide along the
-    narrow ones), 1.297 with the shaped spread alone (the first level's
-    noise on the known columns reached the unknown one through the Tweedie
-    mean), 1.016 with the last transition drawn given the known columns.
-    The draws' mean was off by 0.57 conditional standard deviations on
-    average (2.1 at worst) with the isotropic spread, 0.05 now (0.03 with
-    128 particles: the rest is the particle system's finite size).
+    standard deviation over the exact conditional's is 1.008 here (1.489
+    with an isotropic spread, the mean over the directions, too wide along
+    the narrow ones; about 1.3 with the shaped spread and the Tweedie mean,
+    which carried the first level's noise on the known columns into the
+    unknown one), and their mean is off by 0.061 conditional standard
+    deviations on average (0.63 isotropic; 200 draws alone give about
+    0.06).
     """
     correlation = np.corrcoef(load_iris().data.T)
     law = GaussianMixtureLaw([1.0], [np.zeros(4)], [correlation])
