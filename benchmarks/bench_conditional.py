@@ -300,7 +300,7 @@ def scores(truth, mask, variance, single, draws):
     """Standardized MSE of one draw, of the mean of the draws, and the 90 % coverage (NaN without draws).
 
     With draws, one draw's MSE is the mean of every draw's (the same expectation as the first draw's,
-    with a twentieth of its variance: a single draw's MSE on a few dozen entries swings by half).
+    with a fraction of its variance: a single draw's MSE on a few dozen entries swings by half).
     """
     cols = np.nonzero(mask)[1]
     err = lambda est: float(np.mean((est[mask] - truth[mask]) ** 2 / variance[cols]))  # noqa: E731
