@@ -719,19 +719,29 @@ class Diffusion:
         if with_spread and self.data_covariance is not None and cells is None:
             onto = np.eye(d)[None] * (~np.isnan(Z))[:, None, :] if projectors is None else projectors
             shaped = _ShapedKernel(self.data_covariance, onto)
+
+        def shaped_step(z, k, a_to, s_to):
+            """The shaped kernel's draws from level ``k`` to ``(a_to, s_to)`` and their weights' change."""
+            a, s = cos_u[k], sin_u[k]
+            eps, div = steps.predict_with_divergence(z, k)
+            _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
+            z_to, log_predictive = shaped.transition(mean, _x0_spread(div, d, a, s), y, a, s, a_to, s_to, rng)
+            old_potential = particles.log_normal(particles.part(z) - a * y, s * s)
+            return z_to, (log_predictive - old_potential).reshape(n, N)
+
         for k in range(K - 1, 0, -1):
             a, s, a_to, s_to = cos_u[k], sin_u[k], cos_u[k - 1], sin_u[k - 1]
+            if shaped is not None:
+                z_next, change = shaped_step(z, k, a_to, s_to)
+                log_w += change
+                z = _resampled(z_next.reshape(n, N, d), log_w, rng).reshape(n * N, d)
+                continue
             if with_spread:
                 eps, div = steps.predict_with_divergence(z, k)
             else:
                 eps, div = steps.predict(z, k), None
             _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
             log_w -= particles.log_normal(particles.part(z) - a * y, s * s).reshape(n, N)
-            if shaped is not None:
-                z_next, log_predictive = shaped.transition(mean, _x0_spread(div, d, a, s), y, a, s, a_to, s_to, rng)
-                log_w += log_predictive.reshape(n, N)
-                z = _resampled(z_next.reshape(n, N, d), log_w, rng).reshape(n * N, d)
-                continue
             var = np.broadcast_to(_reverse_variance(div, d, a, s, a_to, s_to), (len(z),))[:, None]  # one per particle
             log_w += particles.log_normal(a_to * y - particles.part(mean), var[:, 0] + s_to * s_to).reshape(n, N)
             # the known part: the kernel times the potential N(a_to y, s_to^2), a Gaussian
@@ -750,11 +760,8 @@ class Diffusion:
         if shaped is not None:
             # a last transition, to the data: x0 drawn given z and its known coordinates, whose noise at the
             # first level would otherwise reach the unknown ones through the Tweedie mean
-            eps, div = steps.predict_with_divergence(z, 0)
-            _kernels.ancestral_step(z, eps, no_noise, a, s, 1.0, 0.0, mean)
-            log_w -= particles.log_normal(particles.part(z) - a * y, s * s).reshape(n, N)
-            x0, log_predictive = shaped.transition(mean, _x0_spread(div, d, a, s), y, a, s, 1.0, 0.0, rng)
-            log_w += log_predictive.reshape(n, N)
+            x0, change = shaped_step(z, 0, 1.0, 0.0)
+            log_w += change
             x0 = x0[self._picked(log_w, draws_per_row, rng)]
         elif particles.low is None:
             z = z[self._picked(log_w, draws_per_row, rng)]
