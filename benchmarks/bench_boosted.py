@@ -17,7 +17,14 @@ on this machine; only the ratios carry over to another one):
    KernelDensity's over the held-out rows and its paired standard error
    (small test sets make single likelihoods noisy), and each W1's difference
    to ForestDiffusion's in standard errors of that difference.  Target:
-   fit+sample at least 10 times faster at equal or lower W1.
+   fit+sample at least 10 times faster at equal or lower W1.  Two columns
+   read W1: "spread", the draws' column standard deviations over the
+   training rows' (mean over columns; below 1, samples huddle closer to the
+   middle than the data), and "DCR", :func:`skscore.metrics.dcr`'s ratio
+   (below 1, samples closer to training rows than held-out rows are).  A
+   reference row, "training rows", draws as many training rows (no model):
+   on a few dozen rows in many columns, W1 rewards samples pulled toward the
+   middle, so a model can score below the real rows' own W1.
 2. ``layouts``: the ways of arranging the trees of a flow-matching model, on
    the same data, levels and duplication: one scikit-learn
    HistGradientBoostingRegressor per (level, output); one per output with the
@@ -54,7 +61,7 @@ from threadpoolctl import threadpool_limits
 from skscore import GradientBoostedScore
 from skscore._peers import BICGaussianMixture, StandardizedKDE
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
-from skscore.metrics import wasserstein1
+from skscore.metrics import dcr, wasserstein1
 
 
 def timed(function, *args, **kwargs):
@@ -70,8 +77,34 @@ def split(name, seed=0):
 
 def w1_over_draws(sample, X_test, draws):
     """Mean W1 to the held-out rows over ``draws`` sample draws, and its standard error."""
-    values = [wasserstein1(sample(len(X_test), seed), X_test, protocol="forestdiffusion") for seed in range(draws)]
-    return float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(draws)) if draws > 1 else float("nan")
+    return draw_measures(sample, None, X_test, draws)[:2]
+
+
+def draw_measures(sample, X_train, X_test, draws):
+    """W1 to the held-out rows (mean over ``draws`` draws, standard error), the spread and the DCR ratio.
+
+    The spread is the draws' column standard deviations over the training
+    rows' (mean over columns), the DCR ratio :func:`skscore.metrics.dcr`'s
+    (mean over the draws); both NaN without ``X_train``.
+    """
+    samples = [sample(len(X_test), seed) for seed in range(draws)]
+    values = [wasserstein1(s, X_test, protocol="forestdiffusion") for s in samples]
+    se = float(np.std(values, ddof=1) / np.sqrt(draws)) if draws > 1 else float("nan")
+    if X_train is None:
+        return float(np.mean(values)), se, float("nan"), float("nan")
+    spread = float(np.mean(np.vstack(samples).std(axis=0) / X_train.std(axis=0)))
+    copies = float(np.mean([dcr(X_train, s, X_test)["ratio"] for s in samples]))
+    return float(np.mean(values)), se, spread, copies
+
+
+def training_rows(X_train):
+    """The reference "sampler": as many training rows as asked, drawn without replacement (with, past them all)."""
+
+    def sample(n, seed):
+        rng = np.random.default_rng(seed)
+        return X_train[rng.choice(len(X_train), n, replace=n > len(X_train))]
+
+    return sample
 
 
 def warm_up():
@@ -125,9 +158,11 @@ def part_fd(args):
     print(f"W1: mean +- standard error over {args.draws} draws of as many rows as the held-out 30 %;")
     print("LL: mean held-out log-likelihood; speed-up: ForestDiffusion's fit + sample time over the row's;")
     print("LL - KDE: mean over the held-out rows of the difference to KernelDensity's log-likelihood, paired SE;")
-    print("W1 - FD: the W1 difference to ForestDiffusion's, in standard errors of that difference")
+    print("W1 - FD: the W1 difference to ForestDiffusion's, in standard errors of that difference;")
+    print("spread: the draws' column SDs over the training rows' (mean over columns); DCR: skscore.metrics.dcr's ratio;")
+    print("training rows: as many training rows as held-out ones, no model (W1 of a real sample)")
     header = f"{'dataset':<14}{'n x d':>9}{'model':>34}{'fit s':>8}{'sample s':>9}{'W1 test':>17}{'LL':>9}"
-    print(header + f"{'speed-up':>9}{'LL - KDE':>18}{'W1 - FD':>9}")
+    print(header + f"{'speed-up':>9}{'LL - KDE':>18}{'W1 - FD':>9}{'spread':>8}{'DCR':>6}")
     for name in args.datasets:
         X_train, X_test = split(name)
         shape = f"{X_train.shape[0]}x{X_train.shape[1]}"
@@ -143,26 +178,31 @@ def part_fd(args):
             )
             _, fit_s = timed(ours.fit, X_train)
             _, sample_s = timed(ours.sample, len(X_test), random_state=0)
-            w1, se = w1_over_draws(lambda n, s: ours.sample(n, random_state=s), X_test, args.draws)
-            rows.append((label, fit_s, sample_s, w1, se, ours.score_samples(X_test)))
+            measures = draw_measures(lambda n, s: ours.sample(n, random_state=s), X_train, X_test, args.draws)
+            rows.append((label, fit_s, sample_s, *measures, ours.score_samples(X_test)))
         if have_fd:
             model, fd_fit = timed(forest_diffusion, X_train, args.n_t, args.duplicate_k, args.n_jobs, 0)
             _, fd_sample_s = timed(fd_sample, model, len(X_test), 0)
-            fd_w1, fd_se = w1_over_draws(lambda n, s: fd_sample(model, n, s), X_test, args.draws)
-            rows.append(("ForestDiffusion", fd_fit, fd_sample_s, fd_w1, fd_se, None))
+            measures = draw_measures(lambda n, s: fd_sample(model, n, s), X_train, X_test, args.draws)
+            rows.append(("ForestDiffusion", fd_fit, fd_sample_s, *measures, None))
+            fd_w1, fd_se = measures[:2]
         for label, peer in (("GaussianMixture (BIC)", BICGaussianMixture(0)), ("KernelDensity (CV)", StandardizedKDE(0))):
             _, fit_s = timed(peer.fit, X_train)
             _, sample_s = timed(peer.sample, len(X_test), random_state=0)
-            w1, se = w1_over_draws(lambda n, s: peer.sample(n, random_state=s), X_test, args.draws)
-            rows.append((label, fit_s, sample_s, w1, se, peer.score_samples(X_test)))
+            measures = draw_measures(lambda n, s: peer.sample(n, random_state=s), X_train, X_test, args.draws)
+            rows.append((label, fit_s, sample_s, *measures, peer.score_samples(X_test)))
         kde_scores = rows[-1][-1]
-        for i, (label, fit_s, sample_s, w1, se, scores) in enumerate(rows):
-            speed_up = (fd_fit + fd_sample_s) / (fit_s + sample_s) if have_fd and label != "ForestDiffusion" else float("nan")
+        reference = draw_measures(training_rows(X_train), X_train, X_test, args.draws)
+        rows.append(("training rows", float("nan"), float("nan"), *reference, None))
+        for i, (label, fit_s, sample_s, w1, se, spread, copies, scores) in enumerate(rows):
+            modelled = label not in ("ForestDiffusion", "training rows")
+            speed_up = (fd_fit + fd_sample_s) / (fit_s + sample_s) if have_fd and modelled else float("nan")
             versus_fd = (w1 - fd_w1) / np.hypot(se, fd_se) if have_fd and label != "ForestDiffusion" else float("nan")
             loglik, versus_kde = (float("nan"), "") if scores is None else (np.mean(scores), _paired(scores, kde_scores))
             print(
                 f"{name if i == 0 else '':<14}{shape if i == 0 else '':>9}{label:>34}{fit_s:>8.2f}{sample_s:>9.3f}"
-                f"{w1:>10.4f} +-{se:.3f}{loglik:>9.2f}{speed_up:>8.1f}x{versus_kde:>18}{versus_fd:>+9.1f}",
+                f"{w1:>10.4f} +-{se:.3f}{loglik:>9.2f}{speed_up:>8.1f}x{versus_kde:>18}{versus_fd:>+9.1f}"
+                f"{spread:>8.3f}{copies:>6.2f}",
                 flush=True,
             )
 
