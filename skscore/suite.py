@@ -14,7 +14,12 @@ penalized for the dequantization of another.  Measured: W1 under
 ForestDiffusion's protocol (mean and standard error over the draws), the
 held-out log-likelihood (plain densities only: a typed model's is a
 probability for its discrete columns, in another measure), the classifier
-two-sample AUC of the first draw against the test rows, and times.
+two-sample AUC of the first draw against the test rows, the draws' spread
+(their column standard deviations over the training rows') and their DCR
+ratio (:func:`skscore.metrics.dcr`: below 1, closer to training rows than
+held-out rows are), and times.  Each table also gets a reference row,
+"training rows": as many training rows as test rows, no model, measured
+alike and ranked with none (a real sample's W1 and C2ST on that table).
 
 :func:`summarize` turns the rows into mean ranks (per table, rank 1 is best;
 ties share their mean rank), wins, and the typed-against-plain comparison of
@@ -35,7 +40,7 @@ from . import _peers
 from .boosted import GradientBoostedScore
 from .convex import ConvexTwoLayerScore
 from .datasets import EXTRA_TABLES, SUITE_TABLES, load_table
-from .metrics import c2st_auc, wasserstein1
+from .metrics import c2st_auc, dcr, wasserstein1
 from .mixture_prior import GaussianMixturePriorDiffusion
 from .random_features import DiffusionRandomFeatures
 
@@ -62,6 +67,8 @@ SUITE_PEERS = {
 }
 TYPED_SUFFIX = " +types"
 TEST_SHARE = 0.2
+# each table's reference row: a real sample, measured like the configurations but ranked with none
+REFERENCE = _peers.TrainingRows.name
 
 
 def _configurations(models, peers, table, seed, n_jobs):
@@ -119,6 +126,8 @@ def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
     draws = [_rounded(model.sample(test.shape[0], random_state=seed + r), table, levels) for r in range(n_draws)]
     sample_s = (time.perf_counter() - start) / n_draws
     w1 = np.array([wasserstein1(d, test, protocol="forestdiffusion") for d in draws])
+    spread = np.vstack(draws).std(axis=0)
+    varies = train.std(axis=0) > 0
     # NaN: no density (a peer) or one in another measure (typed); a test row the
     # model deems impossible makes its log-likelihood -inf, which ranks last
     loglik = math.nan if typed else float(np.mean(model.score_samples(test)))
@@ -127,6 +136,8 @@ def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
         "w1_se": float(w1.std(ddof=1) / np.sqrt(n_draws)) if n_draws > 1 else math.nan,
         "test_loglik": loglik,
         "c2st_auc": c2st_auc(scaler.transform(test), scaler.transform(draws[0]), random_state=seed),
+        "spread": float(np.mean(spread[varies] / train.std(axis=0)[varies])) if varies.any() else math.nan,
+        "dcr": float(np.mean([dcr(train, d, test)["ratio"] for d in draws])),
         "fit_s": fit_s,
         "sample_s": sample_s,
     }
@@ -185,10 +196,14 @@ def run_suite(
     Returns
     -------
     rows : list of dict
-        One per (table, configuration): ``table``, ``config``, ``family``
-        ('skscore' or 'peer'), ``typed``, ``n_train``, ``n_test``, ``w1``,
-        ``w1_se``, ``test_loglik`` (NaN for typed configurations and peers
-        without a density), ``c2st_auc``, ``fit_s``, ``sample_s``.
+        One per (table, configuration), and one per table for the reference
+        ``'training rows'`` (family 'reference'): ``table``, ``config``,
+        ``family`` ('skscore', 'peer' or 'reference'), ``typed``,
+        ``n_train``, ``n_test``, ``w1``, ``w1_se``, ``test_loglik`` (NaN for
+        typed configurations and samplers without a density), ``c2st_auc``,
+        ``spread`` (the draws' column standard deviations over the training
+        rows', mean over the columns that vary), ``dcr`` (the DCR ratio, mean
+        over the draws), ``fit_s``, ``sample_s``.
     """
     tables, models = list(tables), list(models)
     peers = available_peers() if peers is None else list(peers)
@@ -207,7 +222,8 @@ def run_suite(
         train, test = _split(table.data, seed, max_train, max_test)
         scaler = StandardScaler().fit(train)
         levels = {j: int(table.data[:, j].max()) + 1 for j in table.categorical_features}
-        for config, family, typed, make in _configurations(models, peers, table, seed, n_jobs):
+        reference = (REFERENCE, "reference", False, lambda: _peers.TrainingRows())
+        for config, family, typed, make in _configurations(models, peers, table, seed, n_jobs) + [reference]:
             row = _measure(make, typed, table, train, test, scaler, levels, seed, n_draws)
             rows.append(
                 {
@@ -259,14 +275,20 @@ def summarize(rows):
         log-likelihood among the configurations that have one; NaN without),
         ``loglik_beats_gmm`` (share of tables where its log-likelihood is
         above GaussianMixture's; NaN without a GaussianMixture row or a
-        log-likelihood), ``c2st_gap`` (mean of ``|AUC - 0.5|``) and
-        ``c2st_rank`` (mean rank of that gap).
+        log-likelihood), ``c2st_gap`` (mean of ``|AUC - 0.5|``),
+        ``c2st_rank`` (mean rank of that gap), ``w1_over_real`` (mean over
+        the tables of its W1 over the reference's: below 1, closer to the
+        held-out rows than real rows are), ``spread`` and ``dcr`` (means;
+        NaN for rows that lack them).  The reference rows are ranked with
+        none and get no entry.
     typed : list of dict
         One per (skscore model, table) with both a plain and a typed row:
         ``model``, ``table``, ``w1_plain``, ``w1_typed``, ``w1_change_se``
         (the change of W1 in standard errors of the difference; positive is
         worse), ``c2st_plain``, ``c2st_typed``.
     """
+    references = {row["table"]: row for row in rows if row["family"] == "reference"}
+    rows = [row for row in rows if row["family"] != "reference"]
     configs = list(dict.fromkeys(row["config"] for row in rows))
     tables = list(dict.fromkeys(row["table"] for row in rows))
     at = {(row["table"], row["config"]): row for row in rows}
@@ -312,6 +334,9 @@ def summarize(rows):
                 "loglik_beats_gmm": mean(beats[config]) if beats[config] else math.nan,
                 "c2st_gap": mean([abs(r["c2st_auc"] - 0.5) for r in own]),
                 "c2st_rank": mean(ranks[config]["c2st"]),
+                "w1_over_real": mean([r["w1"] / references[r["table"]]["w1"] for r in own if r["table"] in references]),
+                "spread": mean([r.get("spread", math.nan) for r in own]),
+                "dcr": mean([r.get("dcr", math.nan) for r in own]),
             }
         )
     typed = []
@@ -363,11 +388,15 @@ def format_suite(rows):
     summary, typed = summarize(rows)
     tables = list(dict.fromkeys(row["table"] for row in rows))
     configs = [s["config"] for s in summary]
+    if any(row["family"] == "reference" for row in rows):
+        configs.append(REFERENCE)
     at = {(row["table"], row["config"]): row for row in rows}
     parts = [
         "Mean ranks over the tables (1 is best; W1 among all configurations, and each skscore configuration "
         "among itself and the peers alone; log-likelihood among those with a plain density; C2ST by "
-        "|AUC - 0.5|).",
+        "|AUC - 0.5|).  W1 / real: W1 over that of as many training rows (the reference row, ranked with none; "
+        "below 1, closer to the held-out rows than a real sample); spread: the draws' column SDs over the "
+        "training rows'; DCR: below 1, draws closer to training rows than held-out rows are.",
         "",
         _markdown(
             [
@@ -381,6 +410,9 @@ def format_suite(rows):
                 "LL > GMM",
                 "C2ST |AUC-.5|",
                 "C2ST rank",
+                "W1 / real",
+                "spread",
+                "DCR",
             ],
             [
                 [
@@ -394,6 +426,9 @@ def format_suite(rows):
                     _cell(100 * s["loglik_beats_gmm"], ".0f") + ("" if math.isnan(s["loglik_beats_gmm"]) else " %"),
                     _cell(s["c2st_gap"], ".3f"),
                     _cell(s["c2st_rank"], ".2f"),
+                    _cell(s["w1_over_real"], ".3f"),
+                    _cell(s["spread"], ".3f"),
+                    _cell(s["dcr"], ".2f"),
                 ]
                 for s in sorted(summary, key=lambda s: s["w1_rank"])
             ],

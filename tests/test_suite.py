@@ -15,7 +15,7 @@ def _row(table, config, w1, loglik=math.nan, auc=0.6, se=0.01, typed=False):
     return {
         "table": table,
         "config": config,
-        "family": "peer" if config[0].isupper() else "skscore",
+        "family": "reference" if config == "training rows" else "peer" if config[0].isupper() else "skscore",
         "typed": typed,
         "n_train": 100,
         "n_test": 25,
@@ -69,6 +69,35 @@ def test_summary_ranks_wins_likelihood_share_and_typed_changes():
     assert "50 %" in text
 
 
+def test_the_reference_rows_are_shown_but_ranked_with_none():
+    rows = [
+        _row("a", "boosted", 0.10, loglik=-1.0, auc=0.55),
+        _row("a", "GaussianMixture", 0.12, loglik=-1.5, auc=0.70),
+        _row("a", "training rows", 0.20, auc=0.50),
+        _row("b", "boosted", 0.30, loglik=-3.0, auc=0.45),
+        _row("b", "GaussianMixture", 0.25, loglik=-2.0, auc=0.60),
+        _row("b", "training rows", 0.25, auc=0.50),
+    ]
+    rows[0].update(spread=0.9, dcr=0.8)
+    summary, _ = summarize(rows)
+    by = {s["config"]: s for s in summary}
+    # the reference (W1 0.20 and 0.25, AUC exactly 0.5) would rank first or second: it is left out of every rank
+    assert "training rows" not in by
+    assert by["boosted"]["w1_rank"] == 1.5 and by["boosted"]["w1_wins"] == 1 and by["GaussianMixture"]["c2st_rank"] == 2.0
+    # W1 over the reference's, per table: (0.10 / 0.20 + 0.30 / 0.25) / 2
+    assert by["boosted"]["w1_over_real"] == pytest.approx(0.85)
+    assert by["GaussianMixture"]["w1_over_real"] == pytest.approx((0.6 + 1.0) / 2)
+    # spread and DCR: means over the rows that have them (rows written before they were measured lack them)
+    assert (by["boosted"]["spread"], by["boosted"]["dcr"]) == (0.9, 0.8)
+    assert math.isnan(by["GaussianMixture"]["spread"])
+    text = format_suite(rows)
+    assert "| training rows | 0.2000 +- 0.0100 | 0.2500 +- 0.0100 |" in text
+    assert "| boosted | 2 | 1.50 | 1 |" in text and "| 0.850 | 0.900 | 0.80 |" in text
+    # without reference rows (files written before them) the ratio is missing, not wrong
+    plain = summarize([r for r in rows if r["config"] != "training rows"])[0]
+    assert all(math.isnan(s["w1_over_real"]) for s in plain)
+
+
 def test_named_configurations_are_estimators_with_their_parameters():
     # 'boosted-samples' is the trees with more capacity: a plain estimator (clonable), not a wrapper
     model = SUITE_MODELS["boosted-samples"](random_state=0, n_jobs=1, bounds="auto")
@@ -101,13 +130,24 @@ def test_a_small_suite_runs_and_reports_every_configuration():
         max_train=120,
         max_test=40,
     )
-    assert [r["config"] for r in rows] == ["random-features", "random-features +types", "GaussianMixture", "KernelDensity"]
+    assert [r["config"] for r in rows] == [
+        "random-features",
+        "random-features +types",
+        "GaussianMixture",
+        "KernelDensity",
+        "training rows",
+    ]
     for r in rows:
         assert r["n_train"] == 120 and r["n_test"] == 40
         assert np.isfinite(r["w1"]) and r["w1_se"] >= 0 and 0 <= r["c2st_auc"] <= 1
+        assert 0.5 < r["spread"] < 1.5 and r["dcr"] >= 0
     assert np.isfinite(rows[0]["test_loglik"]) and math.isnan(rows[1]["test_loglik"])
     # GaussianMixture's held-out log-likelihood on two columns is finite and sensible
     assert -20 < rows[2]["test_loglik"] < 5
+    # the reference: training rows themselves, at distance 0 from the closest training row, with no density
+    reference = rows[-1]
+    assert reference["family"] == "reference" and reference["dcr"] == 0.0 and math.isnan(reference["test_loglik"])
+    assert min(r["dcr"] for r in rows[:-1]) > 0.3
 
 
 @pytest.mark.parametrize(
