@@ -59,7 +59,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skscore import GradientBoostedScore
-from skscore._peers import BICGaussianMixture, StandardizedKDE
+from skscore._peers import BICGaussianMixture, StandardizedKDE, TrainingRows
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
 from skscore.metrics import dcr, wasserstein1
 
@@ -95,16 +95,6 @@ def draw_measures(sample, X_train, X_test, draws):
     spread = float(np.mean(np.vstack(samples).std(axis=0) / X_train.std(axis=0)))
     copies = float(np.mean([dcr(X_train, s, X_test)["ratio"] for s in samples]))
     return float(np.mean(values)), se, spread, copies
-
-
-def training_rows(X_train):
-    """The reference "sampler": as many training rows as asked, drawn without replacement (with, past them all)."""
-
-    def sample(n, seed):
-        rng = np.random.default_rng(seed)
-        return X_train[rng.choice(len(X_train), n, replace=n > len(X_train))]
-
-    return sample
 
 
 def warm_up():
@@ -192,7 +182,7 @@ def part_fd(args):
             measures = draw_measures(lambda n, s: peer.sample(n, random_state=s), X_train, X_test, args.draws)
             rows.append((label, fit_s, sample_s, *measures, peer.score_samples(X_test)))
         kde_scores = rows[-1][-1]
-        reference = draw_measures(training_rows(X_train), X_train, X_test, args.draws)
+        reference = draw_measures(TrainingRows().fit(X_train).sample, X_train, X_test, args.draws)
         rows.append(("training rows", float("nan"), float("nan"), *reference, None))
         for i, (label, fit_s, sample_s, w1, se, spread, copies, scores) in enumerate(rows):
             modelled = label not in ("ForestDiffusion", "training rows")
