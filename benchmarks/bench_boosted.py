@@ -62,6 +62,7 @@ from skscore import GradientBoostedScore
 from skscore._peers import BICGaussianMixture, StandardizedKDE, TrainingRows
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
 from skscore.metrics import dcr, wasserstein1
+from skscore.suite import _spread
 
 
 def timed(function, *args, **kwargs):
@@ -92,9 +93,8 @@ def draw_measures(sample, X_train, X_test, draws):
     se = float(np.std(values, ddof=1) / np.sqrt(draws)) if draws > 1 else float("nan")
     if X_train is None:
         return float(np.mean(values)), se, float("nan"), float("nan")
-    spread = float(np.mean(np.vstack(samples).std(axis=0) / X_train.std(axis=0)))
     copies = float(np.mean([dcr(X_train, s, X_test)["ratio"] for s in samples]))
-    return float(np.mean(values)), se, spread, copies
+    return float(np.mean(values)), se, _spread(np.vstack(samples), X_train), copies
 
 
 def warm_up():

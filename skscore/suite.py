@@ -118,6 +118,18 @@ def _rounded(samples, table, levels):
     return out
 
 
+def _spread(samples, train):
+    """The samples' column standard deviations over the training rows', mean over the columns that vary (NaN if none).
+
+    Below 1, the samples are narrower than the data: drawn towards the middle.
+    """
+    scale = np.std(train, axis=0)
+    varies = scale > 0
+    if not varies.any():
+        return math.nan
+    return float(np.mean(np.std(samples, axis=0)[varies] / scale[varies]))
+
+
 def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
     start = time.perf_counter()
     model = make().fit(train)
@@ -126,8 +138,6 @@ def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
     draws = [_rounded(model.sample(test.shape[0], random_state=seed + r), table, levels) for r in range(n_draws)]
     sample_s = (time.perf_counter() - start) / n_draws
     w1 = np.array([wasserstein1(d, test, protocol="forestdiffusion") for d in draws])
-    spread = np.vstack(draws).std(axis=0)
-    varies = train.std(axis=0) > 0
     # NaN: no density (a peer) or one in another measure (typed); a test row the
     # model deems impossible makes its log-likelihood -inf, which ranks last
     loglik = math.nan if typed else float(np.mean(model.score_samples(test)))
@@ -136,7 +146,7 @@ def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
         "w1_se": float(w1.std(ddof=1) / np.sqrt(n_draws)) if n_draws > 1 else math.nan,
         "test_loglik": loglik,
         "c2st_auc": c2st_auc(scaler.transform(test), scaler.transform(draws[0]), random_state=seed),
-        "spread": float(np.mean(spread[varies] / train.std(axis=0)[varies])) if varies.any() else math.nan,
+        "spread": _spread(np.vstack(draws), train),
         "dcr": float(np.mean([dcr(train, d, test)["ratio"] for d in draws])),
         "fit_s": fit_s,
         "sample_s": sample_s,
@@ -222,7 +232,7 @@ def run_suite(
         train, test = _split(table.data, seed, max_train, max_test)
         scaler = StandardScaler().fit(train)
         levels = {j: int(table.data[:, j].max()) + 1 for j in table.categorical_features}
-        reference = (REFERENCE, "reference", False, lambda: _peers.TrainingRows())
+        reference = (REFERENCE, "reference", False, _peers.TrainingRows)
         for config, family, typed, make in _configurations(models, peers, table, seed, n_jobs) + [reference]:
             row = _measure(make, typed, table, train, test, scaler, levels, seed, n_draws)
             rows.append(
