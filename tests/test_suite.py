@@ -78,7 +78,7 @@ def test_the_reference_rows_are_shown_but_ranked_with_none():
         _row("b", "GaussianMixture", 0.25, loglik=-2.0, auc=0.60),
         _row("b", "training rows", 0.25, auc=0.50),
     ]
-    rows[0].update(spread=0.9, dcr=0.8)
+    rows[0].update(spread=0.9, dcr=0.8, c2st_auc_se=0.02)
     summary, _ = summarize(rows)
     by = {s["config"]: s for s in summary}
     # the reference (W1 0.20 and 0.25, AUC exactly 0.5) would rank first or second: it is left out of every rank
@@ -93,6 +93,8 @@ def test_the_reference_rows_are_shown_but_ranked_with_none():
     text = format_suite(rows)
     assert "| training rows | 0.2000 +- 0.0100 | 0.2500 +- 0.0100 |" in text
     assert "| boosted | 2 | 1.50 | 1 |" in text and "| 0.850 | 0.900 | 0.80 |" in text
+    # the C2ST AUC with its standard error over the draws where the row has one (older rows: the AUC alone)
+    assert "| boosted | 0.550 +- 0.020 | 0.450 |" in text
     # without reference rows (files written before them) the ratio is missing, not wrong
     plain = summarize([r for r in rows if r["config"] != "training rows"])[0]
     assert all(math.isnan(s["w1_over_real"]) for s in plain)
@@ -140,7 +142,7 @@ def test_a_small_suite_runs_and_reports_every_configuration():
     for r in rows:
         assert r["n_train"] == 120 and r["n_test"] == 40
         assert np.isfinite(r["w1"]) and r["w1_se"] >= 0 and 0 <= r["c2st_auc"] <= 1
-        assert 0.5 < r["spread"] < 1.5 and r["dcr"] >= 0
+        assert 0.5 < r["spread"] < 1.5 and r["dcr"] >= 0 and r["c2st_auc_se"] >= 0
     assert np.isfinite(rows[0]["test_loglik"]) and math.isnan(rows[1]["test_loglik"])
     # GaussianMixture's held-out log-likelihood on two columns is finite and sensible
     assert -20 < rows[2]["test_loglik"] < 5
