@@ -62,7 +62,7 @@ from skscore import GradientBoostedScore
 from skscore._peers import BICGaussianMixture, StandardizedKDE, TrainingRows
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
 from skscore.metrics import dcr, wasserstein1
-from skscore.suite import _spread
+from skscore.suite import _mean_and_se, _spread
 
 
 def timed(function, *args, **kwargs):
@@ -89,12 +89,11 @@ def draw_measures(sample, X_train, X_test, draws):
     (mean over the draws); both NaN without ``X_train``.
     """
     samples = [sample(len(X_test), seed) for seed in range(draws)]
-    values = [wasserstein1(s, X_test, protocol="forestdiffusion") for s in samples]
-    se = float(np.std(values, ddof=1) / np.sqrt(draws)) if draws > 1 else float("nan")
+    w1, se = _mean_and_se([wasserstein1(s, X_test, protocol="forestdiffusion") for s in samples])
     if X_train is None:
-        return float(np.mean(values)), se, float("nan"), float("nan")
+        return w1, se, float("nan"), float("nan")
     copies = float(np.mean([dcr(X_train, s, X_test)["ratio"] for s in samples]))
-    return float(np.mean(values)), se, _spread(np.vstack(samples), X_train), copies
+    return w1, se, _spread(np.vstack(samples), X_train), copies
 
 
 def warm_up():

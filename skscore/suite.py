@@ -130,6 +130,13 @@ def _spread(samples, train):
     return float(np.mean(np.std(samples, axis=0)[varies] / scale[varies]))
 
 
+def _mean_and_se(values):
+    """The mean of one measure over the draws and its standard error (NaN for a single draw)."""
+    values = np.asarray(values, dtype=np.float64)
+    se = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else math.nan
+    return float(values.mean()), se
+
+
 def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
     start = time.perf_counter()
     model = make().fit(train)
@@ -137,18 +144,19 @@ def _measure(make, typed, table, train, test, scaler, levels, seed, n_draws):
     start = time.perf_counter()
     draws = [_rounded(model.sample(test.shape[0], random_state=seed + r), table, levels) for r in range(n_draws)]
     sample_s = (time.perf_counter() - start) / n_draws
-    w1 = np.array([wasserstein1(d, test, protocol="forestdiffusion") for d in draws])
-    aucs = [c2st_auc(scaler.transform(test), scaler.transform(d), random_state=seed) for d in draws]
+    w1, w1_se = _mean_and_se([wasserstein1(d, test, protocol="forestdiffusion") for d in draws])
+    # every draw's AUC, not the first one's: on a few dozen test rows one AUC swings by a tenth
+    scaled_test = scaler.transform(test)
+    auc, auc_se = _mean_and_se([c2st_auc(scaled_test, scaler.transform(d), random_state=seed) for d in draws])
     # NaN: no density (a peer) or one in another measure (typed); a test row the
     # model deems impossible makes its log-likelihood -inf, which ranks last
     loglik = math.nan if typed else float(np.mean(model.score_samples(test)))
     return {
-        "w1": float(w1.mean()),
-        "w1_se": float(w1.std(ddof=1) / np.sqrt(n_draws)) if n_draws > 1 else math.nan,
+        "w1": w1,
+        "w1_se": w1_se,
         "test_loglik": loglik,
-        # every draw's AUC, not the first one's: on a few dozen test rows one AUC swings by a tenth
-        "c2st_auc": float(np.mean(aucs)),
-        "c2st_auc_se": float(np.std(aucs, ddof=1) / np.sqrt(n_draws)) if n_draws > 1 else math.nan,
+        "c2st_auc": auc,
+        "c2st_auc_se": auc_se,
         "spread": _spread(np.vstack(draws), train),
         "dcr": float(np.mean([dcr(train, d, test)["ratio"] for d in draws])),
         "fit_s": fit_s,
