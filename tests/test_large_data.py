@@ -310,10 +310,10 @@ def test_tree_leaves_follow_the_rows():
     y = np.repeat([0, 1], 200)
     model = GradientBoostedScore(n_noise_levels=3, duplicate_K=2, max_iter=2, random_state=0).fit(X, y)
     np.testing.assert_array_equal(model.max_leaf_nodes_, [31, 31])
-    np.testing.assert_array_equal(model.min_samples_leaf_, [20, 20])  # two rows' copies are fewer than 20
+    np.testing.assert_array_equal(model.min_samples_leaf_, [20, 20])  # four rows' copies are fewer than 20
     auto_copies = GradientBoostedScore(n_noise_levels=3, max_iter=2, random_state=0).fit(X[:300], y[:300])
     np.testing.assert_array_equal(auto_copies.duplicate_K_, [100, 100])
-    np.testing.assert_array_equal(auto_copies.min_samples_leaf_, [200, 200])
+    np.testing.assert_array_equal(auto_copies.min_samples_leaf_, [400, 400])
     fixed = GradientBoostedScore(n_noise_levels=3, duplicate_K=2, max_iter=2, max_leaf_nodes=4, random_state=0).fit(X)
     np.testing.assert_array_equal(fixed.max_leaf_nodes_, [4])
     # the trees are grown with room for that many leaves
