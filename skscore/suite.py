@@ -51,9 +51,12 @@ SUITE_MODELS = {
     "mixture-prior": GaussianMixturePriorDiffusion,
     "convex": ConvexTwoLayerScore,
     "boosted": GradientBoostedScore,
-    # the trees with more capacity, for synthetic rows: finer trees and twice
-    # as many buy W1 with likelihood on small tables (see the boosted guide)
-    "boosted-samples": functools.partial(GradientBoostedScore, max_leaf_nodes=127, max_iter=200),
+    # the trees with more capacity, for synthetic rows: finer trees, twice as
+    # many and leaves of two rows' copies buy W1 with likelihood on small
+    # tables (see the boosted guide)
+    "boosted-samples": functools.partial(
+        GradientBoostedScore, max_leaf_nodes=127, max_iter=200, min_training_rows_leaf=2
+    ),
     # the trees stopped on training rows kept out of each level's fit, for a
     # density and conditional draws that generalize (see the boosted guide)
     "boosted-density": functools.partial(GradientBoostedScore, early_stopping="held_out_rows"),
@@ -196,7 +199,7 @@ def run_suite(
     models : sequence of str, default=('random-features', 'mixture-prior', 'boosted')
         Keys of :data:`SUITE_MODELS`; each is fitted plain and with types.
         Besides the four models, 'boosted-samples' is GradientBoostedScore
-        with ``max_leaf_nodes=127, max_iter=200``, the trees' configuration
+        with ``max_leaf_nodes=127, max_iter=200, min_training_rows_leaf=2``, the trees' configuration
         for synthetic rows, and 'boosted-density' GradientBoostedScore with
         ``early_stopping='held_out_rows'``, its configuration for a density.
     peers : sequence of str or None, default=None

@@ -306,6 +306,8 @@ def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
         ({"max_depth": 0}, "max_depth"),
         ({"min_samples_leaf": 0}, "min_samples_leaf"),
         ({"min_samples_leaf": "most"}, "min_samples_leaf"),
+        ({"min_training_rows_leaf": 0}, "min_training_rows_leaf"),
+        ({"min_training_rows_leaf": 2.5}, "min_training_rows_leaf"),
         ({"l2_regularization": -1.0}, "l2_regularization"),
         ({"max_bins": 256}, "max_bins"),
         ({"sketch_size": 0}, "sketch_size"),

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skscore import DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
 from skscore._engine import KEY_BLOCK_ROWS, Diffusion, GaussianBase
@@ -314,6 +315,10 @@ def test_tree_leaves_follow_the_rows():
     auto_copies = GradientBoostedScore(n_noise_levels=3, max_iter=2, random_state=0).fit(X[:300], y[:300])
     np.testing.assert_array_equal(auto_copies.duplicate_K_, [100, 100])
     np.testing.assert_array_equal(auto_copies.min_samples_leaf_, [400, 400])
+    pairs = clone(auto_copies).set_params(min_training_rows_leaf=2).fit(X[:300], y[:300])
+    np.testing.assert_array_equal(pairs.min_samples_leaf_, [200, 200])
+    fixed_leaf = clone(pairs).set_params(min_samples_leaf=30).fit(X[:300], y[:300])
+    np.testing.assert_array_equal(fixed_leaf.min_samples_leaf_, [30, 30])  # a number overrides the rows
     fixed = GradientBoostedScore(n_noise_levels=3, duplicate_K=2, max_iter=2, max_leaf_nodes=4, random_state=0).fit(X)
     np.testing.assert_array_equal(fixed.max_leaf_nodes_, [4])
     # the trees are grown with room for that many leaves
