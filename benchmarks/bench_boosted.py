@@ -5,8 +5,8 @@ on this machine; only the ratios carry over to another one):
 
 1. ``fd``: GradientBoostedScore (its defaults, without early stopping,
    stopping on held-out training rows, leaves of two training rows' copies,
-   ``max_iter=200``, the suite's ``boosted-samples``, and hard splits) and ForestDiffusion (PyPI ``forestdiffusion``,
-   XGBoost trees; skipped with a note when it is not installed) with the same
+   ``max_iter=200``, the suite's ``boosted-samples``, and hard splits) and
+   ForestDiffusion (PyPI ``forestdiffusion``, XGBoost trees; skipped with a note when it is not installed) with the same
    ``n_t`` levels, duplication ``K`` and flow matching, on iris, wine and
    breast cancer (scikit-learn's copies).  Both fit on the same 70 % of the
    rows and draw as many rows as the 30 % held out; W1 to the held-out rows

@@ -65,9 +65,9 @@ def _auto_min_leaf(copies, training_rows):
     flow carry its mass back onto the training rows (memorization: the
     held-out likelihood drops while samples look like training rows).  A leaf
     of two rows' copies still lets a level carry draws towards the midpoint of
-    a pair where rows are sparse (small tables with many columns); four keep
-    the leaves' averages over enough rows that the likelihood rises on most
-    tables while the samples stay as close to held-out rows.
+    a pair where rows are sparse (small tables with many columns); four (the
+    default) keep the leaves' averages over enough rows that the likelihood
+    rises on most tables while the samples stay as close to held-out rows.
     """
     return np.maximum(_MIN_AUTO_LEAF, training_rows * np.asarray(copies)).astype(np.int64)
 
@@ -430,12 +430,12 @@ class GradientBoostedScore(BaseDiffusionDensity):
         Fewest noised rows in a leaf.  'auto' uses the noised copies of
         ``min_training_rows_leaf`` training rows
         (``min_training_rows_leaf * duplicate_K_``, at least 20), so that no
-        leaf can be fitted to the noise around one training row or a pair:
-        with 20, small tables' trees memorize their rows at the smallest
-        noise levels and the held-out likelihood drops (the boosted guide has
-        the figures and the fit time it costs: balanced splits make larger
-        histograms).  With four rows, from about 13,100 rows of a class on,
-        'auto' duplication makes this 20.
+        leaf can be fitted to the noise around a single training row: with
+        20, small tables' trees memorize their rows at the smallest noise
+        levels and the held-out likelihood drops (the boosted guide has the
+        figures and the fit time it costs: balanced splits make larger
+        histograms).  With four rows (the default), from about 13,100 rows of
+        a class on, 'auto' duplication makes this 20.
     min_training_rows_leaf : int, default=4
         With ``min_samples_leaf='auto'``, the fewest training rows whose
         noised copies a leaf holds (ignored when ``min_samples_leaf`` is a

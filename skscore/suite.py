@@ -199,9 +199,10 @@ def run_suite(
     models : sequence of str, default=('random-features', 'mixture-prior', 'boosted')
         Keys of :data:`SUITE_MODELS`; each is fitted plain and with types.
         Besides the four models, 'boosted-samples' is GradientBoostedScore
-        with ``max_leaf_nodes=127, max_iter=200, min_training_rows_leaf=2``, the trees' configuration
-        for synthetic rows, and 'boosted-density' GradientBoostedScore with
-        ``early_stopping='held_out_rows'``, its configuration for a density.
+        with ``max_leaf_nodes=127, max_iter=200, min_training_rows_leaf=2``,
+        the trees' configuration for synthetic rows, and 'boosted-density'
+        GradientBoostedScore with ``early_stopping='held_out_rows'``, its
+        configuration for a density.
     peers : sequence of str or None, default=None
         Keys of :data:`SUITE_PEERS`; None takes every peer whose package is
         installed.
