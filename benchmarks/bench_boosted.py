@@ -6,9 +6,10 @@ on this machine; only the ratios carry over to another one):
 1. ``fd``: GradientBoostedScore (its defaults, without early stopping,
    stopping on held-out training rows, leaves of two training rows' copies,
    ``max_iter=200``, the suite's ``boosted-samples``, and hard splits) and
-   ForestDiffusion (PyPI ``forestdiffusion``, XGBoost trees; skipped with a note when it is not installed) with the same
-   ``n_t`` levels, duplication ``K`` and flow matching, on iris, wine and
-   breast cancer (scikit-learn's copies).  Both fit on the same 70 % of the
+   ForestDiffusion (PyPI ``forestdiffusion``, XGBoost trees; skipped with a
+   note when it is not installed) with the same ``n_t`` levels, duplication
+   ``K`` and flow matching, on iris, wine and breast cancer (scikit-learn's
+   copies).  Both fit on the same 70 % of the
    rows and draw as many rows as the 30 % held out; W1 to the held-out rows
    under ForestDiffusion's protocol (min-max scaled columns, L1 cost, exact
    optimal transport: :func:`skscore.metrics.wasserstein1`), averaged over
@@ -150,7 +151,8 @@ def part_fd(args):
     print("LL: mean held-out log-likelihood; speed-up: ForestDiffusion's fit + sample time over the row's;")
     print("LL - KDE: mean over the held-out rows of the difference to KernelDensity's log-likelihood, paired SE;")
     print("W1 - FD: the W1 difference to ForestDiffusion's, in standard errors of that difference;")
-    print("spread: the draws' column SDs over the training rows' (mean over columns); DCR: skscore.metrics.dcr's ratio;")
+    print("spread: the draws' column SDs over the training rows' (mean over columns);")
+    print("DCR: skscore.metrics.dcr's ratio (below 1, draws closer to training rows than held-out rows);")
     print("training rows: as many training rows as held-out ones, no model (W1 of a real sample)")
     header = f"{'dataset':<14}{'n x d':>9}{'model':>34}{'fit s':>8}{'sample s':>9}{'W1 test':>17}{'LL':>9}"
     print(header + f"{'speed-up':>9}{'LL - KDE':>18}{'W1 - FD':>9}{'spread':>8}{'DCR':>6}")
