@@ -76,14 +76,14 @@ def _auto_min_leaf(copies, training_rows):
 def _bin_features(X, max_bins, random_state):
     """Quantile bins of every column (NaN gets the code ``max_bins``).
 
-    Returns the codes (feature-major, uint8), the number of non-missing bins
+    Returns the codes (row-major, uint8), the number of non-missing bins
     of each feature and the bin edges, as the tree kernels expect them.  A
     column with at most ``max_bins`` distinct values gets one bin per value
     (edges at the midpoints); otherwise the edges are the quantiles of
     ``numpy.quantile`` (linear interpolation), read off one sort.
     """
     n, n_features = X.shape
-    codes = np.empty((n_features, n), dtype=np.uint8)
+    codes = np.empty((n, n_features), dtype=np.uint8)
     thresholds = np.full((n_features, max_bins), np.inf)
     n_bins = np.empty(n_features, dtype=np.int64)
     sub = random_state.choice(n, _BIN_SUBSAMPLE, replace=False) if n > _BIN_SUBSAMPLE else slice(None)

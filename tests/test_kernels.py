@@ -134,7 +134,7 @@ def _binned(X, max_bins):
         edges = np.unique(np.nanquantile(X[:, f], np.linspace(0, 1, max_bins + 1)[1:-1]))
         thresholds[f, : len(edges)] = edges
         n_bins[f] = len(edges) + 1
-    codes = np.empty((n_features, X.shape[0]), dtype=np.uint8)
+    codes = np.empty((X.shape[0], n_features), dtype=np.uint8)
     _kernels.bin_codes(X, thresholds, n_bins, max_bins, codes)
     return _kernels.BinnedFeatures(codes, n_bins, thresholds)
 
@@ -186,10 +186,10 @@ def test_first_split_is_the_exhaustive_best_split(n_outputs):
 
     best = (-np.inf, None)
     for f in range(3):
-        missing = binned.codes[f] == binned.thresholds.shape[1]
+        missing = binned.codes[:, f] == binned.thresholds.shape[1]
         for b in range(binned.n_bins[f]):
             for missing_left in (False, True):
-                left = (binned.codes[f] <= b) & ~missing | (missing & missing_left)
+                left = (binned.codes[:, f] <= b) & ~missing | (missing & missing_left)
                 if min(left.sum(), n - left.sum()) < min_leaf:
                     continue
                 gain = score(left) + score(~left) - score(np.ones(n, bool))
@@ -197,6 +197,80 @@ def test_first_split_is_the_exhaustive_best_split(n_outputs):
                     best = (gain, left)
     go_left = np.where(np.isnan(X[:, trees.feature[0, 0]]), trees.missing_left[0, 0], X[:, trees.feature[0, 0]] <= trees.threshold[0, 0])
     np.testing.assert_array_equal(go_left, best[1])
+
+
+@pytest.mark.parametrize("k", [3, 4])  # 4: the default sketch's unrolled path
+def test_sketch_is_the_product_of_residual_and_projection(k):
+    from skscore._kernels.trees import _sketch
+
+    rng = np.random.default_rng(2)
+    residual, projection = rng.standard_normal((50, 7)), rng.standard_normal((7, k))
+    grad = np.empty((50, k))
+    _sketch(residual, projection, grad)
+    np.testing.assert_allclose(grad, residual @ projection, rtol=1e-12, atol=1e-12)
+
+
+def _exhaustive_best_split(binned, y, rows, min_leaf, l2):
+    """(gain, rows going left) of the best split of ``rows`` by brute force, or (0, None)."""
+
+    def score(subset):
+        return (y[subset].sum(axis=0) ** 2).sum() / (subset.sum() + l2)
+
+    best = (0.0, None)
+    parent = score(rows)
+    for f in range(binned.codes.shape[1]):
+        codes = binned.codes[:, f]
+        missing = codes == binned.thresholds.shape[1]
+        for b in range(binned.n_bins[f]):
+            for missing_left in (False, True):
+                left = rows & ((codes <= b) & ~missing | (missing & missing_left))
+                right = rows & ~left
+                if min(left.sum(), right.sum()) < min_leaf:
+                    continue
+                gain = score(left) + score(right) - parent
+                if gain > best[0] + 1e-9:
+                    best = (gain, left)
+    return best
+
+
+def test_grown_tree_is_the_exhaustive_best_first_tree():
+    # a whole tree against a brute-force best-first grower: many of its leaves
+    # are too small or too deep to split, so the kernel skips their histograms
+    # and hands the histogram slots of its pool from parent to child
+    rng = np.random.default_rng(11)
+    n, n_outputs, max_leaves, min_leaf, max_depth, l2 = 400, 3, 12, 15, 4, 1.0
+    X = rng.standard_normal((n, 3))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = np.sin(2 * np.nan_to_num(X)) + 0.3 * rng.standard_normal((n, n_outputs))
+    binned = _binned(X, 16)
+    trees = _kernels.empty_ensemble(1, max_leaves, n_outputs)
+    params = _kernels.BoosterParams(1.0, l2, max_depth, min_leaf)
+    _kernels.fit_boosted_trees(
+        binned, y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), params, trees, _kernels.no_early_stopping()
+    )
+
+    nodes = [(np.ones(n, dtype=bool), 0)]  # (rows, depth), in the kernel's node order; a split node's rows emptied
+    splits = {0: _exhaustive_best_split(binned, y, nodes[0][0], min_leaf, l2)}
+    while (len(nodes) + 1) // 2 < max_leaves:
+        open_leaves = [m for m in splits if splits[m][1] is not None]
+        if not open_leaves:
+            break
+        m = max(open_leaves, key=lambda m: (splits[m][0], -m))
+        rows, depth = nodes[m]
+        left = splits.pop(m)[1]
+        for child in (left, rows & ~left):
+            nodes.append((child, depth + 1))
+            fits = depth + 1 < max_depth and child.sum() >= 2 * min_leaf
+            splits[len(nodes) - 1] = _exhaustive_best_split(binned, y, child, min_leaf, l2) if fits else (0.0, None)
+        nodes[m] = (np.zeros(n, dtype=bool), depth)  # split: no longer a leaf
+    expected = np.zeros_like(y)
+    for rows, _ in nodes:
+        if rows.any():
+            expected[rows] = y[rows].sum(axis=0) / (rows.sum() + l2)
+    assert sum(rows.any() for rows, _ in nodes) == (trees.left[0] >= 0).sum() + 1 > 6
+    pred = np.zeros_like(y)
+    _kernels.predict_boosted_trees(X, trees, pred)
+    np.testing.assert_allclose(pred, expected, atol=1e-10)
 
 
 def _fitted_trees(n_trees=6, n_features=3, seed=3):

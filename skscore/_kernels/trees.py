@@ -9,15 +9,17 @@ for one tree per output, which is what makes wide tables affordable.
 
 Layout and conventions (shared with the scikit-learn and LightGBM learners):
 
-- features are binned once per fit into ``uint8`` codes stored feature-major,
-  ``codes[f, i]``; bin ``b`` of feature ``f`` holds the values
-  ``thresholds[f, b - 1] < x <= thresholds[f, b]`` and the last code,
-  ``missing_bin``, holds NaN; the kernels take codes, bin counts and edges
-  together as a :class:`BinnedFeatures`;
+- features are binned once per fit into ``uint8`` codes stored row-major,
+  ``codes[i, f]`` (a node's histogram then reads each of its rows' codes as
+  one short run, not one scattered byte per feature); bin ``b`` of feature
+  ``f`` holds the values ``thresholds[f, b - 1] < x <= thresholds[f, b]``
+  and the last code, ``missing_bin``, holds NaN; the kernels take codes, bin
+  counts and edges together as a :class:`BinnedFeatures`;
 - trees grow best-first (the leaf with the largest gain is split next) up to
   ``max_leaf_nodes`` leaves, ``max_depth`` levels and ``min_samples_leaf``
   rows per leaf; the histogram of the larger child is the parent's minus the
-  smaller child's;
+  smaller child's, in the parent's place, and a child that cannot be split
+  gets none (:func:`_split_leaf`);
 - the fitted trees are a :class:`TreeEnsemble`, seven arrays indexed by tree
   ``t`` and node ``m`` (:func:`empty_ensemble` allocates them): node ``m`` is
   a leaf when ``left[t, m] < 0``; rows go left when ``x <= threshold[t, m]``
@@ -46,7 +48,7 @@ from numba import njit, prange
 class BinnedFeatures(NamedTuple):
     """The inputs of a fit, binned.
 
-    ``codes``: uint8 ``(n_features, n_rows)``, code ``thresholds.shape[1]``
+    ``codes``: uint8 ``(n_rows, n_features)``, code ``thresholds.shape[1]``
     marking a missing value; ``n_bins``: int ``(n_features,)``, the number of
     non-missing bins of each feature; ``thresholds``: float ``(n_features,
     max_bins)``, the upper edge of each bin (for ``b < n_bins[f] - 1``).
@@ -128,20 +130,28 @@ def empty_ensemble(n_trees, max_leaf_nodes, n_outputs):
 class _Workspace(NamedTuple):
     """Scratch arrays of one fit, allocated once for all its trees.
 
-    The rows of node ``m`` are ``idx[start[m]:stop[m]]``; ``hist[m]``,
+    The rows of node ``m`` are ``idx[start[m]:stop[m]]``; ``hist[slot[m]]``,
     ``totals[m]`` and ``split[m]`` are its gradient histogram, gradient sums
     and best split (gain, feature, bin, missing_left), and ``open_leaf[m]``
     says whether it is a leaf that may still be split; ``cum`` and ``gains``
     are the split search's scratch (:func:`_split_gains`).
+
+    Histograms live in a pool of one slot per leaf a tree may have: only an
+    open leaf holds one (``free[:n_free[0]]`` are the others), and the larger
+    child of a split takes over its parent's, subtracting in place.  A node's
+    histogram is as wide as every feature's bins whatever its rows, so a
+    slot per node would be tens of megabytes written once and read once.
     """
 
     grad: np.ndarray
-    buffer: np.ndarray
     idx: np.ndarray
     start: np.ndarray
     stop: np.ndarray
     depth: np.ndarray
     hist: np.ndarray
+    slot: np.ndarray
+    free: np.ndarray
+    n_free: np.ndarray
     totals: np.ndarray
     split: np.ndarray
     open_leaf: np.ndarray
@@ -153,19 +163,22 @@ class _Workspace(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def _workspace(binned, residual, sketches, max_nodes):
-    n_features, n_rows = binned.codes.shape
+    n_rows, n_features = binned.codes.shape
     n_outputs = residual.shape[1]
     missing_bin = binned.thresholds.shape[1]
     use_sketch = sketches.shape[0] > 0
     k = sketches.shape[2] if use_sketch else n_outputs
+    n_slots = (max_nodes + 1) // 2 + 1  # the leaves, and the smaller child of the split that makes the last one
     return _Workspace(
         np.empty((n_rows, k)) if use_sketch else residual,
-        np.empty((n_rows, k)),
         np.arange(n_rows),
         np.empty(max_nodes, np.int64),
         np.empty(max_nodes, np.int64),
         np.empty(max_nodes, np.int64),
-        np.empty((max_nodes, n_features, missing_bin + 1, k + 1)),
+        np.empty((n_slots, n_features, missing_bin + 1, k + 1)),
+        np.empty(max_nodes, np.int64),
+        np.arange(n_slots),
+        np.array([n_slots]),
         np.empty((max_nodes, k)),
         np.empty((max_nodes, 4)),
         np.zeros(max_nodes, np.bool_),
@@ -181,6 +194,18 @@ def _sketch(residual, sketch, grad):
     """``grad = residual @ sketch``."""
     n_rows, n_outputs = residual.shape
     k = sketch.shape[1]
+    if k == 4:
+        # the default sketch: four running sums in registers over one pass of the row (each in the same order)
+        for i in range(n_rows):
+            a0 = a1 = a2 = a3 = 0.0
+            for j in range(n_outputs):
+                r = residual[i, j]
+                a0 += r * sketch[j, 0]
+                a1 += r * sketch[j, 1]
+                a2 += r * sketch[j, 2]
+                a3 += r * sketch[j, 3]
+            grad[i, 0], grad[i, 1], grad[i, 2], grad[i, 3] = a0, a1, a2, a3
+        return
     for i in range(n_rows):
         for c in range(k):
             acc = 0.0
@@ -191,43 +216,59 @@ def _sketch(residual, sketch, grad):
 
 @njit(cache=True, nogil=True)
 def _node_histogram(codes, work, m):
-    """Sums of the sketched gradients and row counts per (feature, bin) of node ``m``."""
-    n_features = codes.shape[0]
-    idx, grad, buffer, hist = work.idx, work.grad, work.buffer, work.hist[m]
+    """Sums of the sketched gradients and row counts per (feature, bin) of node ``m``.
+
+    Row by row: a row's codes are adjacent, and its features' updates fall in
+    different histograms, so they do not wait on each other as consecutive
+    rows falling in one bin of one feature would (each bin still adds its
+    rows in the node's order, so the sums are those of a feature-by-feature
+    loop, bit for bit).
+    """
+    n_features = codes.shape[1]
+    idx, grad, hist = work.idx, work.grad, work.hist[work.slot[m]]
     k = grad.shape[1]
-    start = work.start[m]
-    n = work.stop[m] - start
-    # gather the node's gradient rows once: every feature then reads them in order
-    for q in range(n):
-        i = idx[start + q]
-        for c in range(k):
-            buffer[q, c] = grad[i, c]
     hist[:] = 0.0
-    for f in range(n_features):
-        row = codes[f]
+    for q in range(work.start[m], work.stop[m]):
+        i = idx[q]
+        row = codes[i]
         if k == 4:
             # the default sketch, unrolled: a loop over a runtime k makes this kernel twice as slow
-            for q in range(n):
-                b = np.intp(row[idx[start + q]])
-                hist[f, b, 0] += buffer[q, 0]
-                hist[f, b, 1] += buffer[q, 1]
-                hist[f, b, 2] += buffer[q, 2]
-                hist[f, b, 3] += buffer[q, 3]
+            g0, g1, g2, g3 = grad[i, 0], grad[i, 1], grad[i, 2], grad[i, 3]
+            for f in range(n_features):
+                b = np.intp(row[f])
+                hist[f, b, 0] += g0
+                hist[f, b, 1] += g1
+                hist[f, b, 2] += g2
+                hist[f, b, 3] += g3
                 hist[f, b, 4] += 1.0
             continue
-        for q in range(n):
-            b = row[idx[start + q]]
+        for f in range(n_features):
+            b = np.intp(row[f])
             for c in range(k):
-                hist[f, b, c] += buffer[q, c]
+                hist[f, b, c] += grad[i, c]
             hist[f, b, k] += 1.0
 
 
 @njit(cache=True, nogil=True)
-def _subtract(parent, small, out):
-    """The larger child's histogram: the parent's minus the smaller child's (C-contiguous, as one flat loop)."""
-    parent, small, out = parent.reshape(-1), small.reshape(-1), out.reshape(-1)
-    for i in range(out.shape[0]):
-        out[i] = parent[i] - small[i]
+def _subtract_in_place(parent, small):
+    """The larger child's histogram, in its parent's place: the parent's minus the smaller child's (one flat loop)."""
+    parent, small = parent.reshape(-1), small.reshape(-1)
+    for i in range(parent.shape[0]):
+        parent[i] = parent[i] - small[i]
+
+
+@njit(cache=True, nogil=True)
+def _take_slot(work, m):
+    """Give node ``m`` a free histogram slot."""
+    work.n_free[0] -= 1
+    work.slot[m] = work.free[work.n_free[0]]
+
+
+@njit(cache=True, nogil=True)
+def _release_slot(work, m):
+    """Return node ``m``'s histogram slot to the pool."""
+    work.free[work.n_free[0]] = work.slot[m]
+    work.n_free[0] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -347,15 +388,25 @@ def _partition(row, idx, split_bin, missing_bin, missing_left):
 
 
 @njit(cache=True, nogil=True)
+def _may_split(params, work, m):
+    """Whether node ``m`` is shallow and large enough to split at all."""
+    return work.depth[m] < params.max_depth and work.stop[m] - work.start[m] >= 2 * params.min_samples_leaf
+
+
+@njit(cache=True, nogil=True)
 def _consider_split(binned, params, work, m):
-    """Sum node ``m``'s gradients and open it to splitting if a split is allowed and gains."""
-    hist = work.hist[m]
+    """Sum node ``m``'s gradients (its histogram built) and open it to splitting if a split gains.
+
+    A node left closed gives its histogram slot back.
+    """
+    hist = work.hist[work.slot[m]]
     for c in range(work.totals.shape[1]):
         work.totals[m, c] = hist[0, :, c].sum()
     count = work.stop[m] - work.start[m]
-    if work.depth[m] < params.max_depth and count >= 2 * params.min_samples_leaf:
-        _best_split(hist, binned.n_bins, work.totals[m], count, params, work, work.split[m])
-        work.open_leaf[m] = work.split[m, 0] > 0.0
+    _best_split(hist, binned.n_bins, work.totals[m], count, params, work, work.split[m])
+    work.open_leaf[m] = work.split[m, 0] > 0.0
+    if not work.open_leaf[m]:
+        _release_slot(work, m)
 
 
 @njit(cache=True, nogil=True)
@@ -369,14 +420,22 @@ def _best_open_leaf(work, n_nodes):
 
 
 @njit(cache=True, nogil=True)
-def _split_leaf(binned, params, trees, t, work, m, n_nodes):
-    """Split leaf ``m`` of tree ``t`` as ``work.split[m]`` says into nodes ``n_nodes, n_nodes + 1``."""
+def _split_leaf(binned, params, trees, t, work, m, n_nodes, children_may_grow):
+    """Split leaf ``m`` of tree ``t`` as ``work.split[m]`` says into nodes ``n_nodes, n_nodes + 1``.
+
+    The children's histograms and best splits are computed only where they
+    can be used: not when the tree is full (``children_may_grow`` false), not
+    for a child too small or deep to split, and the smaller child's histogram
+    only when one of them may split.  Most of a tree's leaves are such nodes
+    (small nodes cost the full width of a histogram), and skipping them
+    changes nothing in the tree.
+    """
     work.open_leaf[m] = False
     f = int(work.split[m, 1])
     b = int(work.split[m, 2])
     go_missing_left = work.split[m, 3] > 0.5
     start, stop = work.start[m], work.stop[m]
-    n_left = _partition(binned.codes[f], work.idx[start:stop], b, binned.thresholds.shape[1], go_missing_left)
+    n_left = _partition(binned.codes[:, f], work.idx[start:stop], b, binned.thresholds.shape[1], go_missing_left)
     lc, rc = n_nodes, n_nodes + 1
     trees.feature[t, m] = f
     trees.threshold[t, m] = binned.thresholds[f, b] if b < binned.n_bins[f] - 1 else np.inf
@@ -387,10 +446,24 @@ def _split_leaf(binned, params, trees, t, work, m, n_nodes):
     work.depth[lc] = work.depth[m] + 1
     work.depth[rc] = work.depth[m] + 1
     small, large = (lc, rc) if n_left <= stop - start - n_left else (rc, lc)
+    small_may_split = children_may_grow and _may_split(params, work, small)
+    large_may_split = children_may_grow and _may_split(params, work, large)
+    if not (small_may_split or large_may_split):
+        _release_slot(work, m)
+        return
+    _take_slot(work, small)
     _node_histogram(binned.codes, work, small)
-    _subtract(work.hist[m], work.hist[small], work.hist[large])
-    _consider_split(binned, params, work, small)
-    _consider_split(binned, params, work, large)
+    if large_may_split:
+        work.slot[large] = work.slot[m]
+        _subtract_in_place(work.hist[work.slot[large]], work.hist[work.slot[small]])
+    else:
+        _release_slot(work, m)
+    if small_may_split:
+        _consider_split(binned, params, work, small)
+    else:
+        _release_slot(work, small)
+    if large_may_split:
+        _consider_split(binned, params, work, large)
 
 
 @njit(cache=True, nogil=True)
@@ -406,15 +479,20 @@ def _grow_tree(binned, params, trees, t, work):
     trees.threshold[t, :] = 0.0
     trees.missing_left[t, :] = False
     work.open_leaf[:] = False
+    work.free[:] = np.arange(work.free.shape[0])
+    work.n_free[0] = work.free.shape[0]
     work.start[0], work.stop[0], work.depth[0] = 0, n_rows, 0
-    _node_histogram(binned.codes, work, 0)
-    _consider_split(binned, params, work, 0)
+    max_leaves = trees.leaf_values.shape[1]
+    if max_leaves > 1 and _may_split(params, work, 0):
+        _take_slot(work, 0)
+        _node_histogram(binned.codes, work, 0)
+        _consider_split(binned, params, work, 0)
     n_nodes, n_leaves = 1, 1
-    while n_leaves < trees.leaf_values.shape[1]:
+    while n_leaves < max_leaves:
         m = _best_open_leaf(work, n_nodes)
         if m < 0:
             break
-        _split_leaf(binned, params, trees, t, work, m, n_nodes)
+        _split_leaf(binned, params, trees, t, work, m, n_nodes, n_leaves + 1 < max_leaves)
         n_nodes += 2
         n_leaves += 1
     return n_nodes
@@ -701,7 +779,7 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
 
 @njit(cache=True, nogil=True)
 def bin_codes(X, thresholds, n_bins, missing_bin, codes):
-    """``codes[f, i]``: the bin of ``X[i, f]``, the number of edges below it.
+    """``codes[i, f]``: the bin of ``X[i, f]``, the number of edges below it.
 
     The edges of feature ``f`` are ``thresholds[f, :n_bins[f] - 1]``
     (increasing); a value equal to an edge falls in the bin below it, and
@@ -714,7 +792,7 @@ def bin_codes(X, thresholds, n_bins, missing_bin, codes):
         for f in range(n_features):
             x = X[i, f]
             if np.isnan(x):
-                codes[f, i] = missing_bin
+                codes[i, f] = missing_bin
                 continue
             lo, hi = 0, n_bins[f] - 1
             while lo < hi:
@@ -723,4 +801,4 @@ def bin_codes(X, thresholds, n_bins, missing_bin, codes):
                     lo = mid + 1
                 else:
                     hi = mid
-            codes[f, i] = lo
+            codes[i, f] = lo
