@@ -98,14 +98,26 @@ def draw_measures(sample, X_train, X_test, draws):
 
 
 def warm_up():
-    """Compile the Numba kernels once, outside every timing."""
+    """Compile the Numba kernels once, outside every timing.
+
+    Without early stopping: a level whose trees all stop early never calls
+    the prediction kernels, which the first timed ``sample`` would then
+    compile (seconds, with an empty Numba cache).
+    """
     X = np.random.default_rng(0).standard_normal((50, 3))
     for smoothing in (0.25, None):  # soft and hard splits have their own kernels
         model = GradientBoostedScore(
-            n_noise_levels=3, duplicate_K=2, max_iter=2, split_smoothing=smoothing, n_density_samples=20, random_state=0
+            n_noise_levels=3,
+            duplicate_K=2,
+            max_iter=2,
+            early_stopping=False,
+            split_smoothing=smoothing,
+            n_density_samples=20,
+            random_state=0,
         )
         model.fit(X).sample(5)
         model.score_samples(X[:5])
+        assert model.n_trees_.all(), "the warm-up's levels must keep their trees"
 
 
 # ------------------------------------------------------------ ForestDiffusion
