@@ -479,7 +479,8 @@ def _grow_tree(binned, params, trees, t, work):
     trees.threshold[t, :] = 0.0
     trees.missing_left[t, :] = False
     work.open_leaf[:] = False
-    work.free[:] = np.arange(work.free.shape[0])
+    for j in range(work.free.shape[0]):
+        work.free[j] = j
     work.n_free[0] = work.free.shape[0]
     work.start[0], work.stop[0], work.depth[0] = 0, n_rows, 0
     max_leaves = trees.leaf_values.shape[1]
