@@ -38,12 +38,29 @@ _MIN_AUTO_LEAF = 20
 _BIN_SUBSAMPLE = 200_000
 # early stopping: a level's held-out rows measure a tree's gain well long before this many
 _MAX_HELD_OUT_ROWS = 10_000
+# early_stopping='auto': on for classes of at most this many rows (where the trees stop growing with the rows)
+_AUTO_EARLY_STOPPING_ROWS = _AUTO_LEAVES_ROWS
 _MAX_BANDWIDTH_DRAWS = 1000
 
 
 def _per_class(value, auto, of):
     """A parameter for each class: ``auto(of)`` for 'auto', else ``value`` for all (``of`` has one entry per class)."""
     return auto(of) if isinstance(value, str) else np.full(len(of), value)
+
+
+def _auto_early_stopping(value, n_rows):
+    """``early_stopping`` of each class of ``n_rows`` rows: 'auto' stops early up to 8192 rows and not beyond.
+
+    On a small class the trees soon fit nothing but the noise of its rows'
+    copies, and stopping there costs no held-out likelihood and saves fit
+    time.  On a large class the squared error of a level's held-out rows
+    stops improving while its trees still sharpen the density (the gains of
+    the small-noise levels are tiny against their noise; the large-data
+    guide measures it).  An object array: True, False or 'held_out_rows'.
+    """
+    if value == "auto":
+        return np.array([bool(n <= _AUTO_EARLY_STOPPING_ROWS) for n in n_rows], dtype=object)
+    return np.array([value] * len(n_rows), dtype=object)
 
 
 def _auto_copies(n_rows):
@@ -454,15 +471,18 @@ class GradientBoostedScore(BaseDiffusionDensity):
     linear_term : bool, default=True
         Fit the per-level linear map before the trees.  False gives
         ForestDiffusion's pure-tree regressor.
-    early_stopping : bool or 'held_out_rows', default=True
-        Stop adding trees to a level once they no longer lower the squared
-        error on held-out rows: fresh noised copies of training rows drawn
-        at random, scored with the level's own (soft or hard) splits.  The
-        level keeps its trees up to the best one.  Where the noise drowns
+    early_stopping : bool, 'held_out_rows' or 'auto', default='auto'
+        True stops adding trees to a level once they no longer lower the
+        squared error on held-out rows: fresh noised copies of training rows
+        drawn at random, scored with the level's own (soft or hard) splits.
+        The level keeps its trees up to the best one.  Where the noise drowns
         what the data hold (the largest noise levels), later trees fit only
         their own rows' noise, so stopping costs nothing and saves the fit
         time they would take; False fits ``max_iter`` trees at every level,
-        as ForestDiffusion does.  'held_out_rows' keeps a share of the
+        as ForestDiffusion does.  'auto' is True for a class of at most 8192
+        rows and False for a larger one, whose trees keep sharpening the
+        density after the held-out error stops showing it (the small-noise
+        levels' gains are tiny against their noise).  'held_out_rows' keeps a share of the
         training rows (``validation_fraction``, a fresh draw at each level)
         out of the level's fit and judges the trees on noised copies of
         those rows: the levels then also stop where the trees begin to
@@ -526,9 +546,12 @@ class GradientBoostedScore(BaseDiffusionDensity):
         Largest number of leaves of the trees of each class.
     min_samples_leaf_ : ndarray of shape (n_classes,)
         Fewest noised rows in a leaf of the trees of each class.
+    early_stopping_ : ndarray of shape (n_classes,)
+        The early stopping of each class: True, False or 'held_out_rows'
+        ('auto' resolved by the class's rows).
     n_trees_ : ndarray of shape (n_classes, n_noise_levels)
-        Trees kept at each level of each class (``max_iter`` without
-        ``early_stopping``).
+        Trees kept at each level of each class (``max_iter`` where
+        ``early_stopping_`` is False).
     diffusions_ : list of Diffusion
         One per class, the engine of each (levels, base distribution, tree
         predictor); see :ref:`architecture`.
@@ -583,7 +606,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         "max_bins": [Interval(Integral, 2, 255, closed="both")],
         "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
         "linear_term": ["boolean"],
-        "early_stopping": ["boolean", StrOptions({"held_out_rows"})],
+        "early_stopping": ["boolean", StrOptions({"held_out_rows", "auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), Interval(Integral, 1, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -607,7 +630,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         max_bins=255,
         sketch_size=4,
         linear_term=True,
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -718,6 +741,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.class_prior_ = counts / counts.sum()
         copies = self.duplicate_K_ = _per_class(self.duplicate_K, _auto_copies, counts)
         self.max_leaf_nodes_ = _per_class(self.max_leaf_nodes, _auto_leaves, counts)
+        self.early_stopping_ = _auto_early_stopping(self.early_stopping, counts)
         self.min_samples_leaf_ = _per_class(
             self.min_samples_leaf, functools.partial(_auto_min_leaf, training_rows=self.min_training_rows_leaf), copies
         )
@@ -750,7 +774,6 @@ class GradientBoostedScore(BaseDiffusionDensity):
             "max_bins": self.max_bins,
             "sketch_size": self.sketch_size,
             "linear_term": self.linear_term,
-            "early_stopping": self.early_stopping,
             "validation_fraction": self.validation_fraction,
             "n_iter_no_change": self.n_iter_no_change,
             "tol": self.tol,
@@ -761,8 +784,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         target = "velocity" if self.diffusion_type == "flow" else "noise"
         tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
         params = [
-            {**params, "max_leaf_nodes": int(leaves), "min_samples_leaf": int(min_leaf)}
-            for leaves, min_leaf in zip(self.max_leaf_nodes_, self.min_samples_leaf_)
+            {**params, "max_leaf_nodes": int(leaves), "min_samples_leaf": int(min_leaf), "early_stopping": stopping}
+            for leaves, min_leaf, stopping in zip(self.max_leaf_nodes_, self.min_samples_leaf_, self.early_stopping_)
         ]
         arguments = [
             (groups[c], int(copies[c]), self.noise_angles_[k], target, params[c], seeds[c, k]) for c, k in tasks

@@ -190,6 +190,21 @@ def test_early_stopping_only_truncates_the_levels_trees(data_2d):
             np.testing.assert_array_equal(field, whole_field[:kept])
 
 
+def test_early_stopping_auto_stops_small_classes_only():
+    # 'auto': a class of at most 8192 rows stops early, a larger one fits
+    # every tree (its density keeps improving after the held-out error stops)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8293, 2))
+    y = np.r_[np.zeros(8193), np.ones(100)]
+    model = GradientBoostedScore(n_noise_levels=3, duplicate_K=1, max_iter=30, random_state=0).fit(X, y)
+    assert model.early_stopping_.tolist() == [False, True]
+    np.testing.assert_array_equal(model.n_trees_[0], 30)
+    assert model.n_trees_[1].min() < 30
+    assert boosted._auto_early_stopping("held_out_rows", [10, 10**6]).tolist() == ["held_out_rows"] * 2
+    assert boosted._auto_early_stopping(False, [10]).tolist() == [False]
+    assert boosted._auto_early_stopping("auto", [8192, 8193]).tolist() == [True, False]
+
+
 def test_held_out_rows_are_a_share_of_a_level_or_a_number():
     assert boosted._held_out_size(0.1, 10_500) == 1050
     assert boosted._held_out_size(0.1, 5) == 1  # at least one row
@@ -312,7 +327,7 @@ def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
         ({"max_bins": 256}, "max_bins"),
         ({"sketch_size": 0}, "sketch_size"),
         ({"linear_term": "yes"}, "linear_term"),
-        ({"early_stopping": "auto"}, "early_stopping"),
+        ({"early_stopping": "often"}, "early_stopping"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"validation_fraction": 0}, "validation_fraction"),
         ({"n_iter_no_change": 0}, "n_iter_no_change"),
