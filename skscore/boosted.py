@@ -38,7 +38,7 @@ _MIN_AUTO_LEAF = 20
 _BIN_SUBSAMPLE = 200_000
 # early stopping: a level's held-out rows measure a tree's gain well long before this many
 _MAX_HELD_OUT_ROWS = 10_000
-# early_stopping='auto': on for classes of at most this many rows (where the trees stop growing with the rows)
+# early_stopping='auto': on for classes of at most this many rows (past it, max_leaf_nodes='auto' grows the trees too)
 _AUTO_EARLY_STOPPING_ROWS = _AUTO_LEAVES_ROWS
 _MAX_BANDWIDTH_DRAWS = 1000
 
@@ -482,14 +482,14 @@ class GradientBoostedScore(BaseDiffusionDensity):
         as ForestDiffusion does.  'auto' is True for a class of at most 8192
         rows and False for a larger one, whose trees keep sharpening the
         density after the held-out error stops showing it (the small-noise
-        levels' gains are tiny against their noise).  'held_out_rows' keeps a share of the
-        training rows (``validation_fraction``, a fresh draw at each level)
-        out of the level's fit and judges the trees on noised copies of
-        those rows: the levels then also stop where the trees begin to
-        learn the training rows themselves, for a density and conditional
-        draws that generalize (higher held-out likelihood, imputation
-        intervals that cover) at the cost of samples further from held-out
-        rows on small tables (the boosted guide has the trade).
+        levels' gains are tiny against their noise).  'held_out_rows' keeps
+        a share of the training rows (``validation_fraction``, a fresh draw
+        at each level) out of the level's fit and judges the trees on
+        noised copies of those rows: the levels then also stop where the
+        trees begin to learn the training rows themselves, for a density and
+        conditional draws that generalize (higher held-out likelihood,
+        imputation intervals that cover) at the cost of samples further from
+        held-out rows on small tables (the boosted guide has the trade).
     validation_fraction : float or int, default=0.1
         With ``early_stopping``: the held-out rows of a level, as a share of
         its noised rows (a float in (0, 1); at most 10,000 rows) or a number
