@@ -66,7 +66,7 @@ from .mixture_prior import GaussianMixturePriorDiffusion
 from .random_features import DiffusionRandomFeatures
 from .suite import SUITE_MODELS, SUITE_PEERS, _cell, _markdown, format_suite, run_suite
 
-__all__ = ["DEFAULT_MODELS", "MODELS", "main", "run_benchmark", "format_table"]
+__all__ = ["DEFAULT_MODELS", "MODELS", "PEERS", "main", "run_benchmark", "format_table"]
 
 # Name -> factory called as ``factory(random_state=seed, n_jobs=n_jobs)``.
 MODELS = {
@@ -81,6 +81,9 @@ MODELS = {
 DEFAULT_MODELS = ("random-features", "mixture-prior", "boosted")
 
 DEFAULT_DATASETS = ("iris", "wine", "breast_cancer")
+# The baselines of ``skscore benchmark``: name -> class; without --peers,
+# ForestDiffusion joins them when its package (the ``bench`` extra) is installed.
+PEERS = {cls.name: cls for cls in (BICGaussianMixture, StandardizedKDE, ForestDiffusion)}
 MAX_MARGINALS = 8  # columns shown in DIR/<dataset>_marginals.png
 # Fewest train and test rows of a benchmark split: KernelDensity's bandwidth
 # search and the classifier two-sample test both use 5 folds.
@@ -199,6 +202,18 @@ def _check_seed_and_jobs(seed, n_jobs):
         raise ValueError("--n-jobs must not be 0 (give a number of threads, or -1 for all cores).")
 
 
+def _benchmark_peers(peers):
+    """The baseline classes for ``peers`` (None: GaussianMixture, KernelDensity and an installed ForestDiffusion)."""
+    if peers is None:
+        return [cls for name, cls in PEERS.items() if name != ForestDiffusion.name or installed("ForestDiffusion")]
+    unknown = [name for name in peers if name not in PEERS]
+    if unknown:
+        raise ValueError(f"unknown peer {', '.join(map(repr, unknown))}; choose from {', '.join(PEERS)}.")
+    if ForestDiffusion.name in peers and not installed("ForestDiffusion"):
+        raise ValueError("peer 'ForestDiffusion' needs its package: pip install 'skscore[bench]'.")
+    return [PEERS[name] for name in peers]
+
+
 def _benchmark_splits(datasets, models, seed, test_size, n_jobs):
     """Check the arguments and split each dataset: a list of ``(dataset, X_train, X_test)``.
 
@@ -206,7 +221,8 @@ def _benchmark_splits(datasets, models, seed, test_size, n_jobs):
     bad argument is reported at once rather than after minutes of fitting.
     """
     _check_names("dataset", datasets, DATASETS)
-    _check_names("model", models, list(MODELS))
+    if models:  # none, with peers only
+        _check_names("model", models, list(MODELS))
     _check_seed_and_jobs(seed, n_jobs)
     splits = []
     for dataset in datasets:
@@ -226,18 +242,18 @@ def _benchmark_splits(datasets, models, seed, test_size, n_jobs):
     return splits
 
 
-def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress=False):
+def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress=False, peers=None):
     """Yield ``(dataset, X_train, X_test, rows, samples)`` dataset by dataset.
 
     ``samples`` maps each model name to its ``n_test`` samples. With
     ``progress``, one line per fitted model goes to stderr.
     """
     datasets, models = list(datasets), list(models)
+    peer_classes = _benchmark_peers(None if peers is None else list(peers))
+    if not models and not peer_classes:
+        raise ValueError("the benchmark needs at least one model or peer.")
     splits = _benchmark_splits(datasets, models, seed, test_size, n_jobs)  # every check before any fit
-    factories = [(name, MODELS[name]) for name in models]
-    factories += [(cls.name, cls) for cls in (BICGaussianMixture, StandardizedKDE)]
-    if installed("ForestDiffusion"):
-        factories.append((ForestDiffusion.name, ForestDiffusion))
+    factories = [(name, MODELS[name]) for name in models] + [(cls.name, cls) for cls in peer_classes]
     total, done = len(splits) * len(factories), 0
     for dataset, X_train, X_test in splits:
         scaler = StandardScaler().fit(X_train)
@@ -251,7 +267,7 @@ def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, pr
         yield dataset, X_train, X_test, rows, samples
 
 
-def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress=False):
+def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress=False, peers=None):
     """Fit the models and the baselines on each dataset and measure them.
 
     Parameters
@@ -269,6 +285,11 @@ def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress
         ForestDiffusion (where None means all CPUs, its own default).
     progress : bool, default=False
         Print one line per fitted model on stderr.
+    peers : sequence of str or None, default=None
+        Baselines from :data:`PEERS` ('GaussianMixture', 'KernelDensity',
+        'ForestDiffusion'); None fits GaussianMixture, KernelDensity and,
+        when its package is installed, ForestDiffusion (which takes an hour
+        or more on breast cancer with 2 cores).
 
     Returns
     -------
@@ -287,9 +308,10 @@ def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress
     Raises
     ------
     ValueError
-        For an unknown or empty list of names, or invalid arguments.
+        For an unknown or empty list of names, a ForestDiffusion peer
+        without its package, or invalid arguments.
     """
-    results = _benchmark_datasets(datasets, models, seed, test_size, n_jobs, progress)
+    results = _benchmark_datasets(datasets, models, seed, test_size, n_jobs, progress, peers)
     return [row for *_, rows, _ in results for row in rows]
 
 
@@ -488,7 +510,8 @@ def _build_parser():
     )
     bench.add_argument(
         "--peers",
-        help=f"suite only: comma-separated, from {', '.join(SUITE_PEERS)} (default: those installed)",
+        help=f"comma-separated baselines, or 'none': from {', '.join(PEERS)}, with --suite from "
+        f"{', '.join(SUITE_PEERS)} (default: those installed)",
     )
     bench.add_argument("--draws", type=int, default=5, metavar="R", help="suite only: sample sets per model")
     bench.add_argument("--max-train", type=int, default=1200, metavar="N", help="suite only: training rows per table")
@@ -976,6 +999,7 @@ def _benchmark_command(args):
         test_size=args.test_size,
         n_jobs=args.n_jobs,
         progress=args.progress or sys.stderr.isatty(),
+        peers=_peer_names(args.peers),
     )
     rows = []
     for dataset, X_train, X_test, dataset_rows, samples in results:
@@ -990,6 +1014,13 @@ def _benchmark_command(args):
     return table
 
 
+def _peer_names(text):
+    """``--peers``: None when not given (every installed peer), an empty list for 'none'."""
+    if text is None:
+        return None
+    return [] if text.strip() == "none" else _split_names(text)
+
+
 def _suite_command(args):
     """``benchmark --suite real``: returns the suite's Markdown; writes DIR/suite.md with ``--out``."""
     if args.out:
@@ -998,7 +1029,7 @@ def _suite_command(args):
     rows = run_suite(
         _split_names(args.tables) if args.tables else SUITE_TABLES,
         _split_names(args.models),
-        _split_names(args.peers) if args.peers else None,
+        _peer_names(args.peers),
         seed=args.seed,
         n_draws=args.draws,
         max_train=args.max_train,

@@ -491,6 +491,31 @@ def test_generate_ctrl_c_is_one_line_exit_130_and_no_temp_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
+def test_peers_choose_the_baselines(tiny_models, monkeypatch, capsys):
+    fake = types.ModuleType("ForestDiffusion")
+    fake.ForestDiffusionModel = _FakeForestDiffusionModel
+    monkeypatch.setitem(sys.modules, "ForestDiffusion", fake)  # installed, yet left out when not named
+    rows = cli.run_benchmark(["iris"], [], peers=["KernelDensity"])
+    assert [row["model"] for row in rows] == ["KernelDensity"]
+    assert cli.main(["benchmark", "--datasets", "iris", "--peers", "none"]) == 0
+    assert [cells[1].strip() for cells in _table_rows(capsys.readouterr().out)] == ["random-features"]
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--peers", "xgb"], ["unknown peer 'xgb'", "GaussianMixture"]),
+        (["--peers", "ForestDiffusion"], ["ForestDiffusion", "skscore[bench]"]),
+        (["--peers", "none", "--models", ""], ["at least one model or peer"]),
+    ],
+    ids=["unknown", "not-installed", "nothing"],
+)
+def test_benchmark_checks_peers_before_fitting(capsys, no_fit, monkeypatch, extra, words):
+    monkeypatch.setitem(sys.modules, "ForestDiffusion", None)  # import raises ImportError
+    assert cli.main(["benchmark", "--datasets", "iris"] + extra) == 2
+    _one_error_line(capsys, *words)
+
+
 @pytest.mark.parametrize(
     "extra, words",
     [
