@@ -45,22 +45,20 @@ _MAX_BANDWIDTH_DRAWS = 1000
 
 def _per_class(value, auto, of):
     """A parameter for each class: ``auto(of)`` for 'auto', else ``value`` for all (``of`` has one entry per class)."""
-    return auto(of) if isinstance(value, str) else np.full(len(of), value)
+    return auto(of) if isinstance(value, str) and value == "auto" else np.full(len(of), value)
 
 
-def _auto_early_stopping(value, n_rows):
-    """``early_stopping`` of each class of ``n_rows`` rows: 'auto' stops early up to 8192 rows and not beyond.
+def _auto_early_stopping(n_rows):
+    """``early_stopping='auto'`` for classes of ``n_rows`` rows: stop early up to 8192 rows and not beyond.
 
     On a small class the trees soon fit nothing but the noise of its rows'
     copies, and stopping there costs no held-out likelihood and saves fit
     time.  On a large class the squared error of a level's held-out rows
     stops improving while its trees still sharpen the density (the gains of
     the small-noise levels are tiny against their noise; the large-data
-    guide measures it).  An object array: True, False or 'held_out_rows'.
+    guide measures it).
     """
-    if value == "auto":
-        return np.array([bool(n <= _AUTO_EARLY_STOPPING_ROWS) for n in n_rows], dtype=object)
-    return np.array([value] * len(n_rows), dtype=object)
+    return np.asarray(n_rows) <= _AUTO_EARLY_STOPPING_ROWS
 
 
 def _auto_copies(n_rows):
@@ -741,7 +739,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         self.class_prior_ = counts / counts.sum()
         copies = self.duplicate_K_ = _per_class(self.duplicate_K, _auto_copies, counts)
         self.max_leaf_nodes_ = _per_class(self.max_leaf_nodes, _auto_leaves, counts)
-        self.early_stopping_ = _auto_early_stopping(self.early_stopping, counts)
+        self.early_stopping_ = _per_class(self.early_stopping, _auto_early_stopping, counts)
         self.min_samples_leaf_ = _per_class(
             self.min_samples_leaf, functools.partial(_auto_min_leaf, training_rows=self.min_training_rows_leaf), copies
         )

@@ -1,5 +1,6 @@
 """GradientBoostedScore: estimator API, density, imputation, classes, parallelism."""
 
+import functools
 import pickle
 
 import numpy as np
@@ -200,9 +201,10 @@ def test_early_stopping_auto_stops_small_classes_only():
     assert model.early_stopping_.tolist() == [False, True]
     np.testing.assert_array_equal(model.n_trees_[0], 30)
     assert model.n_trees_[1].min() < 30
-    assert boosted._auto_early_stopping("held_out_rows", [10, 10**6]).tolist() == ["held_out_rows"] * 2
-    assert boosted._auto_early_stopping(False, [10]).tolist() == [False]
-    assert boosted._auto_early_stopping("auto", [8192, 8193]).tolist() == [True, False]
+    per_class = functools.partial(boosted._per_class, auto=boosted._auto_early_stopping)
+    assert per_class("held_out_rows", of=[10, 10**6]).tolist() == ["held_out_rows"] * 2
+    assert per_class(False, of=[10]).tolist() == [False]
+    assert per_class("auto", of=[8192, 8193]).tolist() == [True, False]
 
 
 def test_held_out_rows_are_a_share_of_a_level_or_a_number():
