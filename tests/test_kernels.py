@@ -348,6 +348,36 @@ def test_smoothed_trees_send_a_missing_input_where_the_hard_trees_do():
     np.testing.assert_array_equal(div, 0.0)
 
 
+def test_smoothed_trees_without_divergence_add_the_same_sums():
+    # sampling and early stopping walk the trees without the divergence's bookkeeping,
+    # descending without the stack where one child is reached: the same leaves, in the
+    # same order, with the same products (wide windows, NaN inputs)
+    trees = _fitted_trees()
+    X = np.random.default_rng(7).standard_normal((300, 3))
+    X[::4, 1] = np.nan
+    bandwidth = np.array([0.3, 0.6, 1.0])
+    with_divergence, _ = _smoothed(X, trees, bandwidth)
+    alone = np.zeros_like(X)
+    _kernels.predict_smoothed_trees(X, trees, bandwidth, alone, np.empty(0))
+    np.testing.assert_array_equal(alone, with_divergence)
+
+
+def test_partition_keeps_the_order_on_each_side():
+    from skscore._kernels.trees import _partition
+
+    rng = np.random.default_rng(12)
+    codes = rng.integers(0, 9, size=(300, 2)).astype(np.uint8)  # bin 8: missing
+    idx = np.sort(rng.choice(300, 200, replace=False))
+    for missing_left in (False, True):
+        rows = idx.copy()
+        n_left = _partition(codes[:, 1], rows, np.empty(300, dtype=np.int64), 3, 8, missing_left)
+        bins = codes[idx, 1]
+        goes_left = np.where(bins == 8, missing_left, bins <= 3)
+        assert n_left == goes_left.sum()
+        np.testing.assert_array_equal(rows[:n_left], idx[goes_left])
+        np.testing.assert_array_equal(rows[n_left:], idx[~goes_left])
+
+
 def _held_out_losses(X, y, weight, trees, bandwidth):
     """Held-out squared residual after each prefix of ``trees``, from the prediction kernels."""
     prediction, losses = np.zeros_like(y), [np.sum(weight * y**2)]

@@ -130,7 +130,9 @@ def empty_ensemble(n_trees, max_leaf_nodes, n_outputs):
 class _Workspace(NamedTuple):
     """Scratch arrays of one fit, allocated once for all its trees.
 
-    The rows of node ``m`` are ``idx[start[m]:stop[m]]``; ``hist[slot[m]]``,
+    The rows of node ``m`` are ``idx[start[m]:stop[m]]``, in increasing
+    order (``scratch`` holds a split's right side while it partitions them,
+    :func:`_partition`); ``hist[slot[m]]``,
     ``totals[m]`` and ``split[m]`` are its gradient histogram, gradient sums
     and best split (gain, feature, bin, missing_left), and ``open_leaf[m]``
     says whether it is a leaf that may still be split; ``cum`` and ``gains``
@@ -145,6 +147,7 @@ class _Workspace(NamedTuple):
 
     grad: np.ndarray
     idx: np.ndarray
+    scratch: np.ndarray
     start: np.ndarray
     stop: np.ndarray
     depth: np.ndarray
@@ -172,6 +175,7 @@ def _workspace(binned, residual, sketches, max_nodes):
     return _Workspace(
         np.empty((n_rows, k)) if use_sketch else residual,
         np.arange(n_rows),
+        np.empty(n_rows, np.int64),
         np.empty(max_nodes, np.int64),
         np.empty(max_nodes, np.int64),
         np.empty(max_nodes, np.int64),
@@ -373,18 +377,26 @@ def _best_split_of_feature(hist, n_bins, count, min_samples_leaf, counts, gains,
 
 
 @njit(cache=True, nogil=True)
-def _partition(row, idx, split_bin, missing_bin, missing_left):
-    """Reorder ``idx`` so the rows going left come first; return their count."""
-    lo, hi = 0, idx.shape[0] - 1
-    while lo <= hi:
-        b = row[idx[lo]]
-        goes_left = missing_left if b == missing_bin else b <= split_bin
-        if goes_left:
-            lo += 1
-        else:
-            idx[lo], idx[hi] = idx[hi], idx[lo]
-            hi -= 1
-    return lo
+def _partition(row, idx, scratch, split_bin, missing_bin, missing_left):
+    """Move the rows going left to the front of ``idx``, keeping the order on each side; return their count.
+
+    Without a branch on the row's side (which is a coin toss near the root
+    and mispredicted half the time): each row is written to both the left
+    end of ``idx`` (never ahead of the row being read) and ``scratch``, and
+    only its side's count moves on.
+    """
+    n_left = 0
+    n_right = 0
+    for q in range(idx.shape[0]):
+        i = idx[q]
+        b = row[i]
+        goes_left = np.intp(missing_left if b == missing_bin else b <= split_bin)
+        idx[n_left] = i
+        scratch[n_right] = i
+        n_left += goes_left
+        n_right += 1 - goes_left
+    idx[n_left:] = scratch[:n_right]
+    return n_left
 
 
 @njit(cache=True, nogil=True)
@@ -435,7 +447,9 @@ def _split_leaf(binned, params, trees, t, work, m, n_nodes, children_may_grow):
     b = int(work.split[m, 2])
     go_missing_left = work.split[m, 3] > 0.5
     start, stop = work.start[m], work.stop[m]
-    n_left = _partition(binned.codes[:, f], work.idx[start:stop], b, binned.thresholds.shape[1], go_missing_left)
+    n_left = _partition(
+        binned.codes[:, f], work.idx[start:stop], work.scratch, b, binned.thresholds.shape[1], go_missing_left
+    )
     lc, rc = n_nodes, n_nodes + 1
     trees.feature[t, m] = f
     trees.threshold[t, m] = binned.thresholds[f, b] if b < binned.n_bins[f] - 1 else np.inf
@@ -605,7 +619,7 @@ def _add_held_out_predictions(stopping, trees, t, prediction, paths):
     """``prediction +=`` tree ``t``'s prediction at the held-out rows, with soft splits when it has them."""
     n, bandwidth = prediction.shape[0], stopping.bandwidth
     if bandwidth.shape[0] > 0:
-        _add_soft_trees(stopping.inputs, 0, n, trees, t, t + 1, bandwidth, prediction, np.empty(0), True, paths)
+        _add_soft_tree_values(stopping.inputs, 0, n, trees, t, t + 1, bandwidth, prediction, True, paths)
     else:
         _add_hard_trees(stopping.inputs, 0, n, trees, t, t + 1, prediction)
 
@@ -753,6 +767,45 @@ def _add_soft_trees(X, first_row, stop_row, trees, first, stop, bandwidth, out, 
             divergence[i] += div
 
 
+@njit(cache=True, nogil=True)
+def _add_soft_tree_values(X, first_row, stop_row, trees, first, stop, bandwidth, out, with_missing, paths):
+    """:func:`_add_soft_trees` without the divergence, for sampling and the held-out rows.
+
+    The walk descends without the stack where only one child is reached
+    (most splits, away from their window) and stacks the right child only
+    where both are; it visits the leaves in the same order with the same
+    products, so the sums are :func:`_add_soft_trees`'s bit for bit.
+    """
+    feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
+    stack_node, stack_prob = paths.node, paths.prob
+    for i in range(first_row, stop_row):
+        for t in range(first, stop):
+            m, prob, top = 0, 1.0, 0
+            while True:
+                while left[t, m] >= 0:
+                    f = feature[t, m]
+                    x = X[i, f]
+                    if with_missing and np.isnan(x):
+                        m = left[t, m] if missing_left[t, m] else right[t, m]
+                        continue
+                    p_left, p_right, _ = _soft_branch(x, threshold[t, m], bandwidth[f])
+                    if p_right == 0.0:
+                        m, prob = left[t, m], prob * p_left
+                    elif p_left == 0.0:
+                        m, prob = right[t, m], prob * p_right
+                    else:
+                        stack_node[top], stack_prob[top] = right[t, m], prob * p_right
+                        top += 1
+                        m, prob = left[t, m], prob * p_left
+                s = leaf_slot[t, m]
+                for j in range(out.shape[1]):
+                    out[i, j] += prob * leaf_values[t, s, j]
+                if top == 0:
+                    break
+                top -= 1
+                m, prob = stack_node[top], stack_prob[top]
+
+
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
     """Soft-split trees: ``out[i] +=`` their prediction and ``divergence[i] +=`` its divergence.
@@ -775,7 +828,10 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
     n_trees, n_nodes = trees.feature.shape
     with_missing = np.isnan(X).any()
     for i in prange(X.shape[0]):
-        _add_soft_trees(X, i, i + 1, trees, 0, n_trees, bandwidth, out, divergence, with_missing, _paths(n_nodes))
+        if divergence.shape[0] > 0:
+            _add_soft_trees(X, i, i + 1, trees, 0, n_trees, bandwidth, out, divergence, with_missing, _paths(n_nodes))
+        else:
+            _add_soft_tree_values(X, i, i + 1, trees, 0, n_trees, bandwidth, out, with_missing, _paths(n_nodes))
 
 
 @njit(cache=True, nogil=True)
