@@ -199,6 +199,20 @@ def test_first_split_is_the_exhaustive_best_split(n_outputs):
     np.testing.assert_array_equal(go_left, best[1])
 
 
+@pytest.mark.parametrize("jump_at", [10, 30])
+def test_a_split_may_leave_exactly_min_samples_leaf_rows(jump_at):
+    # the best threshold leaves exactly min_samples_leaf rows on one side (left, then
+    # right): the split search skips the bins past which a side would keep fewer, not these
+    X = np.arange(40.0)[:, None]
+    y = (X >= jump_at).astype(float)
+    trees = _kernels.empty_ensemble(1, 2, 1)
+    params = _kernels.BoosterParams(1.0, 0.0, 5, 10)
+    _kernels.fit_boosted_trees(
+        _binned(X, 64), y.copy(), np.empty((0, 0)), np.empty((0, 0, 0)), params, trees, _kernels.no_early_stopping()
+    )
+    assert jump_at - 1 < trees.threshold[0, 0] < jump_at
+
+
 @pytest.mark.parametrize("k", [3, 4])  # 4: the default sketch's unrolled path
 def test_sketch_is_the_product_of_residual_and_projection(k):
     from skscore._kernels.trees import _sketch

@@ -298,16 +298,20 @@ def _best_split(hist, n_bins, totals, count, params, work, result):
     result[2] = -1.0
     result[3] = 0.0
     for f in range(hist.shape[0]):
-        _split_gains(hist[f], n_bins[f], totals, count, parent, params.l2_regularization, work.cum, work.gains)
-        _best_split_of_feature(hist[f], n_bins[f], count, params.min_samples_leaf, work.cum[-1], work.gains, f, result)
+        lo, hi = _split_gains(hist[f], n_bins[f], totals, count, parent, params, work.cum, work.gains)
+        _best_split_of_feature(hist[f], lo, hi, count, params.min_samples_leaf, work.cum[-1], work.gains, f, result)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _split_gains(hist, n_bins, totals, count, parent, l2, cum, gains):
+def _split_gains(hist, n_bins, totals, count, parent, params, cum, gains):
     """``gains[side, 2, b]``: the gain of the threshold after bin ``b``, missing values right (side 0) or left (1).
 
     ``cum[c, b]`` receives the sums of channel ``c`` (the sketched gradients,
-    then the row count) over bins ``0..b``.  Each pass runs over the bins of
+    then the row count) over bins ``0..b``.  The gains are computed only for
+    the bins ``lo <= b < hi`` returned: outside them neither side of the
+    threshold keeps ``min_samples_leaf`` rows, whichever side the missing
+    values take (the counts grow with ``b``), and in the many small nodes of
+    a tree that is most of a feature's bins.  Each pass runs over the bins of
     one channel, so the compiler can vectorize it (the numpy error model lets
     a division by an empty side give inf or NaN instead of raising; such
     thresholds are never chosen, see :func:`_best_split_of_feature`).
@@ -331,35 +335,45 @@ def _split_gains(hist, n_bins, totals, count, parent, l2, cum, gains):
         for b in range(1, n_bins):
             for c in range(k + 1):
                 cum[c, b] = cum[c, b - 1] + hist[b, c]
-    counts = cum[k]
+    counts, l2, min_samples_leaf = cum[k], params.l2_regularization, params.min_samples_leaf
+    lo = 0
+    while lo < n_bins and counts[lo] + n_missing < min_samples_leaf:
+        lo += 1
+    hi = n_bins
+    while hi > lo and count - counts[hi - 1] < min_samples_leaf:
+        hi -= 1
+    width = hi - lo
     for side in range(2 if n_missing > 0.0 else 1):
-        score_l, score_r, gain = gains[side, 0], gains[side, 1], gains[side, 2]
-        score_l[:n_bins] = 0.0
-        score_r[:n_bins] = 0.0
+        score_l, score_r, gain = gains[side, 0, lo:hi], gains[side, 1, lo:hi], gains[side, 2, lo:hi]
+        score_l[:] = 0.0
+        score_r[:] = 0.0
         for c in range(k):
-            sums = cum[c]
+            sums = cum[c, lo:hi]
             missing = side * hist[missing_bin, c]
             total = totals[c]
-            for b in range(n_bins):
+            for b in range(width):
                 g_l = sums[b] + missing
                 g_r = total - g_l
                 score_l[b] += g_l * g_l
                 score_r[b] += g_r * g_r
         extra = side * n_missing
-        for b in range(n_bins):
-            n_l = counts[b] + extra
+        counts_in = counts[lo:hi]
+        for b in range(width):
+            n_l = counts_in[b] + extra
             gain[b] = score_l[b] / (n_l + l2) + score_r[b] / (count - n_l + l2) - parent
+    return lo, hi
 
 
 @njit(cache=True, nogil=True)
-def _best_split_of_feature(hist, n_bins, count, min_samples_leaf, counts, gains, f, result):
-    """Update ``result`` with the thresholds of feature ``f`` that gain more (from :func:`_split_gains`).
+def _best_split_of_feature(hist, lo, hi, count, min_samples_leaf, counts, gains, f, result):
+    """Update ``result`` with the thresholds of feature ``f`` after bins ``lo`` to ``hi - 1`` that gain more.
 
     Thresholds are tried in order, each with the node's missing values right
-    then left, and only where both sides keep ``min_samples_leaf`` rows.
+    then left, and only where both sides keep ``min_samples_leaf`` rows (the
+    range holds every such threshold).
     """
     n_missing = hist[hist.shape[0] - 1, hist.shape[1] - 1]
-    for b in range(n_bins):
+    for b in range(lo, hi):
         for side in range(2):
             if side == 1 and n_missing == 0.0:
                 break
