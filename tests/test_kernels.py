@@ -126,6 +126,25 @@ def test_kernels_accept_any_layout_and_readonly_inputs(flags):
     np.testing.assert_allclose(out, 0.8 * (z - 0.8 * eps) / 0.6 + 0.6 * eps)
 
 
+def test_bin_codes_count_the_edges_below_each_value():
+    # values on the edges, NaN, infinities, a feature without edges, rows not a multiple of the batch
+    rng = np.random.default_rng(8)
+    X = np.round(rng.standard_normal((203, 3)), 1)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    X[0, 0], X[1, 1] = np.inf, -np.inf
+    max_bins = 255
+    thresholds = np.full((3, max_bins), np.inf)
+    edge_sets = [np.unique(np.round(rng.standard_normal(200), 1)), np.array([-0.3, 0.0, 0.4]), np.empty(0)]
+    for f, edges in enumerate(edge_sets):
+        thresholds[f, : len(edges)] = edges
+    n_bins = np.array([len(edges) + 1 for edges in edge_sets])
+    codes = np.empty(X.shape, dtype=np.uint8)
+    _kernels.bin_codes(X, thresholds, n_bins, max_bins, codes)
+    for f, edges in enumerate(edge_sets):
+        expected = np.where(np.isnan(X[:, f]), max_bins, np.searchsorted(edges, X[:, f], side="left"))
+        np.testing.assert_array_equal(codes[:, f], expected)
+
+
 def _binned(X, max_bins):
     n_features = X.shape[1]
     thresholds = np.full((n_features, max_bins), np.inf)

