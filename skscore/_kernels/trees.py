@@ -848,6 +848,7 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
             _add_soft_tree_values(X, i, i + 1, trees, 0, n_trees, bandwidth, out, with_missing, _paths(n_nodes))
 
 
+# enough independent searches to keep the loads in flight, few enough for registers
 _SEARCHES_AT_ONCE = 8
 
 
@@ -857,12 +858,11 @@ def bin_codes(X, thresholds, n_bins, missing_bin, codes):
 
     The edges of feature ``f`` are ``thresholds[f, :n_bins[f] - 1]``
     (increasing); a value equal to an edge falls in the bin below it, and
-    NaN gets ``missing_bin``.  A binary search per entry, for eight entries
+    NaN gets ``missing_bin``.  A binary search per entry, for several entries
     of a column at once: each step of a search waits for its last load, but
-    eight searches do not wait on each other, and without a branch on the
-    comparisons (coin tosses) their steps overlap; five times faster than
-    one search at a time.  Serial and ``nogil``, like the fitting kernel: it
-    runs inside the level workers.
+    the searches do not wait on each other, and without a branch on the
+    comparisons (coin tosses) their steps overlap.  Serial and ``nogil``,
+    like the fitting kernel: it runs inside the level workers.
     """
     n, n_features = X.shape
     base = np.empty(_SEARCHES_AT_ONCE, np.int64)
