@@ -217,8 +217,10 @@ def _benchmark_peers(peers):
 def _benchmark_splits(datasets, models, seed, test_size, n_jobs):
     """Check the arguments and split each dataset: a list of ``(dataset, X_train, X_test)``.
 
-    Everything that can be checked before fitting is checked here, so that a
-    bad argument is reported at once rather than after minutes of fitting.
+    The datasets, models, seed, jobs and test size are checked here (the
+    peers just before, by :func:`_benchmark_peers`), all before any fit, so
+    that a bad argument is reported at once rather than after minutes of
+    fitting.
     """
     _check_names("dataset", datasets, DATASETS)
     if models:  # none, with peers only
@@ -252,7 +254,7 @@ def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, pr
     peer_classes = _benchmark_peers(None if peers is None else list(peers))
     if not models and not peer_classes:
         raise ValueError("the benchmark needs at least one model or peer.")
-    splits = _benchmark_splits(datasets, models, seed, test_size, n_jobs)  # every check before any fit
+    splits = _benchmark_splits(datasets, models, seed, test_size, n_jobs)  # the other checks, before any fit
     factories = [(name, MODELS[name]) for name in models] + [(cls.name, cls) for cls in peer_classes]
     total, done = len(splits) * len(factories), 0
     for dataset, X_train, X_test in splits:
