@@ -40,10 +40,14 @@ on this machine; only the ratios carry over to another one):
 4. ``density``: what the flow's density behind ``score_samples`` costs and
    how accurate it is, against the exact log-density of known mixtures, for
    several ``split_smoothing`` (and the hard splits' kernel density).
+5. ``depth``: the suite's ``boosted-samples`` with its trees' depth capped at
+   6, 7 and 8 and without a cap, on the ``fd`` part's tables, levels, split
+   and W1 (no ForestDiffusion): fit and sample times, W1 and the held-out
+   log-likelihood.
 
 Usage::
 
-    python benchmarks/bench_boosted.py [--parts fd,layouts,baselines,density]
+    python benchmarks/bench_boosted.py [--parts fd,layouts,baselines,density,depth]
         [--datasets iris,wine,breast_cancer] [--n-t 50] [--duplicate-k 100]
         [--layout-n-t 20] [--layout-k 20] [--quick-layouts] [--n 10000] [--draws 10] [--n-jobs N]
 """
@@ -361,7 +365,29 @@ def part_density(args):
                   f"{truth - scores.mean():>8.3f}{kde_gap:>16.3f}", flush=True)
 
 
-PARTS = {"fd": part_fd, "layouts": part_layouts, "baselines": part_baselines, "density": part_density}
+def part_depth(args):
+    print(f"\n== 5. boosted-samples with its trees' depth capped: n_t={args.n_t}, duplicate_K={args.duplicate_k} ==")
+    print(f"W1: mean +- standard error over {args.draws} draws of as many rows as the held-out 30 %; LL: held-out mean")
+    print(f"{'dataset':<14}{'max_depth':>10}{'fit s':>8}{'sample s':>9}{'W1 test':>17}{'LL':>9}{'trees':>7}")
+    for name in args.datasets:
+        X_train, X_test = split(name)
+        for depth in (None, 6, 7, 8):
+            model = SUITE_MODELS["boosted-samples"](
+                n_noise_levels=args.n_t,
+                duplicate_K=args.duplicate_k,
+                diffusion_type="flow",
+                max_depth=depth,
+                n_jobs=args.n_jobs,
+                random_state=0,
+            )
+            _, fit_s = timed(model.fit, X_train)
+            _, sample_s = timed(model.sample, len(X_test), random_state=0)
+            w1, se = w1_over_draws(lambda n, s: model.sample(n, random_state=s), X_test, args.draws)
+            print(f"{name:<14}{str(depth):>10}{fit_s:>8.2f}{sample_s:>9.3f}{w1:>10.4f} +-{se:.3f}"
+                  f"{model.score(X_test):>9.2f}{int(np.sum(model.n_trees_)):>7}", flush=True)
+
+
+PARTS = {"fd": part_fd, "layouts": part_layouts, "baselines": part_baselines, "density": part_density, "depth": part_depth}
 
 
 def main():
