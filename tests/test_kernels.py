@@ -382,9 +382,8 @@ def test_smoothed_trees_send_a_missing_input_where_the_hard_trees_do():
 
 
 def test_smoothed_trees_without_divergence_add_the_same_sums():
-    # sampling and early stopping walk the trees without the divergence's bookkeeping,
-    # descending without the stack where one child is reached: the same leaves, in the
-    # same order, with the same products (wide windows, NaN inputs)
+    # sampling and early stopping walk the trees without the divergence's slopes: the
+    # same leaves, in the same order, with the same products (wide windows, NaN inputs)
     trees = _fitted_trees()
     X = np.random.default_rng(7).standard_normal((300, 3))
     X[::4, 1] = np.nan

@@ -633,7 +633,7 @@ def _add_held_out_predictions(stopping, trees, t, prediction, paths):
     """``prediction +=`` tree ``t``'s prediction at the held-out rows, with soft splits when it has them."""
     n, bandwidth = prediction.shape[0], stopping.bandwidth
     if bandwidth.shape[0] > 0:
-        _add_soft_tree_values(stopping.inputs, 0, n, trees, t, t + 1, bandwidth, prediction, True, paths)
+        _add_soft_trees(stopping.inputs, 0, n, trees, t, t + 1, bandwidth, prediction, np.empty(0), True, paths)
     else:
         _add_hard_trees(stopping.inputs, 0, n, trees, t, t + 1, prediction)
 
@@ -733,9 +733,12 @@ def _add_soft_trees(X, first_row, stop_row, trees, first, stop, bandwidth, out, 
     """``out[i] +=`` soft trees ``first`` to ``stop - 1`` at ``X[i]`` and ``divergence[i] +=`` theirs, rows of a range.
 
     A depth-first walk follows both children of a split only inside its
-    window; with ``with_missing``, a NaN input follows ``missing_left`` with
-    probability 1 (the flow's rows have none, and skip the test).  An empty
-    ``divergence`` skips it.  Ranges of rows and trees, as
+    window: it descends to the left child (or the only one reached) and
+    stacks the right one where both are, so most splits, away from their
+    window, cost no stack traffic.  With ``with_missing``, a NaN input
+    follows ``missing_left`` with probability 1 (the flow's rows have none,
+    and skip the test).  An empty ``divergence`` skips it and the splits'
+    slopes along the path.  Ranges of rows and trees, as
     :func:`_add_hard_trees`.
     """
     feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
@@ -744,80 +747,42 @@ def _add_soft_trees(X, first_row, stop_row, trees, first, stop, bandwidth, out, 
     for i in range(first_row, stop_row):
         div = 0.0
         for t in range(first, stop):
-            stack_node[0], stack_prob[0], stack_depth[0] = 0, 1.0, 0
-            stack_feature[0], stack_dlog[0] = -1, 0.0
-            top = 1
-            while top > 0:
-                top -= 1
-                m, prob, depth = stack_node[top], stack_prob[top], stack_depth[top]
-                if depth > 0:
-                    path_feature[depth - 1] = stack_feature[top]
-                    path_dlog[depth - 1] = stack_dlog[top]
-                if left[t, m] < 0:
-                    s = leaf_slot[t, m]
-                    for j in range(out.shape[1]):
-                        out[i, j] += prob * leaf_values[t, s, j]
-                    if with_divergence:
-                        slope = 0.0
-                        for q in range(depth):
-                            slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
-                        div += prob * slope
-                    continue
-                f = feature[t, m]
-                x = X[i, f]
-                if with_missing and np.isnan(x):
-                    p_left, p_right, slope = (1.0, 0.0, 0.0) if missing_left[t, m] else (0.0, 1.0, 0.0)
-                else:
-                    p_left, p_right, slope = _soft_branch(x, threshold[t, m], bandwidth[f])
-                if p_right > 0.0:
-                    stack_node[top], stack_prob[top], stack_depth[top] = right[t, m], prob * p_right, depth + 1
-                    stack_feature[top], stack_dlog[top] = f, slope / p_right
-                    top += 1
-                if p_left > 0.0:
-                    stack_node[top], stack_prob[top], stack_depth[top] = left[t, m], prob * p_left, depth + 1
-                    stack_feature[top], stack_dlog[top] = f, -slope / p_left
-                    top += 1
-        if with_divergence:
-            divergence[i] += div
-
-
-@njit(cache=True, nogil=True)
-def _add_soft_tree_values(X, first_row, stop_row, trees, first, stop, bandwidth, out, with_missing, paths):
-    """:func:`_add_soft_trees` without the divergence, for sampling and the held-out rows.
-
-    The walk descends without the stack where only one child is reached
-    (most splits, away from their window) and stacks the right child only
-    where both are; it visits the leaves in the same order with the same
-    products, so the sums are :func:`_add_soft_trees`'s bit for bit.
-    """
-    feature, threshold, missing_left, left, right, leaf_slot, leaf_values = trees
-    stack_node, stack_prob = paths.node, paths.prob
-    for i in range(first_row, stop_row):
-        for t in range(first, stop):
-            m, prob, top = 0, 1.0, 0
+            m, prob, depth, top = 0, 1.0, 0, 0
             while True:
                 while left[t, m] >= 0:
                     f = feature[t, m]
                     x = X[i, f]
                     if with_missing and np.isnan(x):
-                        m = left[t, m] if missing_left[t, m] else right[t, m]
-                        continue
-                    p_left, p_right, _ = _soft_branch(x, threshold[t, m], bandwidth[f])
-                    if p_right == 0.0:
-                        m, prob = left[t, m], prob * p_left
-                    elif p_left == 0.0:
-                        m, prob = right[t, m], prob * p_right
+                        p_left, p_right, slope = (1.0, 0.0, 0.0) if missing_left[t, m] else (0.0, 1.0, 0.0)
                     else:
-                        stack_node[top], stack_prob[top] = right[t, m], prob * p_right
-                        top += 1
-                        m, prob = left[t, m], prob * p_left
+                        p_left, p_right, slope = _soft_branch(x, threshold[t, m], bandwidth[f])
+                    if p_left == 0.0:
+                        m, prob, dlog = right[t, m], prob * p_right, slope / p_right
+                    else:
+                        if p_right > 0.0:
+                            stack_node[top], stack_prob[top], stack_depth[top] = right[t, m], prob * p_right, depth + 1
+                            stack_feature[top], stack_dlog[top] = f, slope / p_right
+                            top += 1
+                        m, prob, dlog = left[t, m], prob * p_left, -slope / p_left
+                    if with_divergence:
+                        path_feature[depth], path_dlog[depth] = f, dlog
+                    depth += 1
                 s = leaf_slot[t, m]
                 for j in range(out.shape[1]):
                     out[i, j] += prob * leaf_values[t, s, j]
+                if with_divergence:
+                    slope = 0.0
+                    for q in range(depth):
+                        slope += leaf_values[t, s, path_feature[q]] * path_dlog[q]
+                    div += prob * slope
                 if top == 0:
                     break
                 top -= 1
-                m, prob = stack_node[top], stack_prob[top]
+                m, prob, depth = stack_node[top], stack_prob[top], stack_depth[top]
+                if with_divergence:
+                    path_feature[depth - 1], path_dlog[depth - 1] = stack_feature[top], stack_dlog[top]
+        if with_divergence:
+            divergence[i] += div
 
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
@@ -842,10 +807,7 @@ def predict_smoothed_trees(X, trees, bandwidth, out, divergence):
     n_trees, n_nodes = trees.feature.shape
     with_missing = np.isnan(X).any()
     for i in prange(X.shape[0]):
-        if divergence.shape[0] > 0:
-            _add_soft_trees(X, i, i + 1, trees, 0, n_trees, bandwidth, out, divergence, with_missing, _paths(n_nodes))
-        else:
-            _add_soft_tree_values(X, i, i + 1, trees, 0, n_trees, bandwidth, out, with_missing, _paths(n_nodes))
+        _add_soft_trees(X, i, i + 1, trees, 0, n_trees, bandwidth, out, divergence, with_missing, _paths(n_nodes))
 
 
 # enough independent searches to keep the loads in flight, few enough for registers
