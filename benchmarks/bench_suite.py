@@ -13,14 +13,23 @@ Usage::
     python benchmarks/bench_suite.py --rows suite.json --peers GaussianMixture,KernelDensity
     python benchmarks/bench_suite.py --rows suite.json --models none --peers ForestFlow --tables iris,geyser
     python benchmarks/bench_suite.py --rows suite.json --report-only
+    python benchmarks/bench_suite.py --rows depth.json --models boosted-samples --peers none \
+        --variant boosted-samples:max_depth=8
+
+``--variant MODEL:KEY=VALUE[:KEY=VALUE...]`` (repeatable) runs a suite
+model with some parameters changed as one more configuration, named
+``MODEL KEY=VALUE ...``; the values are Python literals (``8``, ``None``,
+``'auto'``).
 """
 
 import argparse
+import ast
+import functools
 import json
 import os
 
 from skscore.datasets import SUITE_TABLES
-from skscore.suite import format_suite, run_suite
+from skscore.suite import SUITE_MODELS, format_suite, run_suite
 
 
 def _names(text, default):
@@ -29,12 +38,38 @@ def _names(text, default):
     return [] if text == "none" else [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _variant(text):
+    """Register ``MODEL:KEY=VALUE[:KEY=VALUE...]`` as a suite configuration; return its name."""
+    model, *settings = text.split(":")
+    if model not in SUITE_MODELS:
+        raise SystemExit(f"--variant {text!r}: unknown model {model!r}; the suite's are {', '.join(SUITE_MODELS)}")
+    params = {}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        if not equals or not key.strip():
+            raise SystemExit(f"--variant {text!r}: {setting!r} is not KEY=VALUE")
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"--variant {text!r}: {value!r} is not a Python literal (quote strings: 'auto')") from None
+    name = " ".join([model] + [f"{key}={value!r}" for key, value in params.items()])
+    SUITE_MODELS[name] = functools.partial(SUITE_MODELS[model], **params)
+    return name
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", required=True, help="JSON file of rows, read and extended")
     parser.add_argument("--tables", help="comma-separated (default: the whole suite)")
     parser.add_argument("--models", help="comma-separated skscore models, or 'none' (default: the suite's)")
     parser.add_argument("--peers", help="comma-separated peers, or 'none' (default: GaussianMixture,KernelDensity)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="MODEL:KEY=VALUE[:KEY=VALUE...]",
+        help="a suite model with parameters changed, run as one more configuration (repeatable)",
+    )
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--max-train", type=int, default=1200)
     parser.add_argument("--n-jobs", type=int, default=None)
@@ -51,9 +86,10 @@ def main():
     if os.path.exists(args.rows):
         with open(args.rows) as f:
             rows = json.load(f)
+    variants = [_variant(text) for text in args.variant]
     if not args.report_only:
         for table in _names(args.tables, SUITE_TABLES):
-            models = _names(args.models, ("random-features", "mixture-prior", "boosted"))
+            models = _names(args.models, ("random-features", "mixture-prior", "boosted")) + variants
             peers = _names(args.peers, ("GaussianMixture", "KernelDensity"))
             if not models and not peers:
                 break
