@@ -1,11 +1,12 @@
 """GradientBoostedScore next to ForestDiffusion, tree layouts, GaussianMixture and KernelDensity.
 
-Four measurements, each side by side in one run (times are wall-clock seconds
+Five measurements, each side by side in one run (times are wall-clock seconds
 on this machine; only the ratios carry over to another one):
 
 1. ``fd``: GradientBoostedScore (its defaults, without early stopping,
    stopping on held-out training rows, leaves of two training rows' copies,
-   ``max_iter=200``, the suite's ``boosted-samples``, and hard splits) and
+   ``max_iter=200``, the suite's ``boosted-samples`` without and with
+   ``max_depth=8``, and hard splits) and
    ForestDiffusion (PyPI ``forestdiffusion``, XGBoost trees; skipped with a
    note when it is not installed) with the same ``n_t`` levels, duplication
    ``K`` and flow matching, on iris, wine and breast cancer (scikit-learn's
@@ -139,8 +140,9 @@ def fd_sample(model, n, seed):
 
 
 # the default, every level's 100 trees (ForestDiffusion's rule), ways to more capacity
-# (leaves of fewer rows, more trees, the suite's configuration for samples) and
-# ForestDiffusion's hard splits; max_leaf_nodes=127 alone is left out: on iris and
+# (leaves of fewer rows, more trees, the suite's configuration for samples, and
+# that with its trees one level deeper than a balanced tree of 127 leaves at most)
+# and ForestDiffusion's hard splits; max_leaf_nodes=127 alone is left out: on iris and
 # wine leaves of four rows' copies allow at most 31 leaves, so it is the defaults
 OUR_CONFIGURATIONS = (
     ("GradientBoostedScore", {}),
@@ -149,6 +151,7 @@ OUR_CONFIGURATIONS = (
     ("  min_training_rows_leaf=2", {"min_training_rows_leaf": 2}),
     ("  max_iter=200", {"max_iter": 200}),
     ("  boosted-samples", SUITE_MODELS["boosted-samples"].keywords),
+    ("  boosted-samples, max_depth=8", {**SUITE_MODELS["boosted-samples"].keywords, "max_depth": 8}),
     ("  hard splits (split_smoothing=None)", {"split_smoothing": None, "min_samples_leaf": 20}),
 )
 
