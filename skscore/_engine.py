@@ -708,8 +708,14 @@ class Diffusion:
         steps = CpuSteps(self.predictor, rng)
         cos_u, sin_u = np.cos(self.noise_angles), np.sin(self.noise_angles)
         K = len(cos_u)
+
+        def potential(z, k):
+            """Log-potentials of particles ``z`` at level ``k``: ``N(a y, s^2)`` at their known part, per row."""
+            a, s = cos_u[k], sin_u[k]
+            return particles.log_normal(particles.part(z) - a * y, s * s).reshape(n, N)
+
         z = self.base.sample(n * N, rng)
-        log_w = particles.log_normal(particles.part(z) - cos_u[-1] * y, sin_u[-1] ** 2).reshape(n, N)
+        log_w = potential(z, K - 1)
         if particles.low is not None:
             log_w += particles.log_cell_mass(z, cos_u[-1], sin_u[-1]).reshape(n, N)
         mean, no_noise = np.empty_like(z), np.zeros_like(z)
@@ -726,8 +732,7 @@ class Diffusion:
             eps, div = steps.predict_with_divergence(z, k)
             _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
             z_to, log_predictive = shaped.transition(mean, _x0_spread(div, d, a, s), y, a, s, a_to, s_to, rng)
-            old_potential = particles.log_normal(particles.part(z) - a * y, s * s)
-            return z_to, (log_predictive - old_potential).reshape(n, N)
+            return z_to, log_predictive.reshape(n, N) - potential(z, k)
 
         for k in range(K - 1, 0, -1):
             a, s, a_to, s_to = cos_u[k], sin_u[k], cos_u[k - 1], sin_u[k - 1]
@@ -741,7 +746,7 @@ class Diffusion:
             else:
                 eps, div = steps.predict(z, k), None
             _kernels.ancestral_step(z, eps, no_noise, a, s, a_to, s_to, mean)
-            log_w -= particles.log_normal(particles.part(z) - a * y, s * s).reshape(n, N)
+            log_w -= potential(z, k)
             var = np.broadcast_to(_reverse_variance(div, d, a, s, a_to, s_to), (len(z),))[:, None]  # one per particle
             log_w += particles.log_normal(a_to * y - particles.part(mean), var[:, 0] + s_to * s_to).reshape(n, N)
             # the known part: the kernel times the potential N(a_to y, s_to^2), a Gaussian
