@@ -50,7 +50,12 @@ Usage::
 
     python benchmarks/bench_boosted.py [--parts fd,layouts,baselines,density,depth]
         [--datasets iris,wine,breast_cancer] [--n-t 50] [--duplicate-k 100]
-        [--layout-n-t 20] [--layout-k 20] [--quick-layouts] [--n 10000] [--draws 10] [--n-jobs N]
+        [--layout-n-t 20] [--layout-k 20] [--quick-layouts] [--n 10000] [--draws 10] [--repeats 1] [--n-jobs N]
+
+``--repeats R`` (fd): every model, ForestDiffusion included, is fitted and
+sampled R times in rounds (each round times each model once, so a slow
+spell of the machine falls on all of them alike), and the times printed
+are the medians; the measures are those of the (seeded, identical) fits.
 """
 
 import argparse
@@ -156,6 +161,48 @@ OUR_CONFIGURATIONS = (
 )
 
 
+def _ours_fit(params, args):
+    """A function fitting GradientBoostedScore with ``params`` and the run's levels, duplication and seed."""
+
+    def fit(X):
+        model = GradientBoostedScore(
+            n_noise_levels=args.n_t,
+            duplicate_K=args.duplicate_k,
+            diffusion_type="flow",
+            n_jobs=args.n_jobs,
+            random_state=0,
+            **params,
+        )
+        return model.fit(X)
+
+    return fit
+
+
+def _timed_rounds(fits, X_train, n_samples, repeats):
+    """Fit and sample every model ``repeats`` times, in rounds over the models; the median times.
+
+    Each round times every model once, so that the machine's slow and fast
+    spells fall on all of them alike; returns the last fitted model of each
+    (the fits are seeded: every round fits the same model) and its median
+    fit and sample seconds.
+    """
+    models, seconds = {}, {label: [] for label, _ in fits}
+    for _ in range(repeats):
+        for label, fit in fits:
+            model, fit_s = timed(fit, X_train)
+            if label == "ForestDiffusion":
+                _, sample_s = timed(fd_sample, model, n_samples, 0)
+            else:
+                _, sample_s = timed(model.sample, n_samples, random_state=0)
+            models[label] = model
+            seconds[label].append((fit_s, sample_s))
+    if repeats > 1:
+        for label, times in seconds.items():
+            rounds = ", ".join(f"{fit_s + sample_s:.2f}" for fit_s, sample_s in times)
+            print(f"  fit + sample s in each round, {label.strip()}: {rounds}", flush=True)
+    return models, {label: tuple(np.median(np.array(times), axis=0)) for label, times in seconds.items()}
+
+
 def part_fd(args):
     try:
         import ForestDiffusion  # noqa: F401
@@ -177,31 +224,25 @@ def part_fd(args):
     for name in args.datasets:
         X_train, X_test = split(name)
         shape = f"{X_train.shape[0]}x{X_train.shape[1]}"
-        rows = []
-        for label, params in OUR_CONFIGURATIONS:
-            ours = GradientBoostedScore(
-                n_noise_levels=args.n_t,
-                duplicate_K=args.duplicate_k,
-                diffusion_type="flow",
-                n_jobs=args.n_jobs,
-                random_state=0,
-                **params,
-            )
-            _, fit_s = timed(ours.fit, X_train)
-            _, sample_s = timed(ours.sample, len(X_test), random_state=0)
-            measures = draw_measures(lambda n, s: ours.sample(n, random_state=s), X_train, X_test, args.draws)
-            rows.append((label, fit_s, sample_s, *measures, ours.score_samples(X_test)))
+        fits = [(label, _ours_fit(params, args)) for label, params in OUR_CONFIGURATIONS]
         if have_fd:
-            model, fd_fit = timed(forest_diffusion, X_train, args.n_t, args.duplicate_k, args.n_jobs, 0)
-            _, fd_sample_s = timed(fd_sample, model, len(X_test), 0)
-            measures = draw_measures(lambda n, s: fd_sample(model, n, s), X_train, X_test, args.draws)
-            rows.append(("ForestDiffusion", fd_fit, fd_sample_s, *measures, None))
-            fd_w1, fd_se = measures[:2]
-        for label, peer in (("GaussianMixture (BIC)", BICGaussianMixture(0)), ("KernelDensity (CV)", StandardizedKDE(0))):
-            _, fit_s = timed(peer.fit, X_train)
-            _, sample_s = timed(peer.sample, len(X_test), random_state=0)
-            measures = draw_measures(lambda n, s: peer.sample(n, random_state=s), X_train, X_test, args.draws)
-            rows.append((label, fit_s, sample_s, *measures, peer.score_samples(X_test)))
+            fits.append(("ForestDiffusion", lambda X: forest_diffusion(X, args.n_t, args.duplicate_k, args.n_jobs, 0)))
+        fits += [
+            ("GaussianMixture (BIC)", lambda X: BICGaussianMixture(0).fit(X)),
+            ("KernelDensity (CV)", lambda X: StandardizedKDE(0).fit(X)),
+        ]
+        models, times = _timed_rounds(fits, X_train, len(X_test), args.repeats)
+        rows = []
+        for label, _ in fits:
+            model, (fit_s, sample_s) = models[label], times[label]
+            if label == "ForestDiffusion":
+                measures = draw_measures(lambda n, s: fd_sample(model, n, s), X_train, X_test, args.draws)
+                fd_fit, fd_sample_s, (fd_w1, fd_se) = fit_s, sample_s, measures[:2]
+                scores = None
+            else:
+                measures = draw_measures(lambda n, s: model.sample(n, random_state=s), X_train, X_test, args.draws)
+                scores = model.score_samples(X_test)
+            rows.append((label, fit_s, sample_s, *measures, scores))
         kde_scores = rows[-1][-1]
         reference = draw_measures(TrainingRows().fit(X_train).sample, X_train, X_test, args.draws)
         rows.append(("training rows", float("nan"), float("nan"), *reference, None))
@@ -405,6 +446,9 @@ def main():
     parser.add_argument("--quick-layouts", action="store_true", help="layouts: the default and level-as-feature only")
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--draws", type=int, default=10)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="fd: fit and sample every model this many times, in rounds; median times"
+    )
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
     args.datasets = [s for s in args.datasets.split(",") if s]
