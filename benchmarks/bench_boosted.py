@@ -416,15 +416,8 @@ def part_depth(args):
     for name in args.datasets:
         X_train, X_test = split(name)
         for depth in (None, 6, 7, 8):
-            model = SUITE_MODELS["boosted-samples"](
-                n_noise_levels=args.n_t,
-                duplicate_K=args.duplicate_k,
-                diffusion_type="flow",
-                max_depth=depth,
-                n_jobs=args.n_jobs,
-                random_state=0,
-            )
-            _, fit_s = timed(model.fit, X_train)
+            fit = _ours_fit({**SUITE_MODELS["boosted-samples"].keywords, "max_depth": depth}, args)
+            model, fit_s = timed(fit, X_train)
             _, sample_s = timed(model.sample, len(X_test), random_state=0)
             w1, se = w1_over_draws(lambda n, s: model.sample(n, random_state=s), X_test, args.draws)
             print(f"{name:<14}{str(depth):>10}{fit_s:>8.2f}{sample_s:>9.3f}{w1:>10.4f} +-{se:.3f}"
