@@ -70,7 +70,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skscore import GradientBoostedScore
-from skscore._peers import BICGaussianMixture, StandardizedKDE, TrainingRows
+from skscore._peers import BICGaussianMixture, ForestDiffusion, StandardizedKDE, TrainingRows, installed
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
 from skscore.metrics import dcr, wasserstein1
 from skscore.suite import SUITE_MODELS, _mean_and_se, _spread
@@ -129,21 +129,6 @@ def warm_up():
         model.score_samples(X[:5])
 
 
-# ------------------------------------------------------------ ForestDiffusion
-def forest_diffusion(X, n_t, duplicate_k, n_jobs, seed):
-    from ForestDiffusion import ForestDiffusionModel
-
-    np.random.seed(seed)
-    return ForestDiffusionModel(
-        X, n_t=n_t, duplicate_K=duplicate_k, diffusion_type="flow", n_jobs=-1 if n_jobs is None else n_jobs, seed=seed
-    )
-
-
-def fd_sample(model, n, seed):
-    np.random.seed(seed)
-    return model.generate(batch_size=n)
-
-
 # the default, every level's 100 trees (ForestDiffusion's rule), ways to more capacity
 # (leaves of fewer rows, more trees, the suite's configuration for samples, and
 # that with its trees one level deeper than a balanced tree of 127 leaves at most)
@@ -190,10 +175,7 @@ def _timed_rounds(fits, X_train, n_samples, repeats):
     for _ in range(repeats):
         for label, fit in fits:
             model, fit_s = timed(fit, X_train)
-            if label == "ForestDiffusion":
-                _, sample_s = timed(fd_sample, model, n_samples, 0)
-            else:
-                _, sample_s = timed(model.sample, n_samples, random_state=0)
+            _, sample_s = timed(model.sample, n_samples, random_state=0)
             models[label] = model
             seconds[label].append((fit_s, sample_s))
     if repeats > 1:
@@ -204,12 +186,8 @@ def _timed_rounds(fits, X_train, n_samples, repeats):
 
 
 def part_fd(args):
-    try:
-        import ForestDiffusion  # noqa: F401
-
-        have_fd = True
-    except ImportError:
-        have_fd = False
+    have_fd = installed("ForestDiffusion")
+    if not have_fd:
         print("ForestDiffusion is not installed (pip install forestdiffusion): its rows are skipped.")
     print(f"\n== 1. ForestDiffusion comparison: flow, n_t={args.n_t}, duplicate_K={args.duplicate_k} ==")
     print(f"W1: mean +- standard error over {args.draws} draws of as many rows as the held-out 30 %;")
@@ -226,7 +204,8 @@ def part_fd(args):
         shape = f"{X_train.shape[0]}x{X_train.shape[1]}"
         fits = [(label, _ours_fit(params, args)) for label, params in OUR_CONFIGURATIONS]
         if have_fd:
-            fits.append(("ForestDiffusion", lambda X: forest_diffusion(X, args.n_t, args.duplicate_k, args.n_jobs, 0)))
+            fd = lambda X: ForestDiffusion(0, args.n_jobs, n_t=args.n_t, duplicate_K=args.duplicate_k).fit(X)  # noqa: E731
+            fits.append(("ForestDiffusion", fd))
         fits += [
             ("GaussianMixture (BIC)", lambda X: BICGaussianMixture(0).fit(X)),
             ("KernelDensity (CV)", lambda X: StandardizedKDE(0).fit(X)),
@@ -235,12 +214,11 @@ def part_fd(args):
         rows = []
         for label, _ in fits:
             model, (fit_s, sample_s) = models[label], times[label]
+            measures = draw_measures(lambda n, s: model.sample(n, random_state=s), X_train, X_test, args.draws)
             if label == "ForestDiffusion":
-                measures = draw_measures(lambda n, s: fd_sample(model, n, s), X_train, X_test, args.draws)
                 fd_fit, fd_sample_s, (fd_w1, fd_se) = fit_s, sample_s, measures[:2]
                 scores = None
             else:
-                measures = draw_measures(lambda n, s: model.sample(n, random_state=s), X_train, X_test, args.draws)
                 scores = model.score_samples(X_test)
             rows.append((label, fit_s, sample_s, *measures, scores))
         kde_scores = rows[-1][-1]

@@ -126,17 +126,29 @@ class ForestDiffusion:
     ``np.random``.  Categorical columns are one-hot encoded by ForestDiffusion
     itself; integer columns are rounded here, after ``generate`` (its own
     rounding, ``int_indexes``, writes into a read-only array under pandas 3
-    and fails; rounding is the same operation).
+    and fails; rounding is the same operation).  ``n_t`` and ``duplicate_K``
+    default to ForestDiffusion's own (:data:`FD_PARAMS`); the benchmarks
+    set them to match a model's levels and duplication.
     """
 
     name = "ForestDiffusion"
 
     def __init__(
-        self, random_state, n_jobs=None, *, diffusion_type="flow", integer_features=(), categorical_features=()
+        self,
+        random_state,
+        n_jobs=None,
+        *,
+        diffusion_type=FD_PARAMS["diffusion_type"],
+        n_t=FD_PARAMS["n_t"],
+        duplicate_K=FD_PARAMS["duplicate_K"],
+        integer_features=(),
+        categorical_features=(),
     ):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.diffusion_type = diffusion_type
+        self.n_t = n_t
+        self.duplicate_K = duplicate_K
         self.integer_features = integer_features
         self.categorical_features = categorical_features
 
@@ -144,11 +156,12 @@ class ForestDiffusion:
         from ForestDiffusion import ForestDiffusionModel
 
         n_jobs = -1 if self.n_jobs is None else self.n_jobs
-        params = {**FD_PARAMS, "diffusion_type": self.diffusion_type}
         with _global_numpy_seed(self.random_state):
             self.model_ = ForestDiffusionModel(
                 np.asarray(X, dtype=np.float64),
-                **params,
+                n_t=self.n_t,
+                duplicate_K=self.duplicate_K,
+                diffusion_type=self.diffusion_type,
                 cat_indexes=list(self.categorical_features),
                 n_jobs=n_jobs,
                 seed=self.random_state,
