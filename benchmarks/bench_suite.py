@@ -39,7 +39,7 @@ def _names(text, default):
 
 
 def _variant(text):
-    """Register ``MODEL:KEY=VALUE[:KEY=VALUE...]`` as a suite configuration; return its name."""
+    """``MODEL:KEY=VALUE[:KEY=VALUE...]`` as a suite configuration: ``(name, factory)``."""
     model, *settings = text.split(":")
     if model not in SUITE_MODELS:
         raise SystemExit(f"--variant {text!r}: unknown model {model!r}; the suite's are {', '.join(SUITE_MODELS)}")
@@ -53,8 +53,7 @@ def _variant(text):
         except (ValueError, SyntaxError):
             raise SystemExit(f"--variant {text!r}: {value!r} is not a Python literal (quote strings: 'auto')") from None
     name = " ".join([model] + [f"{key}={value!r}" for key, value in params.items()])
-    SUITE_MODELS[name] = functools.partial(SUITE_MODELS[model], **params)
-    return name
+    return name, functools.partial(SUITE_MODELS[model], **params)
 
 
 def main():
@@ -88,7 +87,7 @@ def main():
             rows = json.load(f)
     variants = [_variant(text) for text in args.variant]
     if not args.report_only:
-        for table in _names(args.tables, SUITE_TABLES):
+        for i, table in enumerate(_names(args.tables, SUITE_TABLES)):
             models = _names(args.models, ("random-features", "mixture-prior", "boosted")) + variants
             peers = _names(args.peers, ("GaussianMixture", "KernelDensity"))
             if not models and not peers:
@@ -102,6 +101,7 @@ def main():
                 max_train=args.max_train,
                 n_jobs=args.n_jobs,
                 progress=True,
+                warm_up=i == 0,
             )
             done = {(r["table"], r["config"]) for r in new}
             rows = [r for r in rows if (r["table"], r["config"]) not in done] + new

@@ -40,7 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skscore.datasets import load_table
 from skscore.metrics import c2st_auc, wasserstein1
-from skscore.suite import SUITE_MODELS, TYPED_SUFFIX, _configurations, _rounded, _split
+from skscore.suite import SUITE_MODELS, TYPED_SUFFIX, _configurations, _model_factories, _rounded, _split
 
 
 def _measure(model, table, train, test, scaler, levels, seed, n_draws):
@@ -97,7 +97,7 @@ def main(argv=None):
             train, test = _split(table.data, seed, args.max_train, args.max_test)
             scaler = StandardScaler().fit(train)
             floors.append(_floor(train, test, scaler, seed))
-            for config, _, typed, make in _configurations(models, [], table, seed, args.n_jobs):
+            for config, _, typed, make in _configurations(_model_factories(models), [], table, seed, args.n_jobs):
                 model = make().fit(train)
                 key = config[: -len(TYPED_SUFFIX)] if typed else config
                 by_model[key]["typed" if typed else "plain"].append(

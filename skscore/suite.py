@@ -74,8 +74,25 @@ TEST_SHARE = 0.2
 REFERENCE = _peers.TrainingRows.name
 
 
+def _model_factories(models):
+    """``{name: factory}`` for the ``models`` argument of :func:`run_suite`: keys of :data:`SUITE_MODELS` or pairs."""
+    factories = {}
+    for entry in models:
+        if isinstance(entry, str):
+            _check("model", [entry], list(SUITE_MODELS))
+            name, factory = entry, SUITE_MODELS[entry]
+        elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and callable(entry[1]):
+            name, factory = entry
+        else:
+            raise ValueError(f"a model must be a key of SUITE_MODELS or a pair (name, factory), got {entry!r}.")
+        if name in factories:
+            raise ValueError(f"the model name {name!r} is given twice.")
+        factories[name] = factory
+    return factories
+
+
 def _configurations(models, peers, table, seed, n_jobs):
-    """``(name, family, typed, make)`` for every configuration on one table."""
+    """``(name, family, typed, make)`` for every configuration on one table (``models``: name -> factory)."""
     kinds = {"integer_features": table.integer_features, "categorical_features": table.categorical_features}
     types = {
         "integer_features": "auto",
@@ -84,8 +101,7 @@ def _configurations(models, peers, table, seed, n_jobs):
         "point_masses": "auto",
     }
     configs = []
-    for name in models:
-        factory = SUITE_MODELS[name]
+    for name, factory in models.items():
         configs.append((name, "skscore", False, lambda f=factory: f(random_state=seed, n_jobs=n_jobs)))
         configs.append(
             (name + TYPED_SUFFIX, "skscore", True, lambda f=factory: f(random_state=seed, n_jobs=n_jobs, **types))
@@ -189,6 +205,7 @@ def run_suite(
     max_test=1000,
     n_jobs=None,
     progress=False,
+    warm_up=True,
 ):
     """Fit and measure every configuration on every table of the suite.
 
@@ -196,8 +213,11 @@ def run_suite(
     ----------
     tables : sequence of str, default=SUITE_TABLES
         Names for :func:`skscore.datasets.load_table`.
-    models : sequence of str, default=('random-features', 'mixture-prior', 'boosted')
-        Keys of :data:`SUITE_MODELS`; each is fitted plain and with types.
+    models : sequence of str or (str, callable), default=('random-features', 'mixture-prior', 'boosted')
+        Keys of :data:`SUITE_MODELS`, or pairs ``(name, factory)`` for a
+        configuration of one's own (``factory(random_state=..., n_jobs=...,
+        **types)`` returns an unfitted skscore estimator, e.g. a
+        ``functools.partial`` of one); each is fitted plain and with types.
         Besides the four models, 'boosted-samples' is GradientBoostedScore
         with ``max_leaf_nodes=127, max_iter=200, min_training_rows_leaf=2``,
         the trees' configuration for synthetic rows, and 'boosted-density'
@@ -217,6 +237,11 @@ def run_suite(
         ForestDiffusion.
     progress : bool, default=False
         One line per fitted configuration on stderr.
+    warm_up : bool, default=True
+        Fit, sample and score every model once on a few rows of the first
+        table before anything is timed, so that the Numba kernels compile
+        outside the timed fits; a caller that runs the suite one table at a
+        time needs it on the first call only.
 
     Returns
     -------
@@ -231,10 +256,9 @@ def run_suite(
         rows', mean over the columns that vary), ``dcr`` (the DCR ratio, mean
         over the draws), ``fit_s``, ``sample_s``.
     """
-    tables, models = list(tables), list(models)
+    tables, models = list(tables), _model_factories(models)
     peers = available_peers() if peers is None else list(peers)
     _check("table", tables, SUITE_TABLES + EXTRA_TABLES)
-    _check("model", models, list(SUITE_MODELS))
     _check("peer", peers, list(SUITE_PEERS))
     if not tables or not (models or peers):
         raise ValueError("the suite needs at least one table and one model or peer.")
@@ -246,7 +270,7 @@ def run_suite(
     for i, name in enumerate(tables):
         table = load_table(name)
         train, test = _split(table.data, seed, max_train, max_test)
-        if i == 0:
+        if i == 0 and warm_up:
             _compile(models, train, test, seed, n_jobs)
         scaler = StandardScaler().fit(train)
         levels = {j: int(table.data[:, j].max()) + 1 for j in table.categorical_features}
@@ -279,8 +303,8 @@ def _compile(models, train, test, seed, n_jobs):
     The Numba kernels compile here (seconds with an empty cache, as on a
     fresh machine), not inside the first table's timed fits.
     """
-    for name in models:
-        model = SUITE_MODELS[name](random_state=seed, n_jobs=n_jobs).fit(train[:100])
+    for factory in models.values():
+        model = factory(random_state=seed, n_jobs=n_jobs).fit(train[:100])
         model.sample(10, random_state=seed)
         model.score_samples(test[:10])
 

@@ -1,6 +1,7 @@
 """The real-table suite: its ranking code, one small run, and the command line."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -151,6 +152,34 @@ def test_a_small_suite_runs_and_reports_every_configuration():
     reference = rows[-1]
     assert reference["family"] == "reference" and reference["dcr"] == 0.0 and math.isnan(reference["test_loglik"])
     assert min(r["dcr"] for r in rows[:-1]) > 0.3
+
+
+def test_a_configuration_of_ones_own_runs_under_its_name_with_the_types():
+    calls = []
+
+    def small_trees(**params):
+        calls.append(params)
+        return GradientBoostedScore(n_noise_levels=5, duplicate_K=5, max_iter=5, **params)
+
+    rows = run_suite(["geyser"], [("small trees", small_trees)], [], n_draws=1, max_train=60, max_test=20, warm_up=False)
+    assert [r["config"] for r in rows] == ["small trees", "small trees +types", "training rows"]
+    # warm_up=False: no untimed fit before the measured ones; the typed fit gets the suite's types
+    assert len(calls) == 2 and calls[0] == {"random_state": 0, "n_jobs": None}
+    assert calls[1]["bounds"] == "auto" and calls[1]["integer_features"] == "auto"
+    assert all(np.isfinite(r["w1"]) for r in rows)
+
+
+@pytest.mark.parametrize(
+    "models, message",
+    [
+        (["trees"], "unknown model 'trees'"),
+        ([("mine", "not callable")], "a pair (name, factory)"),
+        (["boosted", ("boosted", GradientBoostedScore)], "'boosted' is given twice"),
+    ],
+)
+def test_run_suite_refuses_bad_models(models, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run_suite(["geyser"], models, [])
 
 
 @pytest.mark.parametrize(
