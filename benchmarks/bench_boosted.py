@@ -141,6 +141,7 @@ OUR_CONFIGURATIONS = (
     ("  min_training_rows_leaf=2", {"min_training_rows_leaf": 2}),
     ("  max_iter=200", {"max_iter": 200}),
     ("  boosted-samples", SUITE_MODELS["boosted-samples"].keywords),
+    ("  boosted-samples, n_iter_no_change=10", {**SUITE_MODELS["boosted-samples"].keywords, "n_iter_no_change": 10}),
     ("  boosted-samples, max_depth=8", {**SUITE_MODELS["boosted-samples"].keywords, "max_depth": 8}),
     ("  hard splits (split_smoothing=None)", {"split_smoothing": None, "min_samples_leaf": 20}),
 )

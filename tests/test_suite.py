@@ -106,7 +106,7 @@ def test_named_configurations_are_estimators_with_their_parameters():
     model = SUITE_MODELS["boosted-samples"](random_state=0, n_jobs=1, bounds="auto")
     assert type(model) is GradientBoostedScore
     params = clone(model).get_params()
-    chosen = {"max_leaf_nodes": 127, "max_iter": 200, "min_training_rows_leaf": 2, "bounds": "auto"}
+    chosen = {"max_leaf_nodes": 127, "max_iter": 200, "min_training_rows_leaf": 2, "n_iter_no_change": 3, "bounds": "auto"}
     assert {name: params[name] for name in chosen} == chosen
     density = clone(SUITE_MODELS["boosted-density"](random_state=0))
     assert type(density) is GradientBoostedScore and density.get_params()["early_stopping"] == "held_out_rows"
