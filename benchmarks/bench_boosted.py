@@ -5,8 +5,9 @@ on this machine; only the ratios carry over to another one):
 
 1. ``fd``: GradientBoostedScore (its defaults, without early stopping,
    stopping on held-out training rows, leaves of two training rows' copies,
-   ``max_iter=200``, the suite's ``boosted-samples`` without and with
-   ``max_depth=8``, and hard splits) and
+   ``max_iter=200``, the suite's ``boosted-samples``, also with the
+   defaults' early-stopping patience of ten trees and with ``max_depth=8``,
+   and hard splits) and
    ForestDiffusion (PyPI ``forestdiffusion``, XGBoost trees; skipped with a
    note when it is not installed) with the same ``n_t`` levels, duplication
    ``K`` and flow matching, on iris, wine and breast cancer (scikit-learn's
@@ -129,20 +130,23 @@ def warm_up():
         model.score_samples(X[:5])
 
 
+# the suite's configuration for synthetic rows, the base of three rows below
+SAMPLES = SUITE_MODELS["boosted-samples"].keywords
 # the default, every level's 100 trees (ForestDiffusion's rule), ways to more capacity
-# (leaves of fewer rows, more trees, the suite's configuration for samples, and
-# that with its trees one level deeper than a balanced tree of 127 leaves at most)
-# and ForestDiffusion's hard splits; max_leaf_nodes=127 alone is left out: on iris and
-# wine leaves of four rows' copies allow at most 31 leaves, so it is the defaults
+# (leaves of fewer rows, more trees, the suite's configuration for samples, that with
+# the defaults' patience of ten idle trees, and that with its trees one level deeper
+# than a balanced tree of 127 leaves at most) and ForestDiffusion's hard splits;
+# max_leaf_nodes=127 alone is left out: on iris and wine leaves of four rows' copies
+# allow at most 31 leaves, so it is the defaults
 OUR_CONFIGURATIONS = (
     ("GradientBoostedScore", {}),
     ("  early_stopping=False", {"early_stopping": False}),
     ("  early_stopping='held_out_rows'", {"early_stopping": "held_out_rows"}),
     ("  min_training_rows_leaf=2", {"min_training_rows_leaf": 2}),
     ("  max_iter=200", {"max_iter": 200}),
-    ("  boosted-samples", SUITE_MODELS["boosted-samples"].keywords),
-    ("  boosted-samples, n_iter_no_change=10", {**SUITE_MODELS["boosted-samples"].keywords, "n_iter_no_change": 10}),
-    ("  boosted-samples, max_depth=8", {**SUITE_MODELS["boosted-samples"].keywords, "max_depth": 8}),
+    ("  boosted-samples", SAMPLES),
+    ("  boosted-samples, n_iter_no_change=10", {**SAMPLES, "n_iter_no_change": 10}),
+    ("  boosted-samples, max_depth=8", {**SAMPLES, "max_depth": 8}),
     ("  hard splits (split_smoothing=None)", {"split_smoothing": None, "min_samples_leaf": 20}),
 )
 
@@ -395,7 +399,7 @@ def part_depth(args):
     for name in args.datasets:
         X_train, X_test = split(name)
         for depth in (None, 6, 7, 8):
-            fit = _ours_fit({**SUITE_MODELS["boosted-samples"].keywords, "max_depth": depth}, args)
+            fit = _ours_fit({**SAMPLES, "max_depth": depth}, args)
             model, fit_s = timed(fit, X_train)
             _, sample_s = timed(model.sample, len(X_test), random_state=0)
             w1, se = w1_over_draws(lambda n, s: model.sample(n, random_state=s), X_test, args.draws)
