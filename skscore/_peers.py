@@ -4,15 +4,17 @@ with their model selection, and ForestDiffusion's tree-based generators.
 Each peer has the small interface the benchmarks use: ``fit(X)``,
 ``sample(n_samples, random_state)`` and ``score_samples(X)`` (NaN for a peer
 without a density), in the units of the data.  ForestDiffusion is imported
-only when fitted (the ``bench`` extra).  Adversarial random forests
-(``arfpy`` 0.1.1, the only release) install but do not run with NumPy 2.4
-and pandas 3 (they call ``np.in1d`` and index Series by position), so they
-are not a peer.
+only when fitted (the ``bench`` extra).  Adversarial random forests are
+implemented here (:class:`AdversarialRandomForest`): ``arfpy`` 0.1.1, the
+only release, installs but does not run with NumPy 2.4 and pandas 3 (it
+calls ``np.in1d`` and indexes Series by position).
 """
 
 import contextlib
 
 import numpy as np
+from scipy.stats import truncnorm
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KernelDensity
@@ -176,6 +178,224 @@ class ForestDiffusion:
 
     def score_samples(self, X):
         return np.full(len(X), np.nan)
+
+
+class AdversarialRandomForest:
+    """Adversarial random forests (Watson, Blesch, Kapar & Wright, AISTATS 2023), a peer without a density.
+
+    arfpy 0.1.1's algorithm and defaults, written with NumPy and
+    scikit-learn (arfpy itself no longer runs, see the module's docstring):
+
+    - *adversarial loop*: a random forest (``n_trees`` trees, leaves of at
+      least ``min_node_size`` rows, out-of-bag accuracy) tells the training
+      rows from synthetic ones, at first each column shuffled on its own.
+      While its accuracy is above ``0.5 + delta`` (at most ``max_iters``
+      rounds), new synthetic rows are drawn from it: each takes the leaf of
+      a random training row in a random tree, and each of its columns the
+      value of a random training row of that leaf (the columns independent
+      within the leaf); a new forest is fitted against them.  The loop stops
+      once a forest's accuracy is at most ``0.5 + delta`` or, with
+      ``early_stop``, rises; the forest kept is the last one whose draws
+      were tested, the one before the stop.
+    - *pruning*: a leaf with fewer than ``min_node_size`` training rows is
+      cut off, its rows going to its sibling.
+    - *density (FORDE) and draws (FORGE)*: a leaf is drawn with probability
+      its share of the training rows over the trees (leaves of one row
+      left out); in it every continuous column is a normal law with the
+      leaf's mean and standard deviation of its rows, truncated to the
+      leaf's bounds on the column (a column constant in the leaf gives its
+      value), and a categorical column the leaf's frequencies of its levels.
+      Integer columns are continuous, rounded on output (as arfpy's users
+      do; the suite rounds every peer's).
+
+    arfpy has no likelihood, and neither has this peer: ``score_samples``
+    is NaN.
+    """
+
+    name = "ARF"
+
+    def __init__(
+        self,
+        random_state,
+        n_jobs=None,
+        *,
+        n_trees=30,
+        min_node_size=5,
+        max_iters=10,
+        delta=0.0,
+        early_stop=True,
+        integer_features=(),
+        categorical_features=(),
+    ):
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.n_trees = n_trees
+        self.min_node_size = min_node_size
+        self.max_iters = max_iters
+        self.delta = delta
+        self.early_stop = early_stop
+        self.integer_features = integer_features
+        self.categorical_features = categorical_features
+
+    def _discriminator(self, X, synthetic, rng):
+        forest = RandomForestClassifier(
+            n_estimators=self.n_trees,
+            min_samples_leaf=self.min_node_size,
+            oob_score=True,
+            n_jobs=self.n_jobs,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )
+        return forest.fit(np.vstack([X, synthetic]), np.r_[np.zeros(len(X)), np.ones(len(synthetic))])
+
+    def fit(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        rng = np.random.RandomState(self.random_state)
+        synthetic = np.column_stack([rng.permutation(column) for column in X.T])
+        forest = self._discriminator(X, synthetic, rng)
+        self.accuracy_ = [forest.oob_score_]
+        while self.accuracy_[-1] > 0.5 + self.delta and len(self.accuracy_) <= self.max_iters:
+            trees = [_Tree.of(estimator.tree_) for estimator in forest.estimators_]
+            challenger = self._discriminator(X, _Leaves(trees, X).draw_rows(len(X), rng), rng)
+            self.accuracy_.append(challenger.oob_score_)
+            converged = self.accuracy_[-1] <= 0.5 + self.delta or len(self.accuracy_) > self.max_iters
+            if converged or (self.early_stop and self.accuracy_[-1] > self.accuracy_[-2]):
+                break
+            forest = challenger
+        trees = [_Tree.of(estimator.tree_).pruned(X, self.min_node_size) for estimator in forest.estimators_]
+        self.leaves_ = _Leaves(trees, X, drop_single_rows=True)
+        categorical = np.zeros(X.shape[1], dtype=bool)
+        categorical[list(self.categorical_features)] = True
+        self.categorical_ = categorical
+        return self
+
+    def sample(self, n_samples, random_state):
+        rng = np.random.RandomState(random_state)
+        out = self.leaves_.draw(n_samples, self.categorical_, rng)
+        integer = list(self.integer_features)
+        out[:, integer] = np.round(out[:, integer])
+        return out
+
+    def score_samples(self, X):
+        return np.full(len(X), np.nan)
+
+
+class _Tree:
+    """A fitted decision tree's arrays (copies: pruning leaves the forest as it was)."""
+
+    def __init__(self, feature, threshold, left, right):
+        self.feature, self.threshold, self.left, self.right = feature, threshold, left, right
+
+    @classmethod
+    def of(cls, tree):
+        return cls(tree.feature.copy(), tree.threshold.copy(), tree.children_left.copy(), tree.children_right.copy())
+
+    def apply(self, X):
+        """The leaf of every row (scikit-learn's rule: ``x <= threshold`` goes left, ``x`` as float32)."""
+        X = X.astype(np.float32).astype(np.float64)
+        node = np.zeros(len(X), dtype=np.intp)
+        inner = np.flatnonzero(self.left[node] >= 0)
+        while inner.size:
+            at = node[inner]
+            goes_left = X[inner, self.feature[at]] <= self.threshold[at]
+            node[inner] = np.where(goes_left, self.left[at], self.right[at])
+            inner = inner[self.left[node[inner]] >= 0]
+        return node
+
+    def pruned(self, X, min_rows):
+        """Leaves of fewer than ``min_rows`` rows of ``X`` cut off, their parent sending every row to the sibling."""
+        parent = np.full(len(self.left), -1)
+        inner = np.flatnonzero(self.left >= 0)
+        parent[self.left[inner]] = inner
+        parent[self.right[inner]] = inner
+        while True:
+            leaves, counts = np.unique(self.apply(X), return_counts=True)
+            changed = set()
+            for leaf in leaves[counts < min_rows]:
+                # a parent left with this one child is part of the leaf: cut off the whole branch
+                node, p = leaf, parent[leaf]
+                while p >= 0 and self.left[p] == self.right[p]:
+                    node, p = p, parent[p]
+                if p < 0 or p in changed:  # the whole tree, or a parent already changed: counts first
+                    continue
+                changed.add(p)
+                if self.left[p] == node:
+                    self.left[p] = self.right[p]
+                else:
+                    self.right[p] = self.left[p]
+            if not changed:
+                return self
+
+    def leaf_bounds(self, n_features):
+        """``{leaf: (low, high)}``: the box of each leaf reached from the root (a parent with one child splits nothing)."""
+        low, high = np.full(n_features, -np.inf), np.full(n_features, np.inf)
+        boxes, stack = {}, [(0, low, high)]
+        while stack:
+            node, low, high = stack.pop()
+            left, right = self.left[node], self.right[node]
+            if left < 0:
+                boxes[node] = (low, high)
+            elif left == right:
+                stack.append((left, low, high))
+            else:
+                f, t = self.feature[node], self.threshold[node]
+                left_high, right_low = high.copy(), low.copy()
+                left_high[f], right_low[f] = min(high[f], t), max(low[f], t)
+                stack += [(left, low, left_high), (right, right_low, high)]
+        return boxes
+
+
+class _Leaves:
+    """The leaves of a forest that hold training rows: their shares, boxes, moments and rows."""
+
+    def __init__(self, trees, X, drop_single_rows=False):
+        n_features = X.shape[1]
+        self.X = X
+        weight, low, high, mean, sd, rows, start = [], [], [], [], [], [], [0]
+        for tree in trees:
+            of_row = tree.apply(X)
+            boxes = tree.leaf_bounds(n_features)
+            order = np.argsort(of_row, kind="stable")
+            leaves, first, counts = np.unique(of_row[order], return_index=True, return_counts=True)
+            for leaf, i, count in zip(leaves, first, counts):
+                if drop_single_rows and count < 2:  # no spread to learn (arfpy gives such leaves no weight)
+                    continue
+                members = order[i : i + count]
+                weight.append(count)
+                low.append(boxes[leaf][0])
+                high.append(boxes[leaf][1])
+                mean.append(X[members].mean(axis=0))
+                sd.append(X[members].std(axis=0, ddof=1) if count > 1 else np.zeros(n_features))
+                rows.append(members)
+                start.append(start[-1] + count)
+        self.weight = np.asarray(weight, dtype=np.float64) / np.sum(weight)
+        self.low, self.high, self.mean, self.sd = map(np.array, (low, high, mean, sd))
+        self.rows, self.start = np.concatenate(rows), np.asarray(start)
+
+    def _members(self, leaf, rng, n_features):
+        """For each drawn leaf, per column, a random training row of it."""
+        count = np.diff(self.start)[leaf]
+        offset = (rng.random_sample((len(leaf), n_features)) * count[:, None]).astype(np.intp)
+        return self.rows[self.start[leaf, None] + offset]
+
+    def draw_rows(self, n_samples, rng):
+        """The adversarial loop's draws: a leaf by its share of rows, each column a random row's value in it."""
+        leaf = rng.choice(len(self.weight), n_samples, p=self.weight)
+        n_features = self.X.shape[1]
+        return self.X[self._members(leaf, rng, n_features), np.arange(n_features)]
+
+    def draw(self, n_samples, categorical, rng):
+        """FORGE: a leaf by its share, then truncated normals (categorical columns: the leaf's frequencies)."""
+        leaf = rng.choice(len(self.weight), n_samples, p=self.weight)
+        mean, sd, low, high = self.mean[leaf], self.sd[leaf], self.low[leaf], self.high[leaf]
+        spread = sd > 0
+        scale = np.where(spread, sd, 1.0)
+        with np.errstate(invalid="ignore"):
+            out = truncnorm.rvs((low - mean) / scale, (high - mean) / scale, loc=mean, scale=scale, random_state=rng)
+        out = np.where(spread, out, mean)
+        if categorical.any():
+            n_features = self.X.shape[1]
+            out[:, categorical] = self.X[self._members(leaf, rng, n_features), np.arange(n_features)][:, categorical]
+        return out
 
 
 def installed(module):

@@ -6,7 +6,9 @@ requested skscore model twice, as a plain continuous model and with its
 column types declared (``integer_features='auto'``, the table's categorical
 columns, ``bounds='auto'``, ``point_masses='auto'``: what a user who declares
 types gets), and the peers: ``GaussianMixture`` (components by BIC),
-``KernelDensity`` (bandwidth by cross-validation) and, when their packages are
+``KernelDensity`` (bandwidth by cross-validation), adversarial random forests
+(``ARF``, arfpy's algorithm and defaults, see
+``skscore._peers.AdversarialRandomForest``) and, when their packages are
 installed (``bench`` extra), ForestDiffusion's flow and VP models.  Every configuration draws ``n_draws`` sample sets
 as large as the test part; integer and categorical columns of every sample
 are rounded (categories clipped to their levels), so that no configuration is
@@ -69,6 +71,7 @@ SUITE_PEERS = {
     "KernelDensity": (_peers.StandardizedKDE, None),
     "ForestFlow": (_peers.ForestDiffusion, "ForestDiffusion"),
     "ForestDiffusion-VP": (_peers.ForestDiffusion, "ForestDiffusion"),
+    "ARF": (_peers.AdversarialRandomForest, None),
 }
 TYPED_SUFFIX = " +types"
 TEST_SHARE = 0.2
@@ -110,11 +113,12 @@ def _configurations(models, peers, table, seed, n_jobs):
         )
     for name in peers:
         factory, _ = SUITE_PEERS[name]
+        options = {}
+        if factory in (_peers.ForestDiffusion, _peers.AdversarialRandomForest):  # the tree samplers take column kinds
+            options.update(kinds)
         if factory is _peers.ForestDiffusion:
-            kind = "vp" if name.endswith("VP") else "flow"
-            make = lambda k=kind: _peers.ForestDiffusion(seed, n_jobs, diffusion_type=k, **kinds)  # noqa: E731
-        else:
-            make = lambda f=factory: f(random_state=seed, n_jobs=n_jobs)  # noqa: E731
+            options["diffusion_type"] = "vp" if name.endswith("VP") else "flow"
+        make = lambda f=factory, o=options: f(random_state=seed, n_jobs=n_jobs, **o)  # noqa: E731
         configs.append((name, "peer", False, make))
     return configs
 

@@ -129,7 +129,7 @@ def test_a_small_suite_runs_and_reports_every_configuration():
     rows = run_suite(
         ["geyser"],
         ["random-features"],
-        ["GaussianMixture", "KernelDensity"],
+        ["GaussianMixture", "KernelDensity", "ARF"],
         n_draws=2,
         max_train=120,
         max_test=40,
@@ -139,6 +139,7 @@ def test_a_small_suite_runs_and_reports_every_configuration():
         "random-features +types",
         "GaussianMixture",
         "KernelDensity",
+        "ARF",
         "training rows",
     ]
     for r in rows:
@@ -148,6 +149,7 @@ def test_a_small_suite_runs_and_reports_every_configuration():
     assert np.isfinite(rows[0]["test_loglik"]) and math.isnan(rows[1]["test_loglik"])
     # GaussianMixture's held-out log-likelihood on two columns is finite and sensible
     assert -20 < rows[2]["test_loglik"] < 5
+    assert math.isnan(rows[4]["test_loglik"])  # adversarial random forests: a sampler without a density
     # the reference: training rows themselves, at distance 0 from the closest training row, with no density
     reference = rows[-1]
     assert reference["family"] == "reference" and reference["dcr"] == 0.0 and math.isnan(reference["test_loglik"])
@@ -222,3 +224,43 @@ def test_forest_diffusion_peer_gets_categories_and_rounds_integers_itself(monkey
     assert seen == {"cat_indexes": [1], "diffusion_type": "vp"}
     assert np.all(samples[:, 0] == np.round(samples[:, 0])) and not np.all(samples[:, 2] == np.round(samples[:, 2]))
     np.testing.assert_array_equal(samples, peer.sample(10, random_state=1))
+
+
+def test_adversarial_random_forest_learns_the_dependence_and_respects_column_kinds():
+    from skscore._peers import AdversarialRandomForest
+
+    rng = np.random.default_rng(0)
+    Z = rng.multivariate_normal([0, 0], [[1, 0.9], [0.9, 1]], 600)
+    X = np.column_stack([Z, (Z[:, 0] > 0).astype(float), np.round(3 * Z[:, 1])])
+    peer = AdversarialRandomForest(0, integer_features=[3], categorical_features=[2]).fit(X)
+    # the first forest tells the rows from their shuffled columns; the loop's draws fool the last one better
+    assert peer.accuracy_[0] > 0.6 and min(peer.accuracy_) < peer.accuracy_[0]
+    samples = peer.sample(2000, random_state=1)
+    assert np.isfinite(samples).all()
+    # shuffled columns would be uncorrelated; the leaves carry the correlation
+    assert np.corrcoef(samples[:, :2].T)[0, 1] > 0.7
+    assert set(np.unique(samples[:, 2])) <= {0.0, 1.0}
+    assert np.mean((samples[:, 0] > 0) == (samples[:, 2] == 1)) > 0.8  # the category follows its column
+    np.testing.assert_array_equal(samples[:, 3], np.round(samples[:, 3]))
+    np.testing.assert_array_equal(samples, peer.sample(2000, random_state=1))
+    # every leaf drawn from holds at least min_node_size training rows; their shares sum to one
+    assert np.diff(peer.leaves_.start).min() >= 5 and np.isclose(peer.leaves_.weight.sum(), 1.0)
+    assert np.isnan(peer.score_samples(X[:3])).all()
+
+
+def test_pruning_sends_the_rows_of_small_leaves_to_their_siblings():
+    from skscore._peers import _Tree
+
+    # root: x <= 0 -> leaf 1; else node 2: x <= 1 -> leaf 3, else leaf 4
+    tree = _Tree(np.zeros(5, np.intp), np.array([0.0, -2, 1.0, -2, -2]), np.array([1, -1, 3, -1, -1]), np.array([2, -1, 4, -1, -1]))
+    X = np.r_[-np.ones(10), np.full(6, 0.5), [2.0]][:, None]
+    np.testing.assert_array_equal(np.unique(tree.apply(X)), [1, 3, 4])
+    # leaf 4 (one row) goes into its sibling, leaf 3, which then holds seven
+    pruned = _Tree(*(a.copy() for a in (tree.feature, tree.threshold, tree.left, tree.right))).pruned(X, 5)
+    np.testing.assert_array_equal(np.bincount(pruned.apply(X)), [0, 10, 0, 7])
+    assert pruned.leaf_bounds(1)[3] == (np.array([0.0]), np.array([np.inf]))
+    # with a floor of eight, the branch of leaves 3 and 4 goes into leaf 1, whose box is then the whole line
+    pruned = _Tree(*(a.copy() for a in (tree.feature, tree.threshold, tree.left, tree.right))).pruned(X, 8)
+    np.testing.assert_array_equal(np.unique(pruned.apply(X)), [1])
+    low, high = pruned.leaf_bounds(1)[1]
+    assert low[0] == -np.inf and high[0] == np.inf
