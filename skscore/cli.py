@@ -51,6 +51,7 @@ from ._peers import (
     FD_PARAMS,
     GMM_COMPONENTS,
     KDE_BANDWIDTHS,
+    AdversarialRandomForest,
     BICGaussianMixture,
     ForestDiffusion,
     StandardizedKDE,
@@ -83,7 +84,7 @@ DEFAULT_MODELS = ("random-features", "mixture-prior", "boosted")
 DEFAULT_DATASETS = ("iris", "wine", "breast_cancer")
 # The baselines of ``skscore benchmark``: name -> class; without --peers,
 # ForestDiffusion joins them when its package (the ``bench`` extra) is installed.
-PEERS = {cls.name: cls for cls in (BICGaussianMixture, StandardizedKDE, ForestDiffusion)}
+PEERS = {cls.name: cls for cls in (BICGaussianMixture, StandardizedKDE, AdversarialRandomForest, ForestDiffusion)}
 MAX_MARGINALS = 8  # columns shown in DIR/<dataset>_marginals.png
 # Fewest train and test rows of a benchmark split: KernelDensity's bandwidth
 # search and the classifier two-sample test both use 5 folds.
@@ -129,6 +130,7 @@ NOTE = (
     "Fit times of the baselines include their model selection "
     f"(GaussianMixture: BIC over {GMM_COMPONENTS.start}..{GMM_COMPONENTS.stop - 1} components; "
     f"KernelDensity: 5-fold CV over {len(KDE_BANDWIDTHS)} bandwidths). "
+    "ARF: adversarial random forests (Watson et al., 2023), arfpy's algorithm and defaults, no density. "
     "ForestDiffusion (listed when its package is installed): flow matching, "
     f"n_t={FD_PARAMS['n_t']}, duplicate_K={FD_PARAMS['duplicate_K']}."
 )
@@ -203,7 +205,7 @@ def _check_seed_and_jobs(seed, n_jobs):
 
 
 def _benchmark_peers(peers):
-    """The baseline classes for ``peers`` (None: GaussianMixture, KernelDensity and an installed ForestDiffusion)."""
+    """The baseline classes for ``peers`` (None: GaussianMixture, KernelDensity, ARF and an installed ForestDiffusion)."""
     if peers is None:
         return [cls for name, cls in PEERS.items() if name != ForestDiffusion.name or installed("ForestDiffusion")]
     unknown = [name for name in peers if name not in PEERS]
@@ -289,9 +291,11 @@ def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress
         Print one line per fitted model on stderr.
     peers : sequence of str or None, default=None
         Baselines from :data:`PEERS` ('GaussianMixture', 'KernelDensity',
-        'ForestDiffusion'); None fits GaussianMixture, KernelDensity and,
-        when its package is installed, ForestDiffusion (which takes an hour
-        or more on breast cancer with 2 cores).
+        'ARF', 'ForestDiffusion'); None fits GaussianMixture, KernelDensity,
+        adversarial random forests (arfpy's algorithm, a sampler without a
+        density, under a second on these tables) and, when its package is
+        installed, ForestDiffusion (which takes an hour or more on breast
+        cancer with 2 cores).
 
     Returns
     -------

@@ -21,7 +21,7 @@ from skscore.datasets import make_mixed_table
 from skscore.metrics import c2st_auc
 
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
-BASELINES = ["GaussianMixture", "KernelDensity"]
+BASELINES = ["GaussianMixture", "KernelDensity", "ARF"]
 
 
 @pytest.fixture
@@ -81,7 +81,10 @@ def test_benchmark_writes_table(tiny_models, tmp_path, capsys):
     assert [cells[1].strip() for cells in rows] == ["random-features"] + BASELINES
     for cells in rows:
         assert len(cells) == len(cli.COLUMNS)
-        assert all(math.isfinite(float(cell)) for cell in cells[2:])
+        # ARF is a sampler without a density: no log-likelihood, nothing scored
+        undefined = (cli.COLUMNS.index("test log-lik"), cli.COLUMNS.index("score s")) if "ARF" in cells[1] else ()
+        assert all(cell.strip() == "n/a" for i, cell in enumerate(cells) if i in undefined)
+        assert all(math.isfinite(float(cell)) for i, cell in enumerate(cells) if i >= 2 and i not in undefined)
     for column in ("MMD", "SW", "W1 (FD)"):
         assert all(-0.05 < float(cells[cli.COLUMNS.index(column)]) < 5 for cells in rows)
     assert all(0 <= float(cells[cli.COLUMNS.index("C2ST AUC")]) <= 1 for cells in rows)
@@ -114,7 +117,7 @@ def test_forest_diffusion_joins_when_installed(tiny_models, monkeypatch, capsys)
     assert [row["model"] for row in rows] == ["random-features"] + BASELINES + ["ForestDiffusion"]
     assert np.array_equal(np.random.get_state()[1], state[1])  # global RNG left as it was
     progress = capsys.readouterr().err.splitlines()
-    assert progress[-1].startswith("[4/4] iris: ForestDiffusion fit ")
+    assert progress[-1].startswith("[5/5] iris: ForestDiffusion fit ")
 
     fd = rows[-1]
     assert math.isnan(fd["test_loglik"]) and math.isnan(fd["score_s"])
