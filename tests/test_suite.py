@@ -264,3 +264,16 @@ def test_pruning_sends_the_rows_of_small_leaves_to_their_siblings():
     np.testing.assert_array_equal(np.unique(pruned.apply(X)), [1])
     low, high = pruned.leaf_bounds(1)[1]
     assert low[0] == -np.inf and high[0] == np.inf
+
+
+def test_the_peer_s_trees_send_rows_to_scikit_learn_s_leaves():
+    from sklearn.ensemble import RandomForestClassifier
+
+    from skscore._peers import _Tree
+
+    rng = np.random.default_rng(0)
+    scales = np.array([1.0, 1e-3, 1e3, 1.0])  # thresholds compared in float32, as scikit-learn does
+    X, X_new = rng.standard_normal((300, 4)) * scales, rng.standard_normal((500, 4)) * scales
+    forest = RandomForestClassifier(5, min_samples_leaf=5, random_state=0).fit(X, rng.integers(0, 2, 300))
+    for estimator in forest.estimators_:
+        np.testing.assert_array_equal(_Tree.of(estimator.tree_).apply(X_new), estimator.apply(X_new))
