@@ -13,6 +13,7 @@ calls ``np.in1d`` and indexes Series by position).
 import contextlib
 
 import numpy as np
+from scipy.special import logsumexp
 from scipy.stats import truncnorm
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.mixture import GaussianMixture
@@ -181,10 +182,13 @@ class ForestDiffusion:
 
 
 class AdversarialRandomForest:
-    """Adversarial random forests (Watson, Blesch, Kapar & Wright, AISTATS 2023), a peer without a density.
+    """Adversarial random forests (Watson, Blesch, Kapar & Wright, AISTATS 2023), with their density.
 
-    arfpy 0.1.1's algorithm and defaults, written with NumPy and
-    scikit-learn (arfpy itself no longer runs, see the module's docstring):
+    The forest as arfpy 0.1.1 grows it, with its defaults (arfpy itself no
+    longer runs, see the module's docstring), and the leaves' laws as R's
+    ``arf`` package estimates them (``forde``), which gives both the draws
+    (``forge``) and the likelihood (``lik``), so that ``sample`` and
+    ``score_samples`` describe one distribution:
 
     - *adversarial loop*: a random forest (``n_trees`` trees, leaves of at
       least ``min_node_size`` rows, out-of-bag accuracy) tells the training
@@ -199,17 +203,19 @@ class AdversarialRandomForest:
       were tested, the one before the stop.
     - *pruning*: a leaf with fewer than ``min_node_size`` training rows is
       cut off, its rows going to its sibling.
-    - *density (FORDE) and draws (FORGE)*: a leaf is drawn with probability
-      its share of the training rows over the trees (leaves of one row
-      left out); in it every continuous column is a normal law with the
-      leaf's mean and standard deviation of its rows, truncated to the
-      leaf's bounds on the column (a column constant in the leaf gives its
-      value), and a categorical column the leaf's frequencies of its levels.
-      Integer columns are continuous, rounded on output (as arfpy's users
-      do; the suite rounds every peer's).
-
-    arfpy has no likelihood, and neither has this peer: ``score_samples``
-    is NaN.
+    - *the leaves' laws*: a leaf weighs its share of the training rows (over
+      the trees); in it every continuous column is a normal law with the
+      mean and standard deviation of the leaf's rows, truncated to the
+      leaf's box on the column, and a categorical column takes its levels
+      within the box with probabilities ``(count + alpha) / (rows + alpha
+      k)`` (``k`` levels in the box).  A column constant in a leaf gets R
+      arf's prior spread, ``sqrt(2 / rows)`` times the standard deviation
+      that puts 95 % of a normal law within the leaf's box (its open sides
+      closed at the column's training range).  The density is the mixture
+      over the trees of the leaf that holds the row; a probability for the
+      categorical columns, so with categorical columns ``score_samples`` is
+      NaN (not a density in the data's units, like a typed model's).
+      Integer columns are continuous, rounded on output.
     """
 
     name = "ARF"
@@ -224,6 +230,7 @@ class AdversarialRandomForest:
         max_iters=10,
         delta=0.0,
         early_stop=True,
+        alpha=0.1,
         integer_features=(),
         categorical_features=(),
     ):
@@ -234,6 +241,7 @@ class AdversarialRandomForest:
         self.max_iters = max_iters
         self.delta = delta
         self.early_stop = early_stop
+        self.alpha = alpha
         self.integer_features = integer_features
         self.categorical_features = categorical_features
 
@@ -255,28 +263,28 @@ class AdversarialRandomForest:
         self.accuracy_ = [forest.oob_score_]
         while self.accuracy_[-1] > 0.5 + self.delta and len(self.accuracy_) <= self.max_iters:
             trees = [_Tree.of(estimator.tree_) for estimator in forest.estimators_]
-            challenger = self._discriminator(X, _Leaves(trees, X).draw_rows(len(X), rng), rng)
+            challenger = self._discriminator(X, _resampled_leaves(trees, X, rng), rng)
             self.accuracy_.append(challenger.oob_score_)
             converged = self.accuracy_[-1] <= 0.5 + self.delta or len(self.accuracy_) > self.max_iters
             if converged or (self.early_stop and self.accuracy_[-1] > self.accuracy_[-2]):
                 break
             forest = challenger
         trees = [_Tree.of(estimator.tree_).pruned(X, self.min_node_size) for estimator in forest.estimators_]
-        self.leaves_ = _Leaves(trees, X, drop_single_rows=True)
         categorical = np.zeros(X.shape[1], dtype=bool)
         categorical[list(self.categorical_features)] = True
-        self.categorical_ = categorical
+        self.leaves_ = _LeafLaws(trees, X, categorical, self.alpha)
         return self
 
     def sample(self, n_samples, random_state):
-        rng = np.random.RandomState(random_state)
-        out = self.leaves_.draw(n_samples, self.categorical_, rng)
+        out = self.leaves_.draw(n_samples, np.random.RandomState(random_state))
         integer = list(self.integer_features)
         out[:, integer] = np.round(out[:, integer])
         return out
 
     def score_samples(self, X):
-        return np.full(len(X), np.nan)
+        if self.leaves_.categorical.any():
+            return np.full(len(X), np.nan)
+        return self.leaves_.log_density(np.asarray(X, dtype=np.float64))
 
 
 class _Tree:
@@ -302,15 +310,16 @@ class _Tree:
         return node
 
     def pruned(self, X, min_rows):
-        """Leaves of fewer than ``min_rows`` rows of ``X`` cut off, their parent sending every row to the sibling."""
+        """Leaves with fewer than ``min_rows`` rows of ``X`` (or none) cut off: the parent sends all to the sibling."""
         parent = np.full(len(self.left), -1)
         inner = np.flatnonzero(self.left >= 0)
         parent[self.left[inner]] = inner
         parent[self.right[inner]] = inner
         while True:
             leaves, counts = np.unique(self.apply(X), return_counts=True)
+            empty = np.setdiff1d(list(self.leaf_bounds(X.shape[1])), leaves)  # reached by no row of X
             changed = set()
-            for leaf in leaves[counts < min_rows]:
+            for leaf in np.r_[leaves[counts < min_rows], empty]:
                 # a parent left with this one child is part of the leaf: cut off the whole branch
                 node, p = leaf, parent[leaf]
                 while p >= 0 and self.left[p] == self.right[p]:
@@ -326,7 +335,7 @@ class _Tree:
                 return self
 
     def leaf_bounds(self, n_features):
-        """``{leaf: (low, high)}``: the box of each leaf reached from the root (a parent with one child splits nothing)."""
+        """``{leaf: (low, high)}``: the box of each leaf reached from the root (a one-child parent splits nothing)."""
         low, high = np.full(n_features, -np.inf), np.full(n_features, np.inf)
         boxes, stack = {}, [(0, low, high)]
         while stack:
@@ -344,59 +353,100 @@ class _Tree:
         return boxes
 
 
-class _Leaves:
-    """The leaves of a forest that hold training rows: their shares, boxes, moments and rows."""
+def _members_by_leaf(tree, X):
+    """The leaves of ``tree`` that hold rows of ``X``: their nodes, and the rows of each (index arrays)."""
+    of_row = tree.apply(X)
+    order = np.argsort(of_row, kind="stable")
+    leaves, first, counts = np.unique(of_row[order], return_index=True, return_counts=True)
+    return leaves, [order[i : i + c] for i, c in zip(first, counts)]
 
-    def __init__(self, trees, X, drop_single_rows=False):
-        n_features = X.shape[1]
-        self.X = X
-        weight, low, high, mean, sd, rows, start = [], [], [], [], [], [], [0]
+
+def _resampled_leaves(trees, X, rng):
+    """The adversarial loop's draws: the leaf of a random row in a random tree, each column a random row of it."""
+    n, n_features = X.shape
+    tree_of_draw = rng.randint(len(trees), size=n)
+    out = np.empty_like(X)
+    for t in np.unique(tree_of_draw):
+        draws = np.flatnonzero(tree_of_draw == t)
+        of_row = trees[t].apply(X)
+        order = np.argsort(of_row, kind="stable")
+        sorted_leaves = of_row[order]
+        leaf = of_row[rng.randint(n, size=len(draws))]
+        start, stop = np.searchsorted(sorted_leaves, leaf), np.searchsorted(sorted_leaves, leaf, side="right")
+        pick = start[:, None] + (rng.random_sample((len(draws), n_features)) * (stop - start)[:, None]).astype(np.intp)
+        out[draws] = X[order[pick], np.arange(n_features)]
+    return out
+
+
+class _LeafLaws:
+    """R arf's ``forde``: the leaves that hold training rows, their weights and their columns' laws."""
+
+    def __init__(self, trees, X, categorical, alpha):
+        n, n_features = X.shape
+        self.trees, self.categorical = trees, categorical
+        self.levels = {j: np.unique(X[:, j]) for j in np.flatnonzero(categorical)}
+        low_range, high_range = X.min(axis=0), X.max(axis=0)
+        self.index = []  # per tree: node -> row of the tables below (-1: a leaf without training rows)
+        count, low, high, mean, sd = [], [], [], [], []
+        probs = {j: [] for j in self.levels}
         for tree in trees:
-            of_row = tree.apply(X)
             boxes = tree.leaf_bounds(n_features)
-            order = np.argsort(of_row, kind="stable")
-            leaves, first, counts = np.unique(of_row[order], return_index=True, return_counts=True)
-            for leaf, i, count in zip(leaves, first, counts):
-                if drop_single_rows and count < 2:  # no spread to learn (arfpy gives such leaves no weight)
-                    continue
-                members = order[i : i + count]
-                weight.append(count)
-                low.append(boxes[leaf][0])
-                high.append(boxes[leaf][1])
-                mean.append(X[members].mean(axis=0))
-                sd.append(X[members].std(axis=0, ddof=1) if count > 1 else np.zeros(n_features))
-                rows.append(members)
-                start.append(start[-1] + count)
-        self.weight = np.asarray(weight, dtype=np.float64) / np.sum(weight)
+            leaves, members = _members_by_leaf(tree, X)
+            index = np.full(len(tree.left), -1)
+            index[leaves] = len(count) + np.arange(len(leaves))
+            self.index.append(index)
+            for leaf, rows in zip(leaves, members):
+                lo, hi = boxes[leaf]
+                values = X[rows]
+                m = len(rows)
+                spread = values.std(axis=0, ddof=1) if m > 1 else np.zeros(n_features)
+                # R arf's prior where a column does not vary in the leaf: 95 % of a normal law in
+                # the box (open sides closed at the training range), shrunk as sqrt(2 / rows)
+                box_low, box_high = np.where(np.isfinite(lo), lo, low_range), np.where(np.isfinite(hi), hi, high_range)
+                prior = np.sqrt(2.0 / m) * (box_high - box_low) / 2.0 / 1.959963984540054
+                count.append(m)
+                low.append(lo)
+                high.append(hi)
+                mean.append(values.mean(axis=0))
+                sd.append(np.where(spread > 0, spread, prior))
+                for j, levels in self.levels.items():
+                    inside = (levels > lo[j]) & (levels <= hi[j])
+                    counts = np.array([np.count_nonzero(values[:, j] == v) for v in levels], dtype=np.float64)
+                    probs[j].append(np.where(inside, counts + alpha, 0.0) / (m + alpha * inside.sum()))
+        self.weight = np.asarray(count, dtype=np.float64) / (n * len(trees))
         self.low, self.high, self.mean, self.sd = map(np.array, (low, high, mean, sd))
-        self.rows, self.start = np.concatenate(rows), np.asarray(start)
+        self.probs = {j: np.array(p) for j, p in probs.items()}
 
-    def _members(self, leaf, rng, n_features):
-        """For each drawn leaf, per column, a random training row of it."""
-        count = np.diff(self.start)[leaf]
-        offset = (rng.random_sample((len(leaf), n_features)) * count[:, None]).astype(np.intp)
-        return self.rows[self.start[leaf, None] + offset]
-
-    def draw_rows(self, n_samples, rng):
-        """The adversarial loop's draws: a leaf by its share of rows, each column a random row's value in it."""
-        leaf = rng.choice(len(self.weight), n_samples, p=self.weight)
-        n_features = self.X.shape[1]
-        return self.X[self._members(leaf, rng, n_features), np.arange(n_features)]
-
-    def draw(self, n_samples, categorical, rng):
-        """FORGE: a leaf by its share, then truncated normals (categorical columns: the leaf's frequencies)."""
+    def draw(self, n_samples, rng):
+        """``forge``: a leaf by its weight, then every column from its law in the leaf."""
         leaf = rng.choice(len(self.weight), n_samples, p=self.weight)
         mean, sd, low, high = self.mean[leaf], self.sd[leaf], self.low[leaf], self.high[leaf]
-        spread = sd > 0
+        spread = sd > 0  # none only for a column constant in all of the training rows
         scale = np.where(spread, sd, 1.0)
         with np.errstate(invalid="ignore"):
             out = truncnorm.rvs((low - mean) / scale, (high - mean) / scale, loc=mean, scale=scale, random_state=rng)
         out = np.where(spread, out, mean)
-        if categorical.any():
-            n_features = self.X.shape[1]
-            out[:, categorical] = self.X[self._members(leaf, rng, n_features), np.arange(n_features)][:, categorical]
+        for j, levels in self.levels.items():
+            cumulative = np.cumsum(self.probs[j][leaf], axis=1)
+            u = rng.random_sample(n_samples) * cumulative[:, -1]
+            out[:, j] = levels[np.minimum((cumulative < u[:, None]).sum(axis=1), len(levels) - 1)]
         return out
 
+    def log_density(self, X):
+        """``lik``: the log of the mixture over the trees of the law of the leaf that holds each row."""
+        if not (self.sd > 0).all():  # a column constant in the training rows: no density
+            return np.full(len(X), np.nan)
+        per_tree = np.full((len(X), len(self.trees)), -np.inf)
+        for t, (tree, index) in enumerate(zip(self.trees, self.index)):
+            leaf = index[tree.apply(X)]
+            held = leaf >= 0
+            rows = leaf[held]
+            mean, sd, low, high = self.mean[rows], self.sd[rows], self.low[rows], self.high[rows]
+            # the tree sends a row to the box of its leaf (float32 thresholds: clipped onto it)
+            x = np.clip(X[held], low, high)
+            log_f = truncnorm.logpdf(x, (low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd).sum(axis=1)
+            per_tree[held, t] = np.log(self.weight[rows]) + log_f
+        return logsumexp(per_tree, axis=1)
 
 def installed(module):
     """Whether an optional package imports."""

@@ -130,7 +130,8 @@ NOTE = (
     "Fit times of the baselines include their model selection "
     f"(GaussianMixture: BIC over {GMM_COMPONENTS.start}..{GMM_COMPONENTS.stop - 1} components; "
     f"KernelDensity: 5-fold CV over {len(KDE_BANDWIDTHS)} bandwidths). "
-    "ARF: adversarial random forests (Watson et al., 2023), arfpy's algorithm and defaults, no density. "
+    "ARF: adversarial random forests (Watson et al., 2023): arfpy's forest and defaults, R arf's leaf laws "
+    "and likelihood. "
     "ForestDiffusion (listed when its package is installed): flow matching, "
     f"n_t={FD_PARAMS['n_t']}, duplicate_K={FD_PARAMS['duplicate_K']}."
 )
@@ -205,7 +206,7 @@ def _check_seed_and_jobs(seed, n_jobs):
 
 
 def _benchmark_peers(peers):
-    """The baseline classes for ``peers`` (None: GaussianMixture, KernelDensity, ARF and an installed ForestDiffusion)."""
+    """The baseline classes for ``peers`` (None: GaussianMixture, KernelDensity, ARF, an installed ForestDiffusion)."""
     if peers is None:
         return [cls for name, cls in PEERS.items() if name != ForestDiffusion.name or installed("ForestDiffusion")]
     unknown = [name for name in peers if name not in PEERS]
@@ -292,8 +293,8 @@ def run_benchmark(datasets, models, seed=0, test_size=0.3, n_jobs=None, progress
     peers : sequence of str or None, default=None
         Baselines from :data:`PEERS` ('GaussianMixture', 'KernelDensity',
         'ARF', 'ForestDiffusion'); None fits GaussianMixture, KernelDensity,
-        adversarial random forests (arfpy's algorithm, a sampler without a
-        density, under a second on these tables) and, when its package is
+        adversarial random forests (arfpy's forest, R arf's leaf laws and
+        likelihood; under a second on these tables) and, when its package is
         installed, ForestDiffusion (which takes an hour or more on breast
         cancer with 2 cores).
 

@@ -7,7 +7,7 @@ column types declared (``integer_features='auto'``, the table's categorical
 columns, ``bounds='auto'``, ``point_masses='auto'``: what a user who declares
 types gets), and the peers: ``GaussianMixture`` (components by BIC),
 ``KernelDensity`` (bandwidth by cross-validation), adversarial random forests
-(``ARF``, arfpy's algorithm and defaults, see
+(``ARF``: arfpy's forest and defaults, R arf's leaf laws and likelihood, see
 ``skscore._peers.AdversarialRandomForest``) and, when their packages are
 installed (``bench`` extra), ForestDiffusion's flow and VP models.  Every configuration draws ``n_draws`` sample sets
 as large as the test part; integer and categorical columns of every sample

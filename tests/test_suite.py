@@ -149,7 +149,7 @@ def test_a_small_suite_runs_and_reports_every_configuration():
     assert np.isfinite(rows[0]["test_loglik"]) and math.isnan(rows[1]["test_loglik"])
     # GaussianMixture's held-out log-likelihood on two columns is finite and sensible
     assert -20 < rows[2]["test_loglik"] < 5
-    assert math.isnan(rows[4]["test_loglik"])  # adversarial random forests: a sampler without a density
+    assert -20 < rows[4]["test_loglik"] < 5  # adversarial random forests' density (R arf's lik)
     # the reference: training rows themselves, at distance 0 from the closest training row, with no density
     reference = rows[-1]
     assert reference["family"] == "reference" and reference["dcr"] == 0.0 and math.isnan(reference["test_loglik"])
@@ -244,15 +244,42 @@ def test_adversarial_random_forest_learns_the_dependence_and_respects_column_kin
     np.testing.assert_array_equal(samples[:, 3], np.round(samples[:, 3]))
     np.testing.assert_array_equal(samples, peer.sample(2000, random_state=1))
     # every leaf drawn from holds at least min_node_size training rows; their shares sum to one
-    assert np.diff(peer.leaves_.start).min() >= 5 and np.isclose(peer.leaves_.weight.sum(), 1.0)
+    leaves = peer.leaves_
+    assert (leaves.weight * len(X) * len(leaves.trees)).min() >= 5 - 1e-9 and np.isclose(leaves.weight.sum(), 1.0)
+    # a categorical column makes the likelihood a probability in part: not a density in the data's units
     assert np.isnan(peer.score_samples(X[:3])).all()
+
+
+def test_adversarial_random_forest_density_integrates_to_one_and_is_what_it_draws():
+    from scipy.stats import truncnorm
+
+    from skscore._peers import AdversarialRandomForest
+
+    rng = np.random.default_rng(0)
+    X = np.c_[np.r_[rng.normal(-2, 0.5, 150), rng.normal(1, 1, 350)], rng.normal(0, 1, 500)]
+    peer = AdversarialRandomForest(0).fit(X)
+    g = np.linspace(-7, 7, 281)
+    grid = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+    log_density = peer.score_samples(grid)
+    assert np.isfinite(log_density).all()
+    assert abs(np.exp(log_density).sum() * (g[1] - g[0]) ** 2 - 1) < 0.01
+    # the draws' first column against the exact mass of the leaves' truncated normals in 20 bins
+    laws = peer.leaves_
+    a, b = (laws.low[:, 0] - laws.mean[:, 0]) / laws.sd[:, 0], (laws.high[:, 0] - laws.mean[:, 0]) / laws.sd[:, 0]
+    edges = np.linspace(-4, 4, 21)
+    cdf = [np.sum(laws.weight * truncnorm.cdf(e, a, b, loc=laws.mean[:, 0], scale=laws.sd[:, 0])) for e in edges]
+    exact = np.diff(cdf)
+    draws = peer.sample(100_000, random_state=1)[:, 0]
+    frequency = np.histogram(draws, edges)[0] / len(draws)
+    assert np.all(np.abs(frequency - exact) <= 5 * np.sqrt(exact * (1 - exact) / len(draws)) + 1e-4)
 
 
 def test_pruning_sends_the_rows_of_small_leaves_to_their_siblings():
     from skscore._peers import _Tree
 
     # root: x <= 0 -> leaf 1; else node 2: x <= 1 -> leaf 3, else leaf 4
-    tree = _Tree(np.zeros(5, np.intp), np.array([0.0, -2, 1.0, -2, -2]), np.array([1, -1, 3, -1, -1]), np.array([2, -1, 4, -1, -1]))
+    feature, threshold = np.zeros(5, np.intp), np.array([0.0, -2, 1.0, -2, -2])
+    tree = _Tree(feature, threshold, np.array([1, -1, 3, -1, -1]), np.array([2, -1, 4, -1, -1]))
     X = np.r_[-np.ones(10), np.full(6, 0.5), [2.0]][:, None]
     np.testing.assert_array_equal(np.unique(tree.apply(X)), [1, 3, 4])
     # leaf 4 (one row) goes into its sibling, leaf 3, which then holds seven
