@@ -16,7 +16,8 @@ on this machine; only the ratios carry over to another one):
    under ForestDiffusion's protocol (min-max scaled columns, L1 cost, exact
    optimal transport: :func:`skscore.metrics.wasserstein1`), averaged over
    ``--draws`` sample draws, and the held-out log-likelihood next to
-   GaussianMixture (BIC) and KernelDensity (CV), with the mean difference to
+   GaussianMixture (BIC), KernelDensity (CV) and adversarial random forests
+   (ARF, with R arf's likelihood: ``skscore._peers``), with the mean difference to
    KernelDensity's over the held-out rows and its paired standard error
    (small test sets make single likelihoods noisy), and each W1's difference
    to ForestDiffusion's in standard errors of that difference.  Target:
@@ -71,7 +72,14 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skscore import GradientBoostedScore
-from skscore._peers import BICGaussianMixture, ForestDiffusion, StandardizedKDE, TrainingRows, installed
+from skscore._peers import (
+    AdversarialRandomForest,
+    BICGaussianMixture,
+    ForestDiffusion,
+    StandardizedKDE,
+    TrainingRows,
+    installed,
+)
 from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
 from skscore.metrics import dcr, wasserstein1
 from skscore.suite import SUITE_MODELS, _mean_and_se, _spread
@@ -214,6 +222,7 @@ def part_fd(args):
         fits += [
             ("GaussianMixture (BIC)", lambda X: BICGaussianMixture(0).fit(X)),
             ("KernelDensity (CV)", lambda X: StandardizedKDE(0).fit(X)),
+            ("ARF", lambda X: AdversarialRandomForest(0).fit(X)),
         ]
         models, times = _timed_rounds(fits, X_train, len(X_test), args.repeats)
         rows = []
@@ -226,7 +235,7 @@ def part_fd(args):
             else:
                 scores = model.score_samples(X_test)
             rows.append((label, fit_s, sample_s, *measures, scores))
-        kde_scores = rows[-1][-1]
+        kde_scores = next(scores for label, *_, scores in rows if label == "KernelDensity (CV)")
         reference = draw_measures(TrainingRows().fit(X_train).sample, X_train, X_test, args.draws)
         rows.append(("training rows", float("nan"), float("nan"), *reference, None))
         for i, (label, fit_s, sample_s, w1, se, spread, copies, scores) in enumerate(rows):
