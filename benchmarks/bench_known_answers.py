@@ -13,8 +13,9 @@ KernelDensity with Scott's and a cross-validated bandwidth on standardized
 data, and GaussianMixture with the true number of components.
 
 With ``--set models``, the four skscore estimators at their defaults,
-cross-validated KernelDensity and GaussianMixture with its components chosen
-by BIC, on the 8-D mixture and on the 8-D curved, skewed and heavy-tailed
+cross-validated KernelDensity, GaussianMixture with its components chosen
+by BIC and adversarial random forests (``skscore._peers``, with R arf's
+likelihood), on the 8-D mixture and on the 8-D curved, skewed and heavy-tailed
 :class:`skscore.datasets.BananaSkewLaw` (the issue's target: every model
 within 0.75 nats of the truth and above cross-validated KDE).
 
@@ -36,7 +37,7 @@ from skscore import (
     GaussianMixturePriorDiffusion,
     GradientBoostedScore,
 )
-from skscore._peers import BICGaussianMixture
+from skscore._peers import AdversarialRandomForest, BICGaussianMixture
 from skscore.datasets import BananaSkewLaw, correlated_mixture_8d, mixture_2d
 from skscore.metrics import sliced_wasserstein
 
@@ -98,6 +99,7 @@ def every_model(n_components, seed):
             GridSearchCV(KernelDensity(), {"bandwidth": np.logspace(-1.5, 0.3, 25)}, cv=5)
         ),
         "GaussianMixture (BIC, 1..10 components)": BICGaussianMixture(seed),
+        "ARF (adversarial random forests)": AdversarialRandomForest(seed),
     }
 
 
