@@ -32,7 +32,9 @@ seconds on this machine; only the ratios carry over to another one):
    largest, which an exact sampler's interval covers with probability 19/21).  Against
    scikit-learn's IterativeImputer (BayesianRidge with ``sample_posterior``:
    one draw, and its own ``--draws`` draws from as many random states),
-   IterativeImputer with ExtraTrees and SimpleImputer (mean).  Two
+   IterativeImputer with ExtraTrees, SimpleImputer (mean) and, in protocol
+   B, adversarial random forests (``skscore._peers``: R arf's conditional
+   draws given a row's observed entries, ``--draws`` of them).  Two
    protocols: (A) fit on the table with holes (only GradientBoostedScore
    fits NaN), impute that table; (B) fit on 70 % complete rows, impute the
    other 30 % after masking.  Targets per table (best skscore model, by the
@@ -101,6 +103,7 @@ from sklearn.model_selection import train_test_split
 
 from skscore import ConvexTwoLayerScore, DiffusionRandomFeatures, GaussianMixturePriorDiffusion, GradientBoostedScore
 from skscore._engine import repaint_path
+from skscore._peers import AdversarialRandomForest
 from skscore._steps import CpuSteps
 from skscore.datasets import GaussianMixtureLaw, correlated_mixture_8d, load_dataset, make_mixed_table, mixture_2d
 from skscore.metrics import sliced_wasserstein
@@ -348,8 +351,12 @@ def baseline_imputers(seed):
     }
 
 
-def run_baselines(X_fit, X_masked, truth, mask, variance, seed, n_draws, protocol):
-    """Each baseline's (single MSE, mean MSE, coverage, seconds); ``X_fit`` None: fit_transform on ``X_masked``."""
+def run_baselines(X_fit, X_masked, truth, mask, variance, seed, n_draws, protocol, types=None):
+    """Each baseline's (single MSE, mean MSE, coverage, seconds); ``X_fit`` None: fit_transform on ``X_masked``.
+
+    With ``X_fit`` (protocol B), adversarial random forests too: fitted on the
+    complete rows, ``n_draws`` conditional draws (they cannot fit rows with holes).
+    """
     out = {}
     for label, make in baseline_imputers(seed).items():
         start = time.perf_counter()
@@ -365,6 +372,13 @@ def run_baselines(X_fit, X_masked, truth, mask, variance, seed, n_draws, protoco
         if "sample_posterior" in label:
             draws = np.stack([single] + [one(1000 * seed + r) for r in range(1, n_draws)])
         out[label] = scores(truth, mask, variance, single, draws) + (time.perf_counter() - start,)
+    if X_fit is not None:
+        start = time.perf_counter()
+        kinds = {key: (types or {}).get(key) or () for key in ("integer_features", "categorical_features")}
+        draws = AdversarialRandomForest(seed, **kinds).fit(X_fit).impute(X_masked, n_draws, random_state=seed)
+        out["ARF (adversarial random forests)"] = scores(truth, mask, variance, draws[0], draws) + (
+            time.perf_counter() - start,
+        )
     return out
 
 
@@ -423,7 +437,7 @@ def part_impute(args):
                     results.setdefault(name, []).append(row)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    base = run_baselines(X_fit_ours, X_masked, truth, mask, variance, seed, args.draws, protocol)
+                    base = run_baselines(X_fit_ours, X_masked, truth, mask, variance, seed, args.draws, protocol, types)
                 for label, row in base.items():
                     results.setdefault(label, []).append(row)
             with warnings.catch_warnings():  # columns that a baseline does not fill (no draws) stay NaN

@@ -286,6 +286,28 @@ class AdversarialRandomForest:
             return np.full(len(X), np.nan)
         return self.leaves_.log_density(np.asarray(X, dtype=np.float64))
 
+    def impute(self, X, n_draws=1, random_state=None):
+        """``n_draws`` completions of ``X`` (NaN: missing), stacked: R arf's conditional ``forge``.
+
+        A row's leaf is drawn from the leaves of every tree with weights
+        their share of the training rows times the laws of its observed
+        entries in them (zero where an entry is outside the leaf's box); its
+        missing entries are then drawn from that leaf's laws.  Observed
+        entries are returned as they are.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        rng = np.random.RandomState(random_state)
+        draws = np.repeat(X[None], n_draws, axis=0)
+        holes = np.isnan(X)
+        rows = np.flatnonzero(holes.any(axis=1))
+        if rows.size:
+            for out in draws:
+                out[rows] = self.leaves_.complete(X[rows], rng)
+            integer = list(self.integer_features)
+            filled = draws[:, :, integer]
+            draws[:, :, integer] = np.where(holes[None, :, integer], np.round(filled), filled)
+        return draws
+
 
 class _Tree:
     """A fitted decision tree's arrays (copies: pruning leaves the forest as it was)."""
@@ -419,7 +441,11 @@ class _LeafLaws:
 
     def draw(self, n_samples, rng):
         """``forge``: a leaf by its weight, then every column from its law in the leaf."""
-        leaf = rng.choice(len(self.weight), n_samples, p=self.weight)
+        return self._draw_in(rng.choice(len(self.weight), n_samples, p=self.weight), rng)
+
+    def _draw_in(self, leaf, rng):
+        """A row from the laws of each given leaf."""
+        n_samples = len(leaf)
         mean, sd, low, high = self.mean[leaf], self.sd[leaf], self.low[leaf], self.high[leaf]
         spread = sd > 0  # none only for a column constant in all of the training rows
         scale = np.where(spread, sd, 1.0)
@@ -431,6 +457,39 @@ class _LeafLaws:
             u = rng.random_sample(n_samples) * cumulative[:, -1]
             out[:, j] = levels[np.minimum((cumulative < u[:, None]).sum(axis=1), len(levels) - 1)]
         return out
+
+    def complete(self, X, rng):
+        """Rows of ``X`` with their NaN drawn given the observed entries (see ``AdversarialRandomForest.impute``)."""
+        observed = ~np.isnan(X)
+        log_w = np.tile(np.log(self.weight), (len(X), 1))
+        continuous = ~self.categorical
+        for j in range(X.shape[1]):
+            seen = np.flatnonzero(observed[:, j])
+            if not seen.size:
+                continue
+            x = X[seen, j][:, None]
+            inside = (x > self.low[None, :, j]) & (x <= self.high[None, :, j])
+            if continuous[j]:
+                mean, sd, low, high = self.mean[:, j], self.sd[:, j], self.low[:, j], self.high[:, j]
+                spread = np.where(sd > 0, sd, 1.0)
+                with np.errstate(divide="ignore"):
+                    term = truncnorm.logpdf(x, (low - mean) / spread, (high - mean) / spread, loc=mean, scale=spread)
+                term = np.where(sd > 0, term, np.where(x == mean, 0.0, -np.inf))
+            else:
+                levels = self.levels[j]
+                level = np.minimum(np.searchsorted(levels, X[seen, j]), len(levels) - 1)
+                with np.errstate(divide="ignore"):  # a level outside a leaf's box, or never seen, has no mass
+                    term = np.where((levels[level] == X[seen, j])[:, None], np.log(self.probs[j][:, level].T), -np.inf)
+            log_w[seen] += np.where(inside, term, -np.inf)
+        # a row no leaf holds (an entry outside every box of the training rows' leaves) keeps the leaves' weights
+        lost = ~np.isfinite(log_w.max(axis=1))
+        log_w[lost] = np.log(self.weight)
+        w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+        cumulative = np.cumsum(w, axis=1)
+        u = rng.random_sample(len(X)) * cumulative[:, -1]
+        leaf = np.minimum((cumulative < u[:, None]).sum(axis=1), len(self.weight) - 1)
+        drawn = self._draw_in(leaf, rng)
+        return np.where(observed, X, drawn)
 
     def log_density(self, X):
         """``lik``: the log of the mixture over the trees of the law of the leaf that holds each row."""

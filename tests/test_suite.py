@@ -304,3 +304,27 @@ def test_the_peer_s_trees_send_rows_to_scikit_learn_s_leaves():
     forest = RandomForestClassifier(5, min_samples_leaf=5, random_state=0).fit(X, rng.integers(0, 2, 300))
     for estimator in forest.estimators_:
         np.testing.assert_array_equal(_Tree.of(estimator.tree_).apply(X_new), estimator.apply(X_new))
+
+
+def test_adversarial_random_forest_imputes_from_the_leaves_given_the_observed_entries():
+    from skscore._peers import AdversarialRandomForest
+
+    rng = np.random.default_rng(1)
+    Z = rng.multivariate_normal([0, 0], [[1, 0.9], [0.9, 1]], 900)
+    X = np.column_stack([Z, (Z[:, 0] > 0).astype(float), np.round(3 * Z[:, 1] + 0.3)])
+    peer = AdversarialRandomForest(0, integer_features=[3], categorical_features=[2]).fit(X[:600])
+    truth = X[600:]
+    holes = truth.copy()
+    holes[::2, 1] = np.nan  # the second column of every other row
+    holes[1::4, 2] = np.nan  # the category of a quarter
+    draws = peer.impute(holes, n_draws=10, random_state=0)
+    assert draws.shape == (10,) + holes.shape and np.isfinite(draws).all()
+    known = ~np.isnan(holes)
+    assert np.array_equal(draws[:, known], np.broadcast_to(holes[known], draws[:, known].shape))  # observed untouched
+    # the leaves carry the dependence: the draws follow the first column, as the exact conditional law does
+    mean = draws[:, ::2, 1].mean(axis=0)
+    assert np.corrcoef(mean, truth[::2, 1])[0, 1] > 0.8 and draws[:, ::2, 1].std(axis=0).mean() > 0.1
+    assert set(np.unique(draws[:, 1::4, 2])) <= {0.0, 1.0}
+    assert np.mean(draws[:, 1::4, 2] == truth[1::4, 2]) > 0.8
+    np.testing.assert_array_equal(draws[:, :, 3], np.round(draws[:, :, 3]))
+    np.testing.assert_array_equal(draws, peer.impute(holes, n_draws=10, random_state=0))
