@@ -18,7 +18,8 @@ seconds on this machine; only the ratios carry over to another one):
    (``tests/_oracle.py``: an exact noise predictor, so only the sampler
    errs) with the SMC sampler and with RePaint (the engine's ``inpaint``,
    r=5 resamplings, jumps of 10 % of the levels, DDPM steps: ForestDiffusion's
-   setting), DiffusionRandomFeatures with RePaint, and a sweep of
+   setting), DiffusionRandomFeatures with RePaint, adversarial random
+   forests (``skscore._peers``: R arf's conditional law), and a sweep of
    ``n_particles`` (1, 8, 32, 128) for DiffusionRandomFeatures and the
    oracle on the 8-D mixture given half of the columns.
 2. ``impute``: iris, wine, breast_cancer, diabetes (features) and the mixed
@@ -243,6 +244,9 @@ def part_known(args):
         entries.append(("oracle (exact noise)", "RePaint", oracle, lambda Xp, s: repaint(oracle, Xp, s), fit_s))
         if d == 8:
             sweep_models["oracle (exact noise)"] = (oracle, law, points, X)
+        # a peer: adversarial random forests, R arf's conditional law (the leaves given the observed entries)
+        peer, fit_s = timed(AdversarialRandomForest(0).fit, X)
+        entries.append(("ARF", "leaves", peer, lambda Xp, s, p=peer: p.impute(Xp, 1, random_state=s)[0], fit_s))
         uncond = {}
         for label, sampler, fitted, draw, fit_s in entries:
             if label not in uncond:
