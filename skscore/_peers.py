@@ -135,6 +135,7 @@ class ForestDiffusion:
     """
 
     name = "ForestDiffusion"
+    takes_column_kinds = True  # the suite passes integer_features and categorical_features
 
     def __init__(
         self,
@@ -219,6 +220,7 @@ class AdversarialRandomForest:
     """
 
     name = "ARF"
+    takes_column_kinds = True  # the suite passes integer_features and categorical_features
 
     def __init__(
         self,
@@ -375,11 +377,17 @@ class _Tree:
         return boxes
 
 
-def _members_by_leaf(tree, X):
-    """The leaves of ``tree`` that hold rows of ``X``: their nodes, and the rows of each (index arrays)."""
+def _rows_by_leaf(tree, X):
+    """The rows of ``X`` ordered by the leaf of ``tree`` that holds them: the order and each ordered row's leaf."""
     of_row = tree.apply(X)
     order = np.argsort(of_row, kind="stable")
-    leaves, first, counts = np.unique(of_row[order], return_index=True, return_counts=True)
+    return order, of_row[order]
+
+
+def _members_by_leaf(tree, X):
+    """The leaves of ``tree`` that hold rows of ``X``: their nodes, and the rows of each (index arrays)."""
+    order, sorted_leaves = _rows_by_leaf(tree, X)
+    leaves, first, counts = np.unique(sorted_leaves, return_index=True, return_counts=True)
     return leaves, [order[i : i + c] for i, c in zip(first, counts)]
 
 
@@ -390,10 +398,8 @@ def _resampled_leaves(trees, X, rng):
     out = np.empty_like(X)
     for t in np.unique(tree_of_draw):
         draws = np.flatnonzero(tree_of_draw == t)
-        of_row = trees[t].apply(X)
-        order = np.argsort(of_row, kind="stable")
-        sorted_leaves = of_row[order]
-        leaf = of_row[rng.randint(n, size=len(draws))]
+        order, sorted_leaves = _rows_by_leaf(trees[t], X)
+        leaf = sorted_leaves[np.argsort(order)][rng.randint(n, size=len(draws))]  # the leaf of random training rows
         start, stop = np.searchsorted(sorted_leaves, leaf), np.searchsorted(sorted_leaves, leaf, side="right")
         pick = start[:, None] + (rng.random_sample((len(draws), n_features)) * (stop - start)[:, None]).astype(np.intp)
         out[draws] = X[order[pick], np.arange(n_features)]

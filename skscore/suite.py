@@ -114,7 +114,7 @@ def _configurations(models, peers, table, seed, n_jobs):
     for name in peers:
         factory, _ = SUITE_PEERS[name]
         options = {}
-        if factory in (_peers.ForestDiffusion, _peers.AdversarialRandomForest):  # the tree samplers take column kinds
+        if getattr(factory, "takes_column_kinds", False):
             options.update(kinds)
         if factory is _peers.ForestDiffusion:
             options["diffusion_type"] = "vp" if name.endswith("VP") else "flow"
