@@ -50,7 +50,8 @@ on this machine; only the ratios carry over to another one):
 6. ``cells``: the held-out log-likelihood of the recorded rows next to
    that of the same rows spread uniformly over their recording cells (each
    column's step is the finest gap between its distinct values; five
-   spreads), for the defaults, ARF, GaussianMixture and KernelDensity on
+   spreads), for the defaults, the defaults with ``terminal_noise='auto'``,
+   ARF, GaussianMixture and KernelDensity on
    the ``fd`` part's split: a density that spikes on the values a column
    repeats (iris is recorded to 0.1 cm) scores the recorded rows far
    above the cells around them.
@@ -435,6 +436,7 @@ def part_cells(args):
         spread = [X_test + rng.uniform(-0.5, 0.5, X_test.shape) * steps for _ in range(5)]
         models = {
             "GradientBoostedScore": _ours_fit({}, args)(X_train),
+            "terminal_noise='auto'": _ours_fit({"terminal_noise": "auto"}, args)(X_train),
             "ARF": AdversarialRandomForest(0).fit(X_train),
             "GaussianMixture (BIC)": BICGaussianMixture(0).fit(X_train),
             "KernelDensity (CV)": StandardizedKDE(0).fit(X_train),

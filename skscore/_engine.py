@@ -145,6 +145,32 @@ class NoisePredictor:
         raise NotImplementedError
 
 
+class _FromLevel(NoisePredictor):
+    """A diffusion's noise predictor read from its level ``j``: the predictor of :meth:`Diffusion.from_terminal_level`.
+
+    With ``y = z_j / cos(u_j)`` (``t = tan(u_j)``), a level ``k > j`` holds
+    ``z_k = a_k y + s'_k eps'`` with ``s'_k^2 = s_k^2 - a_k^2 t^2``, and
+    ``w = z_k / c_k``, ``c_k = sqrt(a_k^2 + s'_k^2)``, is a level of angle
+    ``atan(s'_k / a_k)`` of a diffusion of ``y``.  Both noises are
+    ``-s grad log p_k`` for their own ``s``, so the new one is ``s'_k /
+    s_k`` times the predicted one at ``c_k w``.
+    """
+
+    def __init__(self, inner, first, scales, ratios):
+        self.inner = inner
+        self.first = first
+        self.scales = scales
+        self.ratios = ratios
+        self.divergence_in_closed_form = inner.divergence_in_closed_form
+
+    def predict(self, z, level):
+        return self.ratios[level] * self.inner.predict(self.scales[level] * z, self.first + level)
+
+    def predict_with_divergence(self, z, level):
+        eps, div = self.inner.predict_with_divergence(self.scales[level] * z, self.first + level)
+        return self.ratios[level] * eps, (self.ratios[level] * self.scales[level]) * div
+
+
 def repaint_path(n_levels, n_resamplings, jump_fraction):
     """Levels visited by RePaint: down the grid, going back up ``jump`` levels every ``jump`` levels.
 
@@ -181,22 +207,25 @@ def _reverse_step(steps, z, k, k_to, cos_u, sin_u, sampler, out):
         steps.euler_maruyama(z, eps, cos_u[k], sin_u[k], a_to, out)
 
 
-def _reverse_flow(steps, z, angles, sampler, held_first_level=False):
+def _reverse_flow(steps, z, angles, sampler, held_first_level=False, last_level=None):
     """Rows at the last level integrated back to the data, with ``sampler``.
 
-    ``held_first_level``: see :func:`_forward_flow` (Heun only).
+    ``held_first_level``: see :func:`_forward_flow` (Heun only).  With
+    ``last_level`` ``j``, the integration stops at level ``j`` and returns
+    the rows there (not divided by ``cos(u_j)``).
     """
     cos_u, sin_u = np.cos(angles), np.sin(angles)
     z = steps.to_backend(z)
     z_next = steps.empty_like(z)
+    stop = -1 if last_level is None else last_level
     if sampler != "heun":
-        for k in range(len(angles) - 1, -1, -1):
+        for k in range(len(angles) - 1, stop, -1):
             _reverse_step(steps, z, k, k - 1, cos_u, sin_u, sampler, z_next)
             z, z_next = z_next, z
         return steps.to_host(z)
     # Heun on the probability-flow ODE dz/du = (eps_hat - sin(u) z) / cos(u)
     v, z_pred = steps.empty_like(z), steps.empty_like(z)
-    for k in range(len(angles) - 1, -1, -1):
+    for k in range(len(angles) - 1, stop, -1):
         h = (angles[k - 1] if k > 0 else 0.0) - angles[k]
         eps = steps.predict(z, k)
         steps.velocity_euler(z, eps, cos_u[k], sin_u[k], z, h, v, z_pred)
@@ -212,7 +241,7 @@ def _reverse_flow(steps, z, angles, sampler, held_first_level=False):
     return steps.to_host(z)
 
 
-def _forward_flow(steps, z, angles, held_first_level=False, with_log_det=True):
+def _forward_flow(steps, z, angles, held_first_level=False, with_log_det=True, first_level=None):
     """Heun integration of the probability-flow ODE from the data to ``u_K``.
 
     Returns the rows at ``u_K`` and the integral of the divergence of the
@@ -223,7 +252,8 @@ def _forward_flow(steps, z, angles, held_first_level=False, with_log_det=True):
     smooth density); with ``held_first_level``, the noise predicted at
     ``u_1`` is held down to ``u = 0`` instead, so the flow keeps denoising to
     the end (for data with structure finer than the first level's noise:
-    values on a grid, tight clusters).
+    values on a grid, tight clusters).  With ``first_level`` ``j``, ``z``
+    are rows at level ``j`` and the integration starts there.
     """
     cos_u, sin_u = np.cos(angles), np.sin(angles)
     z = steps.to_backend(z)
@@ -237,13 +267,20 @@ def _forward_flow(steps, z, angles, held_first_level=False, with_log_det=True):
 
     v_prev, div_prev, log_det = steps.zeros((n, d)), steps.zeros(n), steps.zeros(n)
     z_pred, z_next = steps.empty_like(z), steps.empty_like(z)
-    if held_first_level:  # at u = 0 the velocity is the predicted noise itself
+    start, u_prev = 0, 0.0
+    if first_level is not None:  # the velocity at level j, where the rows are
+        start, u_prev = first_level + 1, angles[first_level]
+        eps, div_eps = predict(z, first_level)
+        steps.velocity_euler(z, eps, cos_u[first_level], sin_u[first_level], z, 0.0, v_prev, z_pred)
+        if with_log_det:
+            steps.flow_divergence(div_eps, cos_u[first_level], sin_u[first_level], d, div_prev)
+    elif held_first_level:  # at u = 0 the velocity is the predicted noise itself
         eps, div_eps = predict(z, 0)
         steps.velocity_euler(z, eps, 1.0, 0.0, z, 0.0, v_prev, z_pred)
         if with_log_det:
             steps.flow_divergence(div_eps, 1.0, 0.0, d, div_prev)
-    u_prev = 0.0
-    for k, u in enumerate(angles):
+    for k in range(start, len(angles)):
+        u = angles[k]
         h = u - u_prev
         a, s = cos_u[k], sin_u[k]
         steps.axpy(z, h, v_prev, z_pred)
@@ -462,6 +499,13 @@ class Diffusion:
     data_covariance : ndarray of shape (d, d) or None, default=None
         The training rows' covariance: the shape of the conditional
         sampler's kernel (:class:`_ShapedKernel`); None, an isotropic kernel.
+    terminal_level : int or None, default=None
+        None: the flow runs to the data, ``u = 0``.  A level ``j``: the
+        model's rows are the flow's rows at ``u_j`` divided by ``cos(u_j)``,
+        the learned law blurred by Gaussian noise of standard deviation
+        ``tan(u_j)``, a bandwidth: :meth:`sample`, :meth:`log_density` and
+        :meth:`condition` (which runs on :meth:`from_terminal_level`)
+        follow it; :meth:`inpaint` runs to the data.
 
     Notes
     -----
@@ -474,13 +518,22 @@ class Diffusion:
 
     held_first_level = False  # also for diffusions pickled before the option existed
     data_covariance = None
+    terminal_level = None
 
-    def __init__(self, noise_angles, base, predictor=None, held_first_level=False, data_covariance=None):
+    def __init__(
+        self, noise_angles, base, predictor=None, held_first_level=False, data_covariance=None, terminal_level=None
+    ):
         self.noise_angles = noise_angles
         self.base = base
         self.predictor = predictor
         self.held_first_level = held_first_level
         self.data_covariance = data_covariance
+        self.terminal_level = terminal_level
+
+    @property
+    def terminal_noise(self):
+        """Standard deviation of the noise the model's rows keep, ``tan(u_j)`` (0 for a flow to the data)."""
+        return 0.0 if self.terminal_level is None else float(np.tan(self.noise_angles[self.terminal_level]))
 
     @property
     def n_levels(self):
@@ -578,28 +631,85 @@ class Diffusion:
     def _carried_to_data(self, z, *, sampler="heun", n_jobs=None, device="cpu", seeds=None):
         """Rows ``z`` at the last level integrated back to the data with ``sampler``, on row chunks."""
 
+        j = self.terminal_level
+
         def run(steps, start, stop):
-            return _reverse_flow(steps, z[start:stop], self.noise_angles, sampler, self.held_first_level)
+            rows = _reverse_flow(steps, z[start:stop], self.noise_angles, sampler, self.held_first_level, j)
+            return rows if j is None else rows / np.cos(self.noise_angles[j])
 
         return self._map_rows(run, len(z), device=device, n_jobs=n_jobs, seeds=seeds)
 
     def _carried_to_base(self, X, *, n_jobs=None):
         """Rows ``X`` integrated forward to the last level (Heun, the inverse of :meth:`_carried_to_data`)."""
 
+        j, scale = self.terminal_level, self._terminal_scale()
+
         def run(steps, start, stop):
-            return _forward_flow(steps, X[start:stop], self.noise_angles, self.held_first_level, with_log_det=False)[0]
+            rows = X[start:stop] * scale
+            flowed, _ = _forward_flow(steps, rows, self.noise_angles, self.held_first_level, False, first_level=j)
+            return flowed
 
         return self._map_rows(run, len(X), device="cpu", n_jobs=n_jobs)
 
     def log_density(self, Z, *, n_jobs=None, device="cpu"):
-        """Log-density of rows ``Z`` along the probability-flow ODE."""
+        """Log-density of rows ``Z`` along the probability-flow ODE (from the terminal level, if any)."""
+        j, scale = self.terminal_level, self._terminal_scale()
+        log_scale = Z.shape[1] * np.log(scale)
 
         def run(steps, start, stop):
-            z_end, log_det = _forward_flow(steps, Z[start:stop], self.noise_angles, self.held_first_level)
+            rows = Z[start:stop] * scale
+            z_end, log_det = _forward_flow(steps, rows, self.noise_angles, self.held_first_level, first_level=j)
             with np.errstate(all="ignore"):
-                return self.base.log_density(z_end) + log_det
+                return self.base.log_density(z_end) + log_det + log_scale
 
         return self._map_rows(run, len(Z), device=device, n_jobs=n_jobs)
+
+    def from_terminal_level(self):
+        """The same law as a diffusion whose data are the model's rows (self without a terminal level).
+
+        The levels above the terminal one, reparametrized (see
+        :class:`_FromLevel`); its flow to the data is the flow to the
+        terminal level, on another grid of the same ODE.  The samplers that
+        run to the data with the known part of a row (:meth:`condition`,
+        :meth:`inpaint`) run on it.
+        """
+        j = self.terminal_level
+        if j is None:
+            return self
+        t2 = np.tan(self.noise_angles[j]) ** 2
+        a, s = np.cos(self.noise_angles[j + 1 :]), np.sin(self.noise_angles[j + 1 :])
+        s_left = np.sqrt(np.maximum(s * s - a * a * t2, 0.0))
+        c = np.hypot(a, s_left)
+        base = GaussianBase(self.base.mean / c[-1], self.base.covariance / c[-1] ** 2)
+        covariance = None if self.data_covariance is None else self.data_covariance + t2 * np.eye(len(base.mean))
+        predictor = _FromLevel(self.predictor, j + 1, c, s_left / s)
+        return Diffusion(np.arctan2(s_left, a), base, predictor, data_covariance=covariance)
+
+    def best_terminal_level(self, Z, *, max_noise=1.0, n_jobs=None):
+        """The terminal level under which held-out rows ``Z`` are likeliest (None: the flow to the data).
+
+        A bandwidth chosen by held-out likelihood, as for a kernel density:
+        the candidates are the flow to the data and every level whose noise
+        ``tan(u_j)`` is at most ``max_noise``, each scored by the mean
+        log-density of ``Z`` (rows the model has not been fitted on).  The
+        :attr:`terminal_level` in place when it returns is the one it had.
+        """
+        kept = self.terminal_level
+        candidates = [None] + [j for j, u in enumerate(self.noise_angles[:-1]) if np.tan(u) <= max_noise]
+        scores = []
+        try:
+            for j in candidates:
+                self.terminal_level = j
+                with np.errstate(all="ignore"):
+                    scores.append(np.mean(self.log_density(Z, n_jobs=n_jobs)))
+        finally:
+            self.terminal_level = kept
+        scores = np.nan_to_num(np.asarray(scores), nan=-np.inf)
+        return candidates[int(np.argmax(scores))]
+
+    def _terminal_scale(self):
+        """``cos(u_j)`` of the terminal level (1 without one): model rows times it are the flow's rows there."""
+        return 1.0 if self.terminal_level is None else float(np.cos(self.noise_angles[self.terminal_level]))
 
     def score(self, Z, level, *, device="cpu"):
         """Score of the noised law at ``level``, ``-eps_hat / sin(u)``."""
@@ -657,7 +767,14 @@ class Diffusion:
         large particle system starts in the intervals and slice sampling
         moves, where the particles of one row lean towards the common
         categories when a condition has little mass.
+
+        With a :attr:`terminal_level`, all of this runs on
+        :meth:`from_terminal_level`, whose data are the model's rows.
         """
+        if self.terminal_level is not None:
+            view = self.from_terminal_level()
+            kwargs = dict(n_particles=n_particles, n_jobs=n_jobs, projectors=projectors, cells=cells)
+            return view.condition(Z, random_state, **kwargs)
         X = np.empty_like(Z)
         by_cells = np.zeros(len(Z), dtype=bool)
         if cells is not None and projectors is None:
@@ -903,7 +1020,8 @@ class Diffusion:
         whole rows along ``path`` (see :func:`repaint_path`) with the steps of
         ``sampler``; at every level the observed entries are replaced by a
         fresh forward noising of their values, and where the path goes up
-        the rows are noised back up.
+        the rows are noised back up.  It runs to the data, whatever the
+        :attr:`terminal_level`.
         """
         seeds = random_state.randint(_MAX_SEED, size=-(-len(Z) // CHUNK_SIZE))
         start_z = self.base.sample(len(Z), random_state)

@@ -110,6 +110,44 @@ def test_density_integrates_to_one(grid_mass_fn, split_smoothing, grid_model):
     assert grid_mass_fn(model, (-6.5, -5.5), (5.5, 5.0), 180) == pytest.approx(1.0, abs=0.02)
 
 
+def test_a_terminal_noise_is_sampled_and_scored_alike(grid_mass_fn, grid_model):
+    model, X = grid_model
+    blurred = clone(model).set_params(terminal_noise=0.3).fit(X)
+    angles = blurred.noise_angles_
+    level = blurred.diffusions_[0].terminal_level
+    assert level == np.argmin(np.abs(np.tan(angles) - 0.3))
+    np.testing.assert_allclose(blurred.terminal_noise_, [np.tan(angles[level])])
+    assert grid_mass_fn(blurred, (-6.5, -5.5), (5.5, 5.0), 180) == pytest.approx(1.0, abs=0.02)
+    # the same trees as the flow to the data, their rows widened by the noise
+    for a, b in zip(model.diffusions_[0].predictor.levels, blurred.diffusions_[0].predictor.levels):
+        np.testing.assert_array_equal(a.trees.leaf_values, b.trees.leaf_values)
+    spread = np.std(blurred.sample(20000, random_state=1), axis=0) ** 2
+    sharp = np.std(model.sample(20000, random_state=1), axis=0) ** 2
+    np.testing.assert_allclose(spread, sharp + (blurred.terminal_noise_[0] * blurred.scale_) ** 2, rtol=0.05)
+
+
+def test_terminal_noise_auto_blurs_a_memorized_table_only():
+    # 80 rows x 50 copies: at the smallest noise levels the trees learn the
+    # training rows, a held-out fifth of them prefers a level of noise, and
+    # rows scored there generalize; rows repeating a few recorded values
+    # prefer the flow to the data, which puts its mass on them
+    law = mixture_2d()
+    X, X_test = law.sample(80, random_state=0), law.sample(4000, random_state=100)
+    params = dict(n_noise_levels=10, duplicate_K=50, max_iter=40, random_state=0)
+    sharp = GradientBoostedScore(**params).fit(X)
+    auto = GradientBoostedScore(**params, terminal_noise="auto").fit(X)
+    assert auto.terminal_noise_[0] > 0
+    assert auto.score(X_test) > sharp.score(X_test) + 0.2
+    for a, b in zip(sharp.diffusions_[0].predictor.levels, auto.diffusions_[0].predictor.levels):
+        np.testing.assert_array_equal(a.trees.leaf_values, b.trees.leaf_values)  # the pilot fit is not the model
+    recorded = np.round(law.sample(400, random_state=1))
+    on_grid = GradientBoostedScore(**params, terminal_noise="auto").fit(recorded)
+    np.testing.assert_array_equal(on_grid.terminal_noise_, [0.0])
+    # hard splits have no likelihood to choose by
+    hard = GradientBoostedScore(**params, split_smoothing=None, terminal_noise="auto").fit(X)
+    np.testing.assert_array_equal(hard.terminal_noise_, [0.0])
+
+
 def _change_of_variables_gap(model, X):
     """|log-density the engine integrates - log-density by the flow map's finite-difference Jacobian|, per row."""
     diffusion = model.diffusions_[0]
@@ -337,6 +375,8 @@ def test_bad_scoring_data_is_refused_clearly(small_model, X, match):
         ({"n_density_samples": 5}, "n_density_samples"),
         ({"split_smoothing": 0.0}, "split_smoothing"),
         ({"split_smoothing": "soft"}, "split_smoothing"),
+        ({"terminal_noise": -0.1}, "terminal_noise"),
+        ({"terminal_noise": "cv"}, "terminal_noise"),
         ({"n_particles": 0}, "n_particles"),
         ({"n_jobs": 0}, "n_jobs"),
         ({"device": "cuda"}, "cuda"),

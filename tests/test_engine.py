@@ -8,6 +8,7 @@ integration or likelihood error, not learning error.
 import numpy as np
 import pytest
 from _oracle import ExactMixtureScore
+from scipy.stats import wasserstein_distance
 
 from skscore._engine import SAMPLERS, NoisePredictor
 from skscore._schedules import SCHEDULES, noise_angles
@@ -109,3 +110,64 @@ def test_schedules_are_increasing_angle_grids(schedule):
     assert angles.shape == (40,)
     assert np.all(np.diff(angles) > 0)
     assert 0 < angles[0] < 0.1 and np.cos(angles[-1]) <= 0.011
+
+
+@pytest.mark.parametrize("sampler", ["heun", "ddim"])
+def test_a_terminal_level_gives_the_law_blurred_by_its_noise(sampler):
+    # stopped at level j, the model's rows are its rows there divided by
+    # cos(u_j): the data plus Gaussian noise of standard deviation tan(u_j),
+    # for a Gaussian mixture another known mixture
+    law = mixture_2d()
+    model = ExactMixtureScore(law, sampler=sampler, preprocessing=None, random_state=0)
+    model.fit(law.sample(500, random_state=0))
+    model.diffusion_.terminal_level = 8
+    blurred = law.noised(1.0, model.diffusion_.terminal_noise)
+    assert model.diffusion_.terminal_noise == pytest.approx(np.tan(model.diffusion_.noise_angles[8]))
+    X_test = blurred.sample(1000, random_state=1)
+    assert np.mean(np.abs(model.score_samples(X_test) - blurred.logpdf(X_test))) < 0.02
+    reference = blurred.sample(20000, random_state=7)
+    fresh = max(_fresh_sample_distances(blurred, reference, 3000))
+    assert sliced_wasserstein(model.sample(3000, random_state=3), reference) <= 1.25 * fresh
+    # the blur is there: the law itself is far from the blurred one
+    assert np.mean(np.abs(law.logpdf(X_test) - blurred.logpdf(X_test))) > 0.1
+
+
+def test_the_terminal_level_chosen_by_held_out_likelihood_is_the_rows_blur():
+    law = mixture_2d()
+    model = ExactMixtureScore(law, preprocessing=None).fit(law.sample(500, random_state=0))
+    diffusion = model.diffusion_
+    for level in (4, 9):
+        rows = law.noised(1.0, np.tan(diffusion.noise_angles[level])).sample(2000, random_state=level)
+        assert abs(diffusion.best_terminal_level(rows, max_noise=0.6) - level) <= 1
+        assert diffusion.terminal_level is None  # left as it was
+    assert diffusion.best_terminal_level(law.sample(2000, random_state=1), max_noise=0.6) in (None, 0)
+
+
+def test_the_diffusion_read_from_its_terminal_level_is_the_same_law():
+    # a diffusion of the blurred rows, on the levels above the terminal one:
+    # its density and its conditional draws are those of the blurred law
+    law = mixture_2d()
+    model = ExactMixtureScore(law, preprocessing=None, random_state=0).fit(law.sample(500, random_state=0))
+    model.diffusion_.terminal_level = 14
+    blurred = law.noised(1.0, model.diffusion_.terminal_noise)
+    view = model.diffusion_.from_terminal_level()
+    assert view.terminal_level is None and view.n_levels == model.diffusion_.n_levels - 15
+    X_test = blurred.sample(1000, random_state=1)
+    assert np.mean(np.abs(view.log_density(X_test) - blurred.logpdf(X_test))) < 0.02
+    # conditional draws given the first column, against the blurred law's exact ones
+    queries = np.full((2000, 2), np.nan)
+    queries[:, 0] = np.repeat([-1.0, 1.0], 1000)
+    draws = model.impute(queries, random_state=0)
+    np.testing.assert_array_equal(draws[:, 0], queries[:, 0])
+    exact, again, sharp = (
+        blurred.sample_conditional(queries, random_state=1),
+        blurred.sample_conditional(queries, random_state=2),
+        law.sample_conditional(queries, random_state=1),
+    )
+    for part in (slice(0, 1000), slice(1000, 2000)):
+        floor = wasserstein_distance(again[part, 1], exact[part, 1])
+        assert wasserstein_distance(draws[part, 1], exact[part, 1]) < 2 * floor + 0.02
+    # the blur shows in the conditional law: the sharp one is further
+    first = slice(0, 1000)
+    floor = wasserstein_distance(again[first, 1], exact[first, 1])
+    assert wasserstein_distance(sharp[first, 1], exact[first, 1]) > 3 * floor
