@@ -74,8 +74,9 @@ seconds on this machine; only the ratios carry over to another one):
    alone gave 0.835, 0.934 and 0.982 on the first) and how far the draws'
    mean is from the exact one, in exact standard deviations.
 
-``--known-models`` and ``--impute-models`` also take the named variant
-``GradientBoostedScore-held-out-rows`` (``early_stopping='held_out_rows'``),
+``--known-models`` and ``--impute-models`` also take the named variants
+``GradientBoostedScore-held-out-rows`` (``early_stopping='held_out_rows'``)
+and ``GradientBoostedScore-terminal-noise`` (``terminal_noise='auto'``),
 which no default run includes.
 
 Usage::
@@ -121,6 +122,7 @@ MODELS = {
 # named variants, run when asked for by name (--known-models, --impute-models)
 VARIANTS = {
     "GradientBoostedScore-held-out-rows": functools.partial(GradientBoostedScore, early_stopping="held_out_rows"),
+    "GradientBoostedScore-terminal-noise": functools.partial(GradientBoostedScore, terminal_noise="auto"),
 }
 SHORT = {
     "DiffusionRandomFeatures": "DRF",

@@ -690,22 +690,37 @@ class Diffusion:
 
         A bandwidth chosen by held-out likelihood, as for a kernel density:
         the candidates are the flow to the data and every level whose noise
-        ``tan(u_j)`` is at most ``max_noise``, each scored by the mean
-        log-density of ``Z`` (rows the model has not been fitted on).  The
+        ``tan(u_j)`` is at most ``max_noise``, each scored by the log-density
+        of ``Z`` (rows the model has not been fitted on).  A level replaces
+        the flow to the data only where its gain in mean log-likelihood is
+        more than its standard error (paired over the rows), the
+        one-standard-error rule of cross-validation (Hastie, Tibshirani &
+        Friedman, *The Elements of Statistical Learning*, 7.10) with the
+        flow the trees were fitted for as the simpler model: a mean
+        log-likelihood is swayed by a few rows, and on a small held-out set
+        a few rows far out can prefer a blur that most rows do not.  The
         :attr:`terminal_level` in place when it returns is the one it had.
         """
         kept = self.terminal_level
-        candidates = [None] + [j for j, u in enumerate(self.noise_angles[:-1]) if np.tan(u) <= max_noise]
-        scores = []
+        candidates = [j for j, u in enumerate(self.noise_angles[:-1]) if np.tan(u) <= max_noise]
         try:
+            self.terminal_level = None
+            flow = self._finite_log_density(Z, n_jobs)
+            best, best_mean = None, flow.mean()
             for j in candidates:
                 self.terminal_level = j
-                with np.errstate(all="ignore"):
-                    scores.append(np.mean(self.log_density(Z, n_jobs=n_jobs)))
+                gain = self._finite_log_density(Z, n_jobs) - flow
+                se = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+                if gain.mean() > se and flow.mean() + gain.mean() > best_mean:
+                    best, best_mean = j, flow.mean() + gain.mean()
         finally:
             self.terminal_level = kept
-        scores = np.nan_to_num(np.asarray(scores), nan=-np.inf)
-        return candidates[int(np.argmax(scores))]
+        return best
+
+    def _finite_log_density(self, Z, n_jobs):
+        """:meth:`log_density`, a non-finite value (a row the flow loses) taken as a very low one."""
+        with np.errstate(all="ignore"):
+            return np.nan_to_num(self.log_density(Z, n_jobs=n_jobs), nan=-1e6, neginf=-1e6, posinf=-1e6).clip(-1e6)
 
     def _terminal_scale(self):
         """``cos(u_j)`` of the terminal level (1 without one): model rows times it are the flow's rows there."""

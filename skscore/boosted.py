@@ -521,7 +521,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         among the flow to the data and the levels of noise up to 1 by
         held-out likelihood: the trees are fitted first without a share of
         the rows (a fifth of each class's rows, at most 2,000), the level
-        under which those rows are likeliest is kept and
+        under which those rows are likeliest is kept where its gain over
+        the flow to the data is more than its standard error, and
         the trees are fitted again on every row, so ``fit`` costs about
         twice as much.  Where the trees learn the training rows themselves
         at the smallest noise levels (small tables of continuous
@@ -801,7 +802,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         if self.terminal_noise != "auto":
             if self.terminal_noise == 0:
                 return [None] * n_classes
-            return [int(np.argmin(np.abs(np.tan(self.noise_angles_) - self.terminal_noise)))] * n_classes
+            # the last level is the base distribution itself: the nearest of the others
+            return [int(np.argmin(np.abs(np.tan(self.noise_angles_[:-1]) - self.terminal_noise)))] * n_classes
         if self.split_smoothing is None:
             return [None] * n_classes
         # a pilot fit without each class's validation rows (complete rows only: they are scored)
