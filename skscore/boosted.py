@@ -523,8 +523,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         the rows (a fifth of each class's rows, at most 2,000), the level
         under which those rows are likeliest is kept where its gain over
         the flow to the data is more than its standard error, and
-        the trees are fitted again on every row, so ``fit`` costs about
-        twice as much.  Where the trees learn the training rows themselves
+        the trees are fitted again on every row, so ``fit`` costs two to
+        three times as much.  Where the trees learn the training rows themselves
         at the smallest noise levels (small tables of continuous
         measurements), this trades a little of the samples' closeness for a
         density that generalizes; where the held-out rows repeat the
