@@ -669,9 +669,8 @@ class Diffusion:
 
         The levels above the terminal one, reparametrized (see
         :class:`_FromLevel`); its flow to the data is the flow to the
-        terminal level, on another grid of the same ODE.  The samplers that
-        run to the data with the known part of a row (:meth:`condition`,
-        :meth:`inpaint`) run on it.
+        terminal level, on another grid of the same ODE.  :meth:`condition`,
+        which runs to the data with the known part of each row, runs on it.
         """
         j = self.terminal_level
         if j is None:
@@ -696,7 +695,7 @@ class Diffusion:
         more than its standard error (paired over the rows), the
         one-standard-error rule of cross-validation (Hastie, Tibshirani &
         Friedman, *The Elements of Statistical Learning*, 7.10) with the
-        flow the trees were fitted for as the simpler model: a mean
+        flow the model was fitted for as the simpler model: a mean
         log-likelihood is swayed by a few rows, and on a small held-out set
         a few rows far out can prefer a blur that most rows do not.  The
         :attr:`terminal_level` in place when it returns is the one it had.
