@@ -267,18 +267,14 @@ def _forward_flow(steps, z, angles, held_first_level=False, with_log_det=True, f
 
     v_prev, div_prev, log_det = steps.zeros((n, d)), steps.zeros(n), steps.zeros(n)
     z_pred, z_next = steps.empty_like(z), steps.empty_like(z)
-    start, u_prev = 0, 0.0
-    if first_level is not None:  # the velocity at level j, where the rows are
-        start, u_prev = first_level + 1, angles[first_level]
-        eps, div_eps = predict(z, first_level)
-        steps.velocity_euler(z, eps, cos_u[first_level], sin_u[first_level], z, 0.0, v_prev, z_pred)
+    start, u_prev = (0, 0.0) if first_level is None else (first_level + 1, angles[first_level])
+    if first_level is not None or held_first_level:
+        # the velocity where the rows are: at level j, or at u = 0 the first level's predicted noise itself
+        k, a, s = (0, 1.0, 0.0) if first_level is None else (first_level, cos_u[first_level], sin_u[first_level])
+        eps, div_eps = predict(z, k)
+        steps.velocity_euler(z, eps, a, s, z, 0.0, v_prev, z_pred)
         if with_log_det:
-            steps.flow_divergence(div_eps, cos_u[first_level], sin_u[first_level], d, div_prev)
-    elif held_first_level:  # at u = 0 the velocity is the predicted noise itself
-        eps, div_eps = predict(z, 0)
-        steps.velocity_euler(z, eps, 1.0, 0.0, z, 0.0, v_prev, z_pred)
-        if with_log_det:
-            steps.flow_divergence(div_eps, 1.0, 0.0, d, div_prev)
+            steps.flow_divergence(div_eps, a, s, d, div_prev)
     for k in range(start, len(angles)):
         u = angles[k]
         h = u - u_prev
@@ -642,7 +638,7 @@ class Diffusion:
     def _carried_to_base(self, X, *, n_jobs=None):
         """Rows ``X`` integrated forward to the last level (Heun, the inverse of :meth:`_carried_to_data`)."""
 
-        j, scale = self.terminal_level, self._terminal_scale()
+        j, scale = self.terminal_level, self._scale_at(self.terminal_level)
 
         def run(steps, start, stop):
             rows = X[start:stop] * scale
@@ -653,7 +649,11 @@ class Diffusion:
 
     def log_density(self, Z, *, n_jobs=None, device="cpu"):
         """Log-density of rows ``Z`` along the probability-flow ODE (from the terminal level, if any)."""
-        j, scale = self.terminal_level, self._terminal_scale()
+        return self._log_density_at(Z, self.terminal_level, n_jobs=n_jobs, device=device)
+
+    def _log_density_at(self, Z, j, *, n_jobs=None, device="cpu"):
+        """:meth:`log_density` with terminal level ``j`` (None: the flow to the data)."""
+        scale = self._scale_at(j)
         log_scale = Z.shape[1] * np.log(scale)
 
         def run(steps, start, stop):
@@ -698,32 +698,27 @@ class Diffusion:
         flow the model was fitted for as the simpler model: a mean
         log-likelihood is swayed by a few rows, and on a small held-out set
         a few rows far out can prefer a blur that most rows do not.  The
-        :attr:`terminal_level` in place when it returns is the one it had.
+        diffusion's own :attr:`terminal_level` is not used.
         """
-        kept = self.terminal_level
         candidates = [j for j, u in enumerate(self.noise_angles[:-1]) if np.tan(u) <= max_noise]
-        try:
-            self.terminal_level = None
-            flow = self._finite_log_density(Z, n_jobs)
-            best, best_mean = None, flow.mean()
-            for j in candidates:
-                self.terminal_level = j
-                gain = self._finite_log_density(Z, n_jobs) - flow
-                se = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
-                if gain.mean() > se and flow.mean() + gain.mean() > best_mean:
-                    best, best_mean = j, flow.mean() + gain.mean()
-        finally:
-            self.terminal_level = kept
+        flow = self._finite_log_density(Z, None, n_jobs)
+        best, best_mean = None, flow.mean()
+        for j in candidates:
+            gain = self._finite_log_density(Z, j, n_jobs) - flow
+            se = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+            if gain.mean() > se and flow.mean() + gain.mean() > best_mean:
+                best, best_mean = j, flow.mean() + gain.mean()
         return best
 
-    def _finite_log_density(self, Z, n_jobs):
-        """:meth:`log_density`, a non-finite value (a row the flow loses) taken as a very low one."""
+    def _finite_log_density(self, Z, j, n_jobs):
+        """The log-density with terminal level ``j``, a non-finite value (a row the flow loses) taken as a very low one."""
         with np.errstate(all="ignore"):
-            return np.nan_to_num(self.log_density(Z, n_jobs=n_jobs), nan=-1e6, neginf=-1e6, posinf=-1e6).clip(-1e6)
+            log_density = self._log_density_at(Z, j, n_jobs=n_jobs)
+            return np.nan_to_num(log_density, nan=-1e6, neginf=-1e6, posinf=-1e6).clip(-1e6)
 
-    def _terminal_scale(self):
-        """``cos(u_j)`` of the terminal level (1 without one): model rows times it are the flow's rows there."""
-        return 1.0 if self.terminal_level is None else float(np.cos(self.noise_angles[self.terminal_level]))
+    def _scale_at(self, j):
+        """``cos(u_j)`` of terminal level ``j`` (1 for None): model rows times it are the flow's rows there."""
+        return 1.0 if j is None else float(np.cos(self.noise_angles[j]))
 
     def score(self, Z, level, *, device="cpu"):
         """Score of the noised law at ``level``, ``-eps_hat / sin(u)``."""

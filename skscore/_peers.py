@@ -21,6 +21,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KernelDensity
 from sklearn.preprocessing import StandardScaler
 
+from ._engine import draw_by_weight
+
 GMM_COMPONENTS = range(1, 11)
 KDE_BANDWIDTHS = np.logspace(-1.5, 0.5, 20)
 # ForestDiffusion's own defaults for tabular generation (its README and paper)
@@ -377,6 +379,11 @@ class _Tree:
         return boxes
 
 
+def _log_truncated_normal(x, mean, sd, low, high):
+    """Log-density at ``x`` of the normal law ``N(mean, sd^2)`` truncated to ``[low, high]`` (``sd > 0``)."""
+    return truncnorm.logpdf(x, (low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
+
+
 def _rows_by_leaf(tree, X):
     """The rows of ``X`` ordered by the leaf of ``tree`` that holds them: the order and each ordered row's leaf."""
     of_row = tree.apply(X)
@@ -459,9 +466,8 @@ class _LeafLaws:
             out = truncnorm.rvs((low - mean) / scale, (high - mean) / scale, loc=mean, scale=scale, random_state=rng)
         out = np.where(spread, out, mean)
         for j, levels in self.levels.items():
-            cumulative = np.cumsum(self.probs[j][leaf], axis=1)
-            u = rng.random_sample(n_samples) * cumulative[:, -1]
-            out[:, j] = levels[np.minimum((cumulative < u[:, None]).sum(axis=1), len(levels) - 1)]
+            with np.errstate(divide="ignore"):  # levels outside the leaf's box have no mass
+                out[:, j] = levels[draw_by_weight(np.log(self.probs[j][leaf]), rng.random_sample(n_samples))]
         return out
 
     def complete(self, X, rng):
@@ -477,9 +483,8 @@ class _LeafLaws:
             inside = (x > self.low[None, :, j]) & (x <= self.high[None, :, j])
             if continuous[j]:
                 mean, sd, low, high = self.mean[:, j], self.sd[:, j], self.low[:, j], self.high[:, j]
-                spread = np.where(sd > 0, sd, 1.0)
                 with np.errstate(divide="ignore"):
-                    term = truncnorm.logpdf(x, (low - mean) / spread, (high - mean) / spread, loc=mean, scale=spread)
+                    term = _log_truncated_normal(x, mean, np.where(sd > 0, sd, 1.0), low, high)
                 term = np.where(sd > 0, term, np.where(x == mean, 0.0, -np.inf))
             else:
                 levels = self.levels[j]
@@ -490,11 +495,7 @@ class _LeafLaws:
         # a row no leaf holds (an entry outside every box of the training rows' leaves) keeps the leaves' weights
         lost = ~np.isfinite(log_w.max(axis=1))
         log_w[lost] = np.log(self.weight)
-        w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
-        cumulative = np.cumsum(w, axis=1)
-        u = rng.random_sample(len(X)) * cumulative[:, -1]
-        leaf = np.minimum((cumulative < u[:, None]).sum(axis=1), len(self.weight) - 1)
-        drawn = self._draw_in(leaf, rng)
+        drawn = self._draw_in(draw_by_weight(log_w, rng.random_sample(len(X))), rng)
         return np.where(observed, X, drawn)
 
     def log_density(self, X):
@@ -509,7 +510,7 @@ class _LeafLaws:
             mean, sd, low, high = self.mean[rows], self.sd[rows], self.low[rows], self.high[rows]
             # the tree sends a row to the box of its leaf (float32 thresholds: clipped onto it)
             x = np.clip(X[held], low, high)
-            log_f = truncnorm.logpdf(x, (low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd).sum(axis=1)
+            log_f = _log_truncated_normal(x, mean, sd, low, high).sum(axis=1)
             per_tree[held, t] = np.log(self.weight[rows]) + log_f
         return logsumexp(per_tree, axis=1)
 

@@ -713,6 +713,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
         return self.diffusions_[0].predictor.smoothed
 
     @property
+    def _target(self):
+        """What the level regressors learn: the flow's velocity or the VP diffusion's noise."""
+        return "velocity" if self.diffusion_type == "flow" else "noise"
+
+    @property
     def _sampler(self):
         # smoothed splits: the ODE and grid that score_samples integrates
         if self._smoothed:
@@ -781,12 +786,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
         seeds = random_state.randint(np.iinfo(np.int32).max, size=(n_classes, self.n_noise_levels))
         levels = self._fit_levels(groups, copies, seeds)
         self.n_trees_ = np.array([[level.trees.feature.shape[0] for level in class_levels] for class_levels in levels])
-        target = "velocity" if self.diffusion_type == "flow" else "noise"
         self.diffusions_ = []
         for Zc, class_levels in zip(groups, levels):
             mean, cov = _nan_moments(Zc) if len(Zc) > 1 else (np.nan_to_num(Zc[0]), np.zeros((Z.shape[1],) * 2))
             mean, cov = np.nan_to_num(mean), np.nan_to_num(cov)
-            predictor = _TreePredictor(class_levels, target, angles)
+            predictor = _TreePredictor(class_levels, self._target, angles)
             base = GaussianBase.noised(mean, cov, angles[-1])
             self.diffusions_.append(Diffusion(angles, base, predictor, held_first_level=True, data_covariance=cov))
         terminal = self._terminal_levels(groups, copies, random_state)
@@ -822,13 +826,12 @@ class GradientBoostedScore(BaseDiffusionDensity):
             return [None] * n_classes
         seeds = random_state.randint(np.iinfo(np.int32).max, size=(n_classes, self.n_noise_levels))
         pilot = self._fit_levels(fitted, copies, seeds)
-        target = "velocity" if self.diffusion_type == "flow" else "noise"
         levels = []
         for diffusion, class_levels, rows in zip(self.diffusions_, pilot, held_out):
             if rows is None:
                 levels.append(None)
                 continue
-            predictor = _TreePredictor(class_levels, target, self.noise_angles_)
+            predictor = _TreePredictor(class_levels, self._target, self.noise_angles_)
             trial = Diffusion(self.noise_angles_, diffusion.base, predictor, held_first_level=True)
             levels.append(trial.best_terminal_level(rows, n_jobs=self.n_jobs))
         self._progress().report("terminal level of each class: %s", levels, level=1)
@@ -851,14 +854,13 @@ class GradientBoostedScore(BaseDiffusionDensity):
             # 'auto' duplication: a level's rows stop growing with the data
             "max_rows": _MAX_AUTO_ROWS_PER_LEVEL if isinstance(self.duplicate_K, str) else None,
         }
-        target = "velocity" if self.diffusion_type == "flow" else "noise"
         tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
         params = [
             {**params, "max_leaf_nodes": int(leaves), "min_samples_leaf": int(min_leaf), "early_stopping": stopping}
             for leaves, min_leaf, stopping in zip(self.max_leaf_nodes_, self.min_samples_leaf_, self.early_stopping_)
         ]
         arguments = [
-            (groups[c], int(copies[c]), self.noise_angles_[k], target, params[c], seeds[c, k]) for c, k in tasks
+            (groups[c], int(copies[c]), self.noise_angles_[k], self._target, params[c], seeds[c, k]) for c, k in tasks
         ]
         progress = self._progress()
         progress.report(
