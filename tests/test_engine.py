@@ -10,7 +10,7 @@ import pytest
 from _oracle import ExactMixtureScore
 from scipy.stats import wasserstein_distance
 
-from skscore._engine import SAMPLERS, NoisePredictor
+from skscore._engine import SAMPLERS, Diffusion, GaussianBase, NoisePredictor
 from skscore._schedules import SCHEDULES, noise_angles
 from skscore.datasets import correlated_mixture_8d, mixture_2d
 from skscore.metrics import sliced_wasserstein
@@ -174,3 +174,17 @@ def test_the_diffusion_read_from_its_terminal_level_is_the_same_law():
     first = slice(0, 1000)
     floor = wasserstein_distance(again[first, 1], exact[first, 1])
     assert wasserstein_distance(sharp[first, 1], exact[first, 1]) > 3 * floor
+
+
+def test_a_level_replaces_the_flow_only_on_a_gain_beyond_its_standard_error(monkeypatch):
+    # held-out rows scored under each level by hand: level 0 gains on average
+    # only through one row far out (most rows lose), level 1 gains a little on
+    # every row, level 2 more on average but as unevenly as level 0
+    diffusion = Diffusion(np.array([0.1, 0.2, 0.3, 1.5]), GaussianBase(np.zeros(1), np.eye(1)))
+    rng = np.random.default_rng(0)
+    scores = {None: np.zeros(50), 0: np.r_[np.full(49, -1.0), 100.0], 1: 0.3 + 0.01 * rng.standard_normal(50)}
+    scores[2] = np.r_[np.full(49, -1.0), 200.0]
+    monkeypatch.setattr(diffusion, "_log_density_at", lambda Z, j, n_jobs=None: scores[j])
+    assert diffusion.best_terminal_level(np.zeros((50, 1))) == 1  # the argmax of the means would be 2
+    scores[1] = np.full(50, -2.0)
+    assert diffusion.best_terminal_level(np.zeros((50, 1))) is None  # the argmax would be 2
