@@ -816,7 +816,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             complete = np.flatnonzero(~np.isnan(Zc).any(axis=1))
             n_val = min(int(round(_TERMINAL_VALIDATION_SHARE * len(Zc))), _MAX_TERMINAL_VALIDATION_ROWS)
             if n_val < 2 or len(Zc) - n_val < 2 or len(complete) < n_val:
-                fitted.append(Zc)
+                fitted.append(None)  # too few rows to hold any out: the flow, and no pilot trees
                 held_out.append(None)
                 continue
             val = random_state.choice(complete, n_val, replace=False)
@@ -838,7 +838,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         return levels
 
     def _fit_levels(self, groups, copies, seeds):
-        """Every (class, level) regressor, in parallel joblib workers."""
+        """Every (class, level) regressor, in parallel joblib workers (none for a class whose group is None)."""
         params = {
             "max_iter": self.max_iter,
             "learning_rate": self.learning_rate,
@@ -854,7 +854,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             # 'auto' duplication: a level's rows stop growing with the data
             "max_rows": _MAX_AUTO_ROWS_PER_LEVEL if isinstance(self.duplicate_K, str) else None,
         }
-        tasks = [(c, k) for c in range(len(groups)) for k in range(self.n_noise_levels)]
+        tasks = [(c, k) for c, rows in enumerate(groups) if rows is not None for k in range(self.n_noise_levels)]
         params = [
             {**params, "max_leaf_nodes": int(leaves), "min_samples_leaf": int(min_leaf), "early_stopping": stopping}
             for leaves, min_leaf, stopping in zip(self.max_leaf_nodes_, self.min_samples_leaf_, self.early_stopping_)
@@ -864,7 +864,11 @@ class GradientBoostedScore(BaseDiffusionDensity):
         ]
         progress = self._progress()
         progress.report(
-            "%d levels x %d class(es), noised copies of each row: %s", self.n_noise_levels, len(groups), copies.tolist(), level=2
+            "%d levels x %d class(es), noised copies of each row: %s",
+            self.n_noise_levels,
+            len(tasks) // self.n_noise_levels,
+            copies.tolist(),
+            level=2,
         )
         # threads by default; a backend set by joblib.parallel_backend (dask) takes over
         # each worker reports the level it fitted (a silent reporter prints nothing)

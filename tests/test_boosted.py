@@ -148,6 +148,26 @@ def test_terminal_noise_auto_blurs_a_memorized_table_only():
     np.testing.assert_array_equal(hard.terminal_noise_, [0.0])
 
 
+def test_terminal_noise_auto_fits_no_pilot_for_a_class_too_small_to_hold_rows_out(monkeypatch):
+    # a class of 6 rows holds out no fifth of two rows or more: it keeps the
+    # flow, and the pilot fit grows no trees for it
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.standard_normal((60, 2)), rng.standard_normal((6, 2)) + 3])
+    y = np.r_[np.zeros(60), np.ones(6)]
+    fits = []
+    original = GradientBoostedScore._fit_levels
+
+    def recording(self, groups, copies, seeds):
+        fits.append([rows is not None for rows in groups])
+        return original(self, groups, copies, seeds)
+
+    monkeypatch.setattr(GradientBoostedScore, "_fit_levels", recording)
+    params = dict(n_noise_levels=4, duplicate_K=5, max_iter=5, terminal_noise="auto", random_state=0)
+    model = GradientBoostedScore(**params).fit(X, y)
+    assert fits == [[True, True], [True, False]]  # the model, then the pilot of the first class only
+    assert model.terminal_noise_[1] == 0.0
+    assert all(level is not None for level in model.diffusions_[1].predictor.levels)
+
 def _change_of_variables_gap(model, X):
     """|log-density the engine integrates - log-density by the flow map's finite-difference Jacobian|, per row."""
     diffusion = model.diffusions_[0]
