@@ -446,7 +446,7 @@ class _LeafLaws:
                 sd.append(np.where(spread > 0, spread, prior))
                 for j, levels in self.levels.items():
                     inside = (levels > lo[j]) & (levels <= hi[j])
-                    counts = np.array([np.count_nonzero(values[:, j] == v) for v in levels], dtype=np.float64)
+                    counts = np.bincount(np.searchsorted(levels, values[:, j]), minlength=len(levels)).astype(np.float64)
                     probs[j].append(np.where(inside, counts + alpha, 0.0) / (m + alpha * inside.sum()))
         self.weight = np.asarray(count, dtype=np.float64) / (n * len(trees))
         self.low, self.high, self.mean, self.sd = map(np.array, (low, high, mean, sd))
