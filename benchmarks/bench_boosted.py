@@ -1,6 +1,6 @@
 """GradientBoostedScore next to ForestDiffusion, tree layouts, GaussianMixture and KernelDensity.
 
-Five measurements, each side by side in one run (times are wall-clock seconds
+Seven measurements, each side by side in one run (times are wall-clock seconds
 on this machine; only the ratios carry over to another one):
 
 1. ``fd``: GradientBoostedScore (its defaults, without early stopping,
@@ -57,11 +57,16 @@ on this machine; only the ratios carry over to another one):
    above the cells around them.  Then the same models fitted on the
    training rows spread over their cells (a table of continuous
    measurements), their likelihood of the spread test rows and W1 to them.
+7. ``suite-cells``: the real-table suite's tables (its split) made
+   continuous the same way, training and test rows spread over their
+   cells: the held-out log-likelihood of the defaults, of
+   ``terminal_noise='auto'`` (with the noise it chose), GaussianMixture and
+   KernelDensity.
 
 Usage::
 
-    python benchmarks/bench_boosted.py [--parts fd,layouts,baselines,density,depth,cells]
-        [--datasets iris,wine,breast_cancer] [--n-t 50] [--duplicate-k 100]
+    python benchmarks/bench_boosted.py [--parts fd,layouts,baselines,density,depth,cells,suite-cells]
+        [--datasets iris,wine,breast_cancer] [--tables iris,wine,...] [--n-t 50] [--duplicate-k 100]
         [--layout-n-t 20] [--layout-k 20] [--quick-layouts] [--n 10000] [--draws 10] [--repeats 1] [--n-jobs N]
 
 ``--repeats R`` (fd): every model, ForestDiffusion included, is fitted and
@@ -90,9 +95,9 @@ from skscore._peers import (
     TrainingRows,
     installed,
 )
-from skscore.datasets import correlated_mixture_8d, load_dataset, mixture_2d
+from skscore.datasets import SUITE_TABLES, correlated_mixture_8d, load_dataset, load_table, mixture_2d
 from skscore.metrics import dcr, wasserstein1
-from skscore.suite import SUITE_MODELS, _mean_and_se, _spread
+from skscore.suite import SUITE_MODELS, _mean_and_se, _split, _spread
 
 
 def timed(function, *args, **kwargs):
@@ -426,6 +431,16 @@ def part_depth(args):
                   f"{model.score(X_test):>9.2f}{int(np.sum(model.n_trees_)):>7}", flush=True)
 
 
+def recording_steps(X):
+    """Each column's recording step: the finest gap between its distinct values."""
+    return np.array([np.min(np.diff(np.unique(column))) for column in X.T])
+
+
+def spread_over_cells(X, steps, rng):
+    """The rows of ``X`` spread uniformly over their recording cells (``steps`` wide, centred on the values)."""
+    return X + rng.uniform(-0.5, 0.5, X.shape) * steps
+
+
 def part_cells(args):
     print(f"\n== 6. Held-out log-likelihood on recorded values and over their recording cells: n_t={args.n_t} ==")
     print("recorded, cells: fitted on the recorded training rows, scored on the recorded test rows and on them spread "
@@ -435,10 +450,10 @@ def part_cells(args):
     print(f"{'dataset':<14}{'model':>22}{'recorded':>10}{'cells':>10}{'spread fit':>12}{'W1':>18}")
     for name in args.datasets:
         X_train, X_test = split(name)
-        steps = np.array([np.min(np.diff(np.unique(column))) for column in load_dataset(name).T])
+        steps = recording_steps(load_dataset(name))
         rng = np.random.default_rng(0)
-        spread = [X_test + rng.uniform(-0.5, 0.5, X_test.shape) * steps for _ in range(5)]
-        spread_train = X_train + rng.uniform(-0.5, 0.5, X_train.shape) * steps
+        spread = [spread_over_cells(X_test, steps, rng) for _ in range(5)]
+        spread_train = spread_over_cells(X_train, steps, rng)
         models = {
             "GradientBoostedScore": _ours_fit({}, args),
             "terminal_noise='auto'": _ours_fit({"terminal_noise": "auto"}, args),
@@ -458,6 +473,30 @@ def part_cells(args):
             )
 
 
+def part_suite_cells(args):
+    print("\n== 7. The suite's tables made continuous: every row spread uniformly over its recording cells ==")
+    print("the suite's split (seed 0, at most 1,200 training rows), training and test rows spread once; held-out")
+    print("log-likelihood of the spread test rows; 'auto': terminal_noise='auto' (its noise); fit seconds in brackets")
+    print(f"{'table':<14}{'defaults':>18}{'auto':>26}{'GaussianMixture':>22}{'KernelDensity':>20}")
+    models = {
+        "defaults": lambda: GradientBoostedScore(random_state=0, n_jobs=args.n_jobs),
+        "auto": lambda: GradientBoostedScore(random_state=0, n_jobs=args.n_jobs, terminal_noise="auto"),
+        "GaussianMixture": lambda: BICGaussianMixture(0),
+        "KernelDensity": lambda: StandardizedKDE(0),
+    }
+    for name in args.tables:
+        X = load_table(name).data
+        train, test = _split(X, 0, 1200, 1000)
+        steps, rng = recording_steps(X), np.random.default_rng(0)
+        train, test = spread_over_cells(train, steps, rng), spread_over_cells(test, steps, rng)
+        cells = []
+        for label, make in models.items():
+            model, fit_s = timed(make().fit, train)
+            noise = f" ({model.terminal_noise_[0]:.2f})" if label == "auto" else ""
+            cells.append(f"{model.score_samples(test).mean():.3f}{noise} [{fit_s:.0f}]")
+        print(f"{name:<14}{cells[0]:>18}{cells[1]:>26}{cells[2]:>22}{cells[3]:>20}", flush=True)
+
+
 PARTS = {
     "fd": part_fd,
     "layouts": part_layouts,
@@ -465,6 +504,7 @@ PARTS = {
     "density": part_density,
     "depth": part_depth,
     "cells": part_cells,
+    "suite-cells": part_suite_cells,
 }
 
 
@@ -483,9 +523,11 @@ def main():
     parser.add_argument(
         "--repeats", type=int, default=1, help="fd: fit and sample every model this many times, in rounds; median times"
     )
+    parser.add_argument("--tables", default=",".join(SUITE_TABLES), help="suite-cells: the suite's tables")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
     args.datasets = [s for s in args.datasets.split(",") if s]
+    args.tables = [s for s in args.tables.split(",") if s]
     args.layout_datasets = [s for s in args.layout_datasets.split(",") if s]
     warm_up()
     for part in args.parts.split(","):
