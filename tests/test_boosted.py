@@ -168,6 +168,7 @@ def test_terminal_noise_auto_fits_no_pilot_for_a_class_too_small_to_hold_rows_ou
     assert model.terminal_noise_[1] == 0.0
     assert all(level is not None for level in model.diffusions_[1].predictor.levels)
 
+
 def _change_of_variables_gap(model, X):
     """|log-density the engine integrates - log-density by the flow map's finite-difference Jacobian|, per row."""
     diffusion = model.diffusions_[0]
