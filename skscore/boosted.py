@@ -522,7 +522,8 @@ class GradientBoostedScore(BaseDiffusionDensity):
         held-out likelihood: the trees are fitted first without a share of
         the rows (a fifth of each class's rows, at most 2,000), the level
         under which those rows are likeliest is kept where its gain over
-        the flow to the data is more than its standard error, and
+        the flow to the data is more than its standard error (a class too
+        small to hold two rows out keeps the flow to the data), and
         the trees are fitted again on every row, so ``fit`` costs two to
         three times as much.  Where the trees learn the training rows themselves
         at the smallest noise levels (small tables of continuous
