@@ -627,11 +627,11 @@ class Diffusion:
     def _carried_to_data(self, z, *, sampler="heun", n_jobs=None, device="cpu", seeds=None):
         """Rows ``z`` at the last level integrated back to the data with ``sampler``, on row chunks."""
 
-        j = self.terminal_level
+        j, scale = self.terminal_level, self._scale_at(self.terminal_level)
 
         def run(steps, start, stop):
             rows = _reverse_flow(steps, z[start:stop], self.noise_angles, sampler, self.held_first_level, j)
-            return rows if j is None else rows / np.cos(self.noise_angles[j])
+            return rows if j is None else rows / scale
 
         return self._map_rows(run, len(z), device=device, n_jobs=n_jobs, seeds=seeds)
 

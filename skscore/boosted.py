@@ -791,15 +791,19 @@ class GradientBoostedScore(BaseDiffusionDensity):
         for Zc, class_levels in zip(groups, levels):
             mean, cov = _nan_moments(Zc) if len(Zc) > 1 else (np.nan_to_num(Zc[0]), np.zeros((Z.shape[1],) * 2))
             mean, cov = np.nan_to_num(mean), np.nan_to_num(cov)
-            predictor = _TreePredictor(class_levels, self._target, angles)
             base = GaussianBase.noised(mean, cov, angles[-1])
-            self.diffusions_.append(Diffusion(angles, base, predictor, held_first_level=True, data_covariance=cov))
+            self.diffusions_.append(self._class_diffusion(class_levels, base, cov))
         terminal = self._terminal_levels(groups, copies, random_state)
         for diffusion, level in zip(self.diffusions_, terminal):
             diffusion.terminal_level = level
         self.terminal_noise_ = np.array([diffusion.terminal_noise for diffusion in self.diffusions_])
         if self.split_smoothing is None:
             self._fit_kde(random_state)
+
+    def _class_diffusion(self, class_levels, base, covariance=None):
+        """The diffusion of one class's fitted level regressors (the model's, or the pilot fit's)."""
+        predictor = _TreePredictor(class_levels, self._target, self.noise_angles_)
+        return Diffusion(self.noise_angles_, base, predictor, held_first_level=True, data_covariance=covariance)
 
     def _terminal_levels(self, groups, copies, random_state):
         """The terminal level of each class's diffusion (None: the flow to the data), see ``terminal_noise``."""
@@ -832,8 +836,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             if rows is None:
                 levels.append(None)
                 continue
-            predictor = _TreePredictor(class_levels, self._target, self.noise_angles_)
-            trial = Diffusion(self.noise_angles_, diffusion.base, predictor, held_first_level=True)
+            trial = self._class_diffusion(class_levels, diffusion.base)
             levels.append(trial.best_terminal_level(rows, n_jobs=self.n_jobs))
         self._progress().report("terminal level of each class: %s", levels, level=1)
         return levels
