@@ -442,6 +442,11 @@ class _Categorical:
     def n_uniforms(self):
         return self.code.n_uniforms
 
+    @property
+    def seen_levels(self):
+        """The levels that training rows took (a declared category may have none)."""
+        return self.levels[self.code.used]
+
     def encode(self, x, U):
         missing = np.isnan(x)
         index = np.clip(np.searchsorted(self.levels, x), 0, len(self.levels) - 1)
@@ -1081,11 +1086,11 @@ class ColumnTypes:
         name = _column_name(j, feature_names)
         low, high = self.bounds_[j]
         if self.kinds_[j] == "categorical":
-            levels = self.categories_[j]
+            levels = self.columns_[j].seen_levels
             if schema is not None and j in schema.labels:
-                labels = schema.labels[j]
-                return f"column {name} holds a label not seen in fit; its labels are {list(labels)}."
-            return f"column {name} holds {value:g}, a level not seen in fit; its levels are {levels.tolist()}."
+                labels = [schema.labels[j][int(level)] for level in levels]
+                return f"column {name} holds a label not seen in fit; the labels seen are {labels}."
+            return f"column {name} holds {value:g}, a level not seen in fit; the levels seen are {levels.tolist()}."
         column = self.columns_[j]
         if isinstance(column, _Continuous) and not column.has_continuous:  # point masses only (a lone value too)
             values = ", ".join(f"{a:g}" for a in column.atoms)

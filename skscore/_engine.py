@@ -626,6 +626,8 @@ class Diffusion:
 
     def _carried_to_data(self, z, *, sampler="heun", n_jobs=None, device="cpu", seeds=None):
         """Rows ``z`` at the last level integrated back to the data with ``sampler``, on row chunks."""
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}.")
 
         j, scale = self.terminal_level, self._scale_at(self.terminal_level)
 

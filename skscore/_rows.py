@@ -163,8 +163,9 @@ class RowPartitions:
         cross-products of the columns brought to ``[-1, 1]`` by a power of
         two, merged exactly as the pairwise algorithm of Chan, Golub and
         LeVeque does.  Returns ``low, high, shift, scale, mean, covariance``
-        (``low`` and ``high`` the columns' extremes; the covariance with
-        divisor ``n``).
+        (``low`` and ``high`` the columns' extremes; the mean and the
+        covariance, with divisor ``n``, those of the columns standardized by
+        ``shift`` and ``scale``: finite for columns of any magnitude).
         """
         low, high, non_finite = None, None, False
         for part_low, part_high, part_bad in self.map(_extremes):
@@ -199,15 +200,8 @@ class RowPartitions:
         zero = peak == 0
         shift = np.where(zero, 0.0, np.ldexp(mean, exponent))
         scale = np.where(zero, 1.0, np.ldexp(spread, exponent))
-        unit = np.ldexp(1.0, exponent)
-        return (
-            low,
-            high,
-            shift,
-            scale,
-            np.ldexp(mean, exponent),
-            covariance * np.outer(unit, unit),
-        )
+        # taken in [-1, 1] units, where nothing overflows; the powers of two cancel exactly
+        return low, high, shift, scale, np.zeros_like(mean), covariance / np.outer(spread, spread)
 
 
 def _float_partition_call(func, part, offset, *args):

@@ -36,10 +36,22 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._columns import COLUMN_TYPE_PARAMETERS, ColumnTypes, check_column_params, frame_schema, location_scale
+from ._columns import (
+    COLUMN_TYPE_PARAMETERS,
+    ColumnTypes,
+    _column_name,
+    check_column_params,
+    frame_schema,
+    location_scale,
+)
 from ._columns import column_position as _column_position
 from ._engine import DEVICES, SAMPLERS, Diffusion, GaussianBase, check_cuda
 from ._parallel import limit_threads
@@ -60,6 +72,8 @@ SCORE_CHUNK_ROWS = 2**18
 
 # impute and sample(given=...) map and draw their rows in blocks of this many
 CONDITION_CHUNK_ROWS = 2**14
+# an observed value conditioned on is at most this many training standard deviations from the mean
+CONDITIONING_REACH = 1e6
 
 # the parameters of a model with one level grid and a sampler
 DIFFUSION_PARAMETERS = {
@@ -85,6 +99,31 @@ _N_PARTICLES_PARAMETER = """\
         component, a convex program) with the seconds elapsed since ``fit``
         began, 2 and more add detail.  It does not change the fitted model.
 """
+
+
+def _check_exact_in_float64(X):
+    """Refuse integers that float64, the models' arithmetic, cannot tell apart (beyond 2**53).
+
+    Distinct identifiers or timestamps there would merge silently into
+    fewer values (a column of ten would read as constant).
+    """
+    integers = getattr(X, "dtype", None) is not None and X.dtype.kind in "iu" and X.size
+    if integers and max(abs(int(X.min())), abs(int(X.max()))) > 2**53:
+        raise ValueError(
+            "X holds integers beyond 2**53 in magnitude, which float64 arithmetic cannot tell apart: "
+            "subtract an offset (the column's minimum) or rescale them first."
+        )
+
+
+def _label_position(value, labels):
+    """The position of ``value`` in ``labels``, or None."""
+    for position, label in enumerate(labels):
+        try:
+            if value is label or bool(value == label):
+                return position
+        except TypeError:  # pandas' NA compares as NA, which has no truth value
+            continue
+    return None
 
 
 class _Progress:
@@ -120,6 +159,8 @@ _SILENT = _Progress(0, "")
 
 
 COLUMN_TYPE_NAMES = ("integer_features", "categorical_features", "bounds", "point_masses")
+# the parameters that sample, impute and score_samples read (set_params may change them after fit)
+_RUN_PARAMETERS = ("sampler", "n_particles", "n_jobs", "device")
 
 
 class _ModelSpace:
@@ -256,20 +297,36 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _validate_params(self):
         """Check every parameter, before any data or fitted attribute is touched."""
         super()._validate_params()
-        params = self.get_params(deep=False)
-        for name, constraints in self._parameter_constraints.items():
-            # a subclass may leave a shared parameter out; verbose=True is scikit-learn's 1
-            if name not in params or name == "verbose":
-                continue
-            # scikit-learn's integer intervals take booleans; here they are a mistake
-            if isinstance(params[name], (bool, np.bool_)) and "boolean" not in constraints:
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must not be a boolean. Got {params[name]!r}."
-                )
+        self._refuse_booleans(self.get_params(deep=False))
         check_column_params(self.integer_features, self.categorical_features, self.bounds, self.point_masses)
         self._check_params_together()
         if self.device == "cuda":
             check_cuda(type(self).__name__, self._supports_cuda())
+
+    def _refuse_booleans(self, params):
+        """scikit-learn's integer intervals take booleans; here they are a mistake."""
+        for name, value in params.items():
+            constraints = self._parameter_constraints.get(name)
+            # verbose=True is scikit-learn's 1
+            if constraints is None or name == "verbose":
+                continue
+            if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must not be a boolean. Got {value!r}."
+                )
+
+    def _check_ready(self):
+        """``check_is_fitted``, then the parameters read after fit checked as ``fit`` checks them.
+
+        ``set_params`` may change them on a fitted model (another sampler, more
+        particles): a bad value is refused here, not met inside a loop.
+        """
+        check_is_fitted(self)
+        params = {name: getattr(self, name) for name in _RUN_PARAMETERS if name in self._parameter_constraints}
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in params}, params, caller_name=type(self).__name__
+        )
+        self._refuse_booleans(params)
 
     def _check_params_together(self):
         """Rules that tie parameters together (raise ValueError)."""
@@ -287,6 +344,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         schema = getattr(self, "_frame_schema", None)
         if schema is not None:
             X = schema.encode(X)
+        _check_exact_in_float64(X)
         return validate_data(
             self,
             X,
@@ -416,7 +474,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             del self.feature_names_in_
         self._frame_schema = None if rows.meta is None else frame_schema(rows.meta)
         random_state = check_random_state(self.random_state)
-        low, high, shift, scale, mean, covariance = rows.moments()
+        low, high, shift, scale, mean, covariance = rows.moments()  # mean and covariance in units of the scale
         # the column types of continuous columns depend on their extremes only
         # (a column of one value is a point mass, left out of the model)
         self.column_types_ = ColumnTypes().fit(
@@ -427,13 +485,14 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         kept = np.flatnonzero([column.width > 0 for column in self.column_types_.columns_])
         shift, scale, mean, covariance = shift[kept], scale[kept], mean[kept], covariance[np.ix_(kept, kept)]
         if self.preprocessing != "standard":
+            mean, covariance = shift + scale * mean, covariance * np.outer(scale, scale)
             shift, scale = np.zeros(len(kept)), np.ones(len(kept))
         self.shift_, self.scale_ = shift, scale
         progress.report(
             "%d rows x %d columns in %d partitions, %d model coordinates",
             rows.n_rows, rows.n_columns, rows.n_partitions, len(kept), level=2,
         )
-        diffusion = self._diffusion((mean - shift) / scale, covariance / np.outer(scale, scale))
+        diffusion = self._diffusion(mean, covariance)
         with self._fitting(progress):
             to_model = _ModelSpace(self.column_types_, shift, scale)
             predictor = self._fit_predictor_on_partitions(rows, diffusion, random_state, to_model)
@@ -517,7 +576,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             unseen category, a value outside the bounds); a dask array for a
             dask collection.
         """
-        check_is_fitted(self)
+        self._check_ready()
         if is_dask_collection(X):
             return _map_partitions(self.score_samples, X)
         X = self._validate_X(X, reset=False)
@@ -597,7 +656,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             DataFrame with the training columns and dtypes when the model was
             fitted on one.
         """
-        check_is_fitted(self)
+        self._check_ready()
         _check_int("n_samples", n_samples, 1)
         rng = self._sampling_random_state(random_state)
         if given is not None:
@@ -664,7 +723,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             value outside a column's bounds, a non-integral value in an
             integer column.
         """
-        check_is_fitted(self)
+        self._check_ready()
         return self._impute(X, n_draws, random_state)
 
     def _impute(self, X, n_draws, random_state, **kwargs):
@@ -709,6 +768,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         for start in range(0, len(partial), CONDITION_CHUNK_ROWS):
             block = slice(start, start + CONDITION_CHUNK_ROWS)
             Y, _ = self.column_types_.transform(partial[block], rng)
+            self._check_within_reach(Y, rows[np.arange(start, start + len(Y)) % len(rows)], X)
             block_options = {k: v[block] for k, v in options.items()}
             if self._conditions_on_cells:
                 # an observed category is its interval, not a point drawn in it
@@ -726,6 +786,27 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             values = filled[i * len(rows) : (i + 1) * len(rows)]
             draw[rows] = np.where(missing[rows], values, X[rows])
         return draws
+
+    def _check_within_reach(self, Y, rows, X):
+        """Refuse an observed value too far from the training data to condition on (rows ``X[rows]``, coordinates ``Y``).
+
+        The samplers weigh particles by squared distances to the observed
+        coordinates: far beyond anything seen in fit they lose every digit
+        (or overflow), and such a value is more often a sentinel than a
+        measurement.
+        """
+        far = np.abs(np.nan_to_num(self._standardize(Y))) > CONDITIONING_REACH
+        if not far.any():
+            return
+        i, k = np.argwhere(far)[0]
+        ends = np.cumsum([column.width for column in self.column_types_.columns_])
+        j = int(np.searchsorted(ends, k, side="right"))
+        name = _column_name(j, getattr(self, "feature_names_in_", None))
+        raise ValueError(
+            f"row {rows[i]}: column {name} holds {X[rows[i], j]:g}, more than {CONDITIONING_REACH:g} training "
+            "standard deviations from the training mean: too far outside the data to condition on (a sentinel "
+            "for a missing value? Make it NaN)."
+        )
 
     def _condition(self, Z, random_state, projectors=None, cells=None):
         """Model-space rows ``Z`` with what is unknown drawn given what is known.
@@ -762,11 +843,13 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                     f"given[{key!r}] must be one value or one per row ({n_samples}), got shape {values.shape}."
                 )
             if schema is not None and j in schema.labels:
-                labels = list(schema.labels[j])
-                unknown = [v for v in np.atleast_1d(values) if v not in labels]
-                if unknown:
-                    raise ValueError(f"given[{key!r}] = {unknown[0]!r} is not a label seen in fit; labels: {labels}.")
-                values = np.array([labels.index(v) for v in np.atleast_1d(values)], dtype=np.float64)
+                codes = self.column_types_.columns_[j].seen_levels
+                seen = [schema.labels[j][int(code)] for code in codes]
+                positions = [_label_position(v, seen) for v in np.atleast_1d(values)]
+                if None in positions:
+                    unknown = np.atleast_1d(values)[positions.index(None)]
+                    raise ValueError(f"given[{key!r}] = {unknown!r} is not a label seen in fit; the labels seen: {seen}.")
+                values = codes[positions]
             try:
                 values = np.asarray(values, dtype=np.float64)
             except (TypeError, ValueError):
@@ -813,7 +896,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         matching give their least accurate score at the smallest level (see
         the :ref:`response theory <response>` guide for measurements).
         """
-        check_is_fitted(self)
+        self._check_ready()
         self._plain_columns("score_function", constants_allowed=False)
         X = self._validate_X(X, reset=False)
         if t is None:

@@ -9,7 +9,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import column_or_1d
 
 from . import _kernels
 from ._kernels.kde import gaussian_kde_log_sum_exp
@@ -943,7 +943,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             :meth:`sklearn.mixture.GaussianMixture.sample`) only by a model
             fitted with labels and called with ``y=None``.
         """
-        check_is_fitted(self)
+        self._check_ready()
         _check_int("n_samples", n_samples, 1)
         if self.classes_ is None:
             if y is not None:
@@ -1068,7 +1068,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             ``n_draws``, an ndarray of shape (n_draws, n_samples, n_features)
             or a list of DataFrames.
         """
-        check_is_fitted(self)
+        self._check_ready()
         n_rows = len(X)
         if self.classes_ is None:
             if y is not None:

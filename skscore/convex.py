@@ -8,7 +8,6 @@ from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from . import _convex_solver as solver
 from . import _kernels
@@ -585,10 +584,11 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-            Samples in the units of the training data.
+        X : ndarray or DataFrame of shape (n_samples, n_features)
+            Samples in the units of the training data, typed columns decoded
+            as :meth:`sample` decodes them.
         """
-        check_is_fitted(self)
+        self._check_ready()
         _check_int("n_samples", n_samples, 1)
         _check_int("n_iter", n_iter, 0)
         _check_float("step_size", step_size)
@@ -609,7 +609,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
                 z = z + 0.5 * step_size * score + np.sqrt(step_size) * rng.standard_normal(z.shape)
         if not np.all(np.isfinite(z)):
             raise FloatingPointError("Langevin dynamics diverged; use a smaller step_size.")
-        return self.shift_ + self.scale_ * z / a
+        return self._inverse_transform(z / a)
 
 
 def _level_input(angles):

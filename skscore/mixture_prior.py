@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._engine import draw_by_weight
 from ._gaussian_mixture import GaussianMixtureLaw
 from ._schedules import noise_angles
-from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
+from .base import _RUN_PARAMETERS, DIFFUSION_PARAMETERS, BaseDiffusionDensity
 from .random_features import DiffusionRandomFeatures
 
 _MAX_AUTO_COMPONENTS = 10
@@ -412,6 +412,14 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         gaussian = -0.5 * np.sum(held_out**2, axis=1) - 0.5 * d * np.log(2 * np.pi)
         gain = float(np.mean(trial.score_samples(held_out) - gaussian))
         return (model if gain > 0 else None), gain
+
+    def _check_ready(self):
+        super()._check_ready()
+        # the component models run as the prior is set now: set_params after fit reaches them too
+        for model in self.component_models_:
+            if model is not None:
+                names = model.get_params(deep=False)
+                model.set_params(**{name: getattr(self, name) for name in _RUN_PARAMETERS if name in names})
 
     # ------------------------------------------------------------------ fit
     def _fit_density(self, Z, y, random_state):

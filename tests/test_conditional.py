@@ -9,6 +9,8 @@ several exact samples, so that no single draw decides a test.  Models are
 small and fitted once per module.
 """
 
+import copy
+import re
 import warnings
 
 import numpy as np
@@ -723,6 +725,14 @@ def _row(X, **changes):
     return row
 
 
+def _far_row(X):
+    """Two rows missing column 0, the second with -1e200 in the unbounded column 4 (a sentinel, say)."""
+    row = X[:2].copy()
+    row[:, 0] = np.nan
+    row[1, 4] = -1e200
+    return row
+
+
 BAD_ARRAY_CALLS = [
     ("unknown column index", lambda m, X: m.sample(3, given={7: 1.0}), r"refers to column 7, not an index in \[0, 5\)"),
     ("name without names", lambda m, X: m.sample(3, given={"plan": 1}), "no column names; use indices"),
@@ -751,6 +761,16 @@ BAD_ARRAY_CALLS = [
     ("given non-finite", lambda m, X: m.sample(3, given={4: np.inf}), r"given\[4\] must be finite"),
     ("given NaN", lambda m, X: m.sample(3, given={4: np.nan}), r"given\[4\] must be finite"),
     ("given wrong length", lambda m, X: m.sample(3, given={4: [1.0, 2.0]}), r"one value or one per row \(3\)"),
+    (
+        "given far outside the data",
+        lambda m, X: m.sample(3, given={4: 1e18}),
+        r"row 0: column 4 holds 1e\+18, more than 1e\+06 training standard deviations",
+    ),
+    (
+        "impute far outside the data",
+        lambda m, X: m.impute(_far_row(X)),
+        r"row 1: column 4 holds -1e\+200, more than 1e\+06 training standard deviations",
+    ),
     ("n_draws zero", lambda m, X: m.impute(_row(X), n_draws=0), "n_draws must be an integer >= 1, got 0"),
     ("n_draws bool", lambda m, X: m.impute(_row(X), n_draws=True), "n_draws must be an integer >= 1"),
 ]
@@ -763,13 +783,35 @@ def test_bad_conditional_calls_are_refused_clearly(typed_array_model, call, matc
         call(typed_array_model, X)
 
 
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"sampler": "Heun"}, "The 'sampler' parameter of DiffusionRandomFeatures must be a str among"),
+        ({"n_particles": 0}, "The 'n_particles' parameter of DiffusionRandomFeatures must be an int"),
+        ({"n_particles": True}, "The 'n_particles' parameter of DiffusionRandomFeatures must not be a boolean"),
+    ],
+)
+def test_parameters_set_after_fit_are_checked_when_read(typed_array_model, params, match):
+    """sample, impute and score_samples read these after fit: a bad value is refused there, as fit refuses it."""
+    model = copy.deepcopy(typed_array_model).set_params(**params)
+    X = make_mixed_table(5, random_state=3)
+    for call in (lambda: model.sample(3), lambda: model.impute(_row(X)), lambda: model.score_samples(X)):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
 def test_bad_conditional_calls_on_a_dataframe_model(mixed_frame, fitted_frame):
     pd = pytest.importorskip("pandas")
     model = fitted_frame("DiffusionRandomFeatures")
     with pytest.raises(ValueError, match=r"unknown column 'nope'; the columns are \['visits', 'plan'"):
         model.sample(3, given={"nope": 1.0})
-    with pytest.raises(ValueError, match=r"given\['plan'\] = 'gold' is not a label seen in fit"):
+    seen = re.escape(str(list(mixed_frame["plan"].cat.categories)))
+    with pytest.raises(ValueError, match=rf"given\['plan'\] = 'gold' is not a label seen in fit; the labels seen: {seen}"):
         model.sample(3, given={"plan": "gold"})
+    with pytest.raises(ValueError, match=r"given\['plan'\] = <NA> is not a label seen in fit"):
+        model.sample(3, given={"plan": pd.NA})
+    with pytest.raises(ValueError, match=r"given\['plan'\] = <NA> is not a label seen in fit"):
+        model.sample(2, given={"plan": [mixed_frame["plan"].iloc[0], pd.NA]})
     with pytest.raises(ValueError, match=r"column 'discount' holds 1.5, outside its bounds \(0, 1\)"):
         model.sample(3, given={"discount": 1.5})
     with pytest.raises(ValueError, match=r"given\['score'\] must be numeric"):
@@ -779,7 +821,8 @@ def test_bad_conditional_calls_on_a_dataframe_model(mixed_frame, fitted_frame):
     unseen = rows.copy()
     unseen["plan"] = unseen["plan"].cat.add_categories(["gold"])
     unseen.loc[unseen.index[0], "plan"] = "gold"
-    with pytest.raises(ValueError, match="column 'plan' holds a label not seen in fit"):
+    # a category declared in the rows but not seen in fit is not listed among the labels seen
+    with pytest.raises(ValueError, match=rf"column 'plan' holds a label not seen in fit; the labels seen are {seen}"):
         model.impute(unseen)
     as_text = rows.astype({"plan": object})
     as_text.loc[as_text.index[1], "plan"] = "gold"

@@ -495,3 +495,18 @@ def test_many_level_categorical_is_refused_or_fits():
         assert "model columns" in str(error)
     else:
         assert set(np.unique(model.sample(50, random_state=0)[:, 0])) <= set(range(100))
+
+
+def test_langevin_samples_are_decoded_as_sample_decodes_them():
+    """Typed columns come back typed: a constant column, integers, a bound (Langevin wanders past it in model space)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    X = np.column_stack([x, np.full(200, 7.0), rng.poisson(2, 200), np.abs(x) + 0.1])
+    model = ConvexTwoLayerScore(
+        n_gates=8, n_steps=8, max_iter=50, integer_features=[2], bounds={3: (0, None)}, random_state=0
+    ).fit(X)
+    samples = model.sample_langevin(300, n_iter=10, random_state=0)
+    assert samples.shape == (300, 4)
+    assert np.all(samples[:, 1] == 7.0)
+    np.testing.assert_array_equal(samples[:, 2], np.round(samples[:, 2]))
+    assert samples[:, 3].min() > 0

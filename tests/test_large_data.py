@@ -226,6 +226,16 @@ def test_dask_constant_column_is_a_point_mass_as_in_memory():
     assert np.all(model.sample(20, random_state=0)[:, 1] == 4.25)
 
 
+@pytest.mark.parametrize("magnitude", [1e155, 1e-200])
+def test_dask_fit_of_extreme_magnitudes_is_the_in_memory_fit(magnitude):
+    """The moments are taken in [-1, 1] units: squares of 1e155 overflow, of 1e-200 vanish."""
+    da = pytest.importorskip("dask.array")
+    X = _skewed_rows(400) * magnitude
+    kwargs = dict(n_features=32, n_steps=4, max_iter=1, random_state=0)
+    model = DiffusionRandomFeatures(**kwargs).fit(da.from_array(X, chunks=(150, 3)))
+    _assert_same_model(DiffusionRandomFeatures(**kwargs).fit(X), model)
+
+
 def test_models_without_partition_fits_compute_the_data():
     da = pytest.importorskip("dask.array")
     X = _skewed_rows(600)

@@ -248,3 +248,14 @@ def test_a_predictor_with_its_own_level_grid_works(data_2d):
     assert all(isinstance(m, GradientBoostedScore) and m.n_noise_levels == 4 for m in fitted)
     assert np.all(np.isfinite(model.sample(20, random_state=0)))
     assert np.all(np.isfinite(model.score_samples(data_2d[:20])))
+
+
+def test_sampler_set_after_fit_reaches_the_component_models(data_2d):
+    """The component models draw with the prior's sampler as it is now, as a model fitted with it draws."""
+    params = {**SMALL, "validation_fraction": None, "random_state": 0}
+    heun = GaussianMixturePriorDiffusion(**params).fit(data_2d)
+    ddim = GaussianMixturePriorDiffusion(**params, sampler="ddim").fit(data_2d)
+    before = heun.sample(50, random_state=0)
+    heun.set_params(sampler="ddim")
+    np.testing.assert_array_equal(heun.sample(50, random_state=0), ddim.sample(50, random_state=0))
+    assert not np.array_equal(before, ddim.sample(50, random_state=0))

@@ -112,6 +112,14 @@ def test_every_column_constant_still_raises():
         MODELS["DRF"]().fit(np.column_stack([np.full(50, 7.0), np.full(50, -1.5)]))
 
 
+def test_integers_beyond_float64_precision_are_refused():
+    """Ten distinct identifiers near 2**63 would merge into one float64 value: a column read as constant."""
+    ids = np.random.default_rng(0).integers(0, 10, (50, 2)).astype(np.uint64) + np.uint64(2**63)
+    with pytest.raises(ValueError, match=r"integers beyond 2\*\*53 in magnitude"):
+        MODELS["DRF"]().fit(ids)
+    MODELS["DRF"]().fit(ids - np.uint64(2**63))  # with the offset subtracted, as the message says
+
+
 def test_score_function_names_the_constant_column(X):
     model = MODELS["DRF"]().fit(np.column_stack([X, np.full(len(X), 7.0)]))
     with pytest.raises(ValueError, match=r"single value in fit: 2 \(= 7\)"):
