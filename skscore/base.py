@@ -26,7 +26,6 @@ The mathematics of diffusion lives in :mod:`skscore._engine`; threads in
 :mod:`skscore._parallel`; typed columns in :mod:`skscore._columns`.
 """
 
-import numbers
 import sys
 import time
 from abc import ABCMeta, abstractmethod
@@ -44,6 +43,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import check_int, check_real
 from ._columns import (
     COLUMN_TYPE_PARAMETERS,
     ColumnTypes,
@@ -186,18 +186,6 @@ def _map_partitions(func, X):
 
         return X.map_partitions(scored, meta=(None, "f8")).to_dask_array(lengths=True)
     return X.rechunk({1: -1}).map_blocks(func, drop_axis=1, dtype=np.float64)
-
-
-def _check_int(name, value, minimum):
-    """For method arguments (parameters are declared in ``_parameter_constraints``)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-
-
-def _check_float(name, value, minimum=0.0):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not (ok and value >= minimum):
-        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value!r}.")
 
 
 @contextmanager
@@ -657,7 +645,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             fitted on one.
         """
         self._check_ready()
-        _check_int("n_samples", n_samples, 1)
+        check_int("n_samples", n_samples, 1)
         rng = self._sampling_random_state(random_state)
         if given is not None:
             return self._decoded(self._completed(self._given_rows(given, n_samples), rng)[0])
@@ -729,7 +717,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _impute(self, X, n_draws, random_state, **kwargs):
         """:meth:`impute`; ``kwargs`` go to :meth:`_condition` (a model's per-row options)."""
         if n_draws is not None:
-            _check_int("n_draws", n_draws, 1)
+            check_int("n_draws", n_draws, 1)
         frame = X if self._frame_schema is not None and hasattr(X, "iloc") else None
         X = self._validate_X(X, reset=False, allow_nan=True)
         empty = np.flatnonzero(np.isnan(X).all(axis=1))
@@ -902,7 +890,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if t is None:
             level = 0
         else:
-            _check_float("t", t)
+            check_real("t", t, at_least=0.0)
             if t > 1:
                 raise ValueError(f"t must lie in [0, 1], got {t!r}.")
             level = int(round(t * (len(self.noise_angles_) - 1)))

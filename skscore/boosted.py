@@ -12,6 +12,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from . import _kernels
+from ._checks import check_int
+from ._engine import CHUNK_SIZE, Diffusion, GaussianBase, NoisePredictor
 from ._kernels.kde import gaussian_kde_log_sum_exp
 from ._kernels.trees import (
     BinnedFeatures,
@@ -22,10 +24,9 @@ from ._kernels.trees import (
     empty_ensemble,
     no_early_stopping,
 )
-from ._engine import CHUNK_SIZE, Diffusion, GaussianBase, NoisePredictor
 from ._parallel import map_chunks, parallel_map
 from ._schedules import noise_angles
-from .base import BaseDiffusionDensity, _check_int
+from .base import BaseDiffusionDensity
 
 # 'auto' duplication: copies of each row up to this many noised rows per level
 _AUTO_ROWS_PER_LEVEL = 65536
@@ -944,7 +945,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
             fitted with labels and called with ``y=None``.
         """
         self._check_ready()
-        _check_int("n_samples", n_samples, 1)
+        check_int("n_samples", n_samples, 1)
         if self.classes_ is None:
             if y is not None:
                 raise ValueError("This model was fitted without labels: sample(n_samples) takes no y.")

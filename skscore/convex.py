@@ -11,10 +11,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _convex_solver as solver
 from . import _kernels
+from ._checks import check_int, check_real
 from ._engine import NoisePredictor
 from ._kernels import cuda as _cuda
 from ._parallel import limit_threads, parallel_map
-from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity, _check_float, _check_int
+from .base import DIFFUSION_PARAMETERS, BaseDiffusionDensity
 
 _MIN_ROWS, _MAX_ROWS = 512, 2048
 # the cone projections of formulation='relu' grow about as the fourth power of
@@ -589,9 +590,9 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             as :meth:`sample` decodes them.
         """
         self._check_ready()
-        _check_int("n_samples", n_samples, 1)
-        _check_int("n_iter", n_iter, 0)
-        _check_float("step_size", step_size)
+        check_int("n_samples", n_samples, 1)
+        check_int("n_iter", n_iter, 0)
+        check_real("step_size", step_size, at_least=0.0)
         if step_size == 0:
             raise ValueError("step_size must be positive, got 0.")
         rng = self._sample_random_state if random_state is None else check_random_state(random_state)

@@ -11,12 +11,16 @@ the exact score is available at every noise level too.
 and generated look-alikes of real tables, with counts, zero-inflated and
 skewed amounts, values on a grid, top-codes and detection limits), the
 ``EXTRA_TABLES`` read data bundled with statsmodels (``pip install skscore[bench]``).
+
+The parameters of the generators and laws are checked first: one out of its
+range raises a ``ValueError`` that names it.
 """
 
 import numpy as np
 from sklearn import datasets as _sk_datasets
 from sklearn.utils import check_random_state
 
+from ._checks import check_bool, check_int, check_real
 from ._gaussian_mixture import GaussianMixtureLaw
 
 __all__ = [
@@ -37,6 +41,16 @@ __all__ = [
 ]
 
 
+def _check_random_state(random_state):
+    """:func:`~sklearn.utils.check_random_state`, with an error that names ``random_state``."""
+    try:
+        return check_random_state(random_state)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"random_state must be None, an integer in [0, 2**32 - 1] or a RandomState instance, got {random_state!r}."
+        ) from None
+
+
 def mixture_2d():
     """A known 2-D mixture of three Gaussians of different shapes."""
     means = [[-2.0, 0.0], [1.5, 1.5], [1.0, -2.0]]
@@ -53,8 +67,13 @@ def correlated_mixture_8d(random_state=0):
 
     Means are drawn at distance ~3 from the origin, and each component has a
     random covariance with eigenvalues between 0.1 and 1.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=0
+        Seed of the means and covariances.
     """
-    rng = np.random.RandomState(random_state)
+    rng = _check_random_state(random_state)
     d, n_components = 8, 4
     means = rng.standard_normal((n_components, d))
     means *= 3.0 / np.linalg.norm(means, axis=1, keepdims=True)
@@ -86,13 +105,20 @@ class BananaSkewLaw:
     Parameters
     ----------
     curvature : float, default=0.6
-        ``b``, the bend of the bananas.
+        ``b``, the bend of the bananas, any finite number.
     skew : float, default=0.7
-        ``s``, the log-normal shape of the skewed coordinates.
+        ``s``, the log-normal shape of the skewed coordinates, a finite
+        number > 0.
     df : float, default=5.0
-        Degrees of freedom of the heavy-tailed coordinates.
-    random_state : int, default=0
+        Degrees of freedom of the heavy-tailed coordinates, a finite number
+        > 2: their scaling to unit variance needs a finite variance.
+    random_state : int, RandomState instance or None, default=0
         Seed of the rotation.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of its range.
 
     Examples
     --------
@@ -106,14 +132,19 @@ class BananaSkewLaw:
     n_features = 8
 
     def __init__(self, curvature=0.6, skew=0.7, df=5.0, random_state=0):
-        self.curvature, self.skew, self.df = float(curvature), float(skew), float(df)
-        q, r = np.linalg.qr(np.random.RandomState(random_state).standard_normal((8, 8)))
+        self.curvature = check_real("curvature", curvature)
+        # s = 0 would divide by 0 (its limit, a Gaussian, is not implemented) and s < 0 skews left
+        self.skew = check_real("skew", skew, above=0.0)
+        # the t coordinates are scaled to unit variance, finite only for df > 2 (NaN rows otherwise)
+        self.df = check_real("df", df, above=2.0)
+        q, r = np.linalg.qr(_check_random_state(random_state).standard_normal((8, 8)))
         self.rotation = q * np.sign(np.diag(r))
         self._t_scale = np.sqrt((self.df - 2.0) / self.df)  # unit variance
 
     def sample(self, n_samples, random_state=None):
-        """``n_samples`` rows of the law."""
-        rng = check_random_state(random_state)
+        """``n_samples`` rows of the law (an integer >= 0), an ndarray of shape (n_samples, 8)."""
+        n_samples = check_int("n_samples", n_samples, 0)
+        rng = _check_random_state(random_state)
         z = rng.standard_normal((n_samples, 6))
         t = rng.standard_t(self.df, (n_samples, 2)) * self._t_scale
         b, s = self.curvature, self.skew
@@ -131,10 +162,19 @@ class BananaSkewLaw:
         return v @ self.rotation.T
 
     def logpdf(self, X):
-        """Exact log-density at the rows of ``X`` (``-inf`` outside the support)."""
+        """Exact log-density at the rows of ``X`` (``-inf`` outside the support).
+
+        ``X`` is an array-like of shape (n_samples, 8), or one row of 8 values.
+        """
         from scipy import stats
 
-        v = np.asarray(X, dtype=np.float64) @ self.rotation
+        try:
+            X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"X: cannot be read as an array of numbers: {exc}") from None
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"X must have shape (n_samples, {self.n_features}), got {X.shape}.")
+        v = X @ self.rotation
         b, s = self.curvature, self.skew
         log_normal = stats.norm.logpdf
         out = log_normal(v[:, 0]) + log_normal(v[:, 1] - b * (v[:, 0] ** 2 - 1.0))
@@ -149,7 +189,24 @@ class BananaSkewLaw:
 
 
 def circle_mixture_2d(n_components=8, radius=4.0, std=0.3):
-    """Well-separated 2-D Gaussians on a circle."""
+    """Well-separated 2-D Gaussians on a circle.
+
+    Parameters
+    ----------
+    n_components : int, default=8
+        Number of Gaussians, evenly spaced on the circle, an integer >= 1.
+    radius : float, default=4.0
+        Radius of the circle, a finite number >= 0.
+    std : float, default=0.3
+        Standard deviation of each (isotropic) Gaussian, a finite number > 0.
+
+    Returns
+    -------
+    law : GaussianMixtureLaw
+    """
+    n_components = check_int("n_components", n_components, 1)
+    radius = check_real("radius", radius, at_least=0.0)
+    std = check_real("std", std, above=0.0)
     angles = 2 * np.pi * np.arange(n_components) / n_components
     means = radius * np.column_stack([np.cos(angles), np.sin(angles)])
     covs = np.repeat((std**2 * np.eye(2))[None], n_components, axis=0)
@@ -162,11 +219,13 @@ def make_rings(n_samples=1000, *, n_rings=2, noise=0.05, random_state=None):
     Parameters
     ----------
     n_samples : int, default=1000
-        Number of points; each ring gets the same share on average.
+        Number of points, an integer >= 1; each ring gets the same share on
+        average.
     n_rings : int, default=2
-        Number of rings.
+        Number of rings, an integer >= 1.
     noise : float, default=0.05
-        Standard deviation of the Gaussian noise added to each point.
+        Standard deviation of the Gaussian noise added to each point, a
+        finite number >= 0.
     random_state : int, RandomState instance or None, default=None
         Seed.
 
@@ -180,7 +239,10 @@ def make_rings(n_samples=1000, *, n_rings=2, noise=0.05, random_state=None):
     >>> make_rings(10, random_state=0).shape
     (10, 2)
     """
-    rng = check_random_state(random_state)
+    n_samples = check_int("n_samples", n_samples, 1)
+    n_rings = check_int("n_rings", n_rings, 1)
+    noise = check_real("noise", noise, at_least=0.0)
+    rng = _check_random_state(random_state)
     radius = 1.0 + rng.randint(0, n_rings, n_samples)
     angle = rng.uniform(0.0, 2 * np.pi, n_samples)
     X = radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
@@ -193,9 +255,9 @@ def make_moons(n_samples=1000, *, noise=0.1, random_state=None):
     Parameters
     ----------
     n_samples : int, default=1000
-        Number of points.
+        Number of points, an integer >= 1.
     noise : float, default=0.1
-        Standard deviation of the Gaussian noise.
+        Standard deviation of the Gaussian noise, a finite number >= 0.
     random_state : int, RandomState instance or None, default=None
         Seed.
 
@@ -203,7 +265,9 @@ def make_moons(n_samples=1000, *, noise=0.1, random_state=None):
     -------
     X : ndarray of shape (n_samples, 2)
     """
-    X, _ = _sk_datasets.make_moons(n_samples, noise=noise, random_state=random_state)
+    n_samples = check_int("n_samples", n_samples, 1)
+    noise = check_real("noise", noise, at_least=0.0)
+    X, _ = _sk_datasets.make_moons(n_samples, noise=noise, random_state=_check_random_state(random_state))
     return X.astype(np.float64)
 
 
@@ -215,9 +279,9 @@ def make_checkerboard(n_samples=1000, *, n_squares=4, random_state=None):
     Parameters
     ----------
     n_samples : int, default=1000
-        Number of points.
+        Number of points, an integer >= 1.
     n_squares : int, default=4
-        Squares per side.
+        Squares per side, an integer >= 1.
     random_state : int, RandomState instance or None, default=None
         Seed.
 
@@ -234,7 +298,9 @@ def make_checkerboard(n_samples=1000, *, n_squares=4, random_state=None):
     >>> bool(np.all(cells.sum(axis=1) % 2 == 0))
     True
     """
-    rng = check_random_state(random_state)
+    n_samples = check_int("n_samples", n_samples, 1)
+    n_squares = check_int("n_squares", n_squares, 1)
+    rng = _check_random_state(random_state)
     dark = np.array([(i, j) for i in range(n_squares) for j in range(n_squares) if (i + j) % 2 == 0])
     cells = dark[rng.randint(0, len(dark), n_samples)]
     side = 4.0 / n_squares
@@ -265,7 +331,7 @@ def make_mixed_table(n_samples=1000, *, as_frame=False, random_state=None):
     Parameters
     ----------
     n_samples : int, default=1000
-        Number of rows.
+        Number of rows, an integer >= 1.
     as_frame : bool, default=False
         Return a pandas DataFrame (pandas must be installed) whose dtypes
         declare the types: ``visits`` int64, ``plan`` categorical with the
@@ -291,7 +357,9 @@ def make_mixed_table(n_samples=1000, *, as_frame=False, random_state=None):
     """
     from scipy import stats
 
-    rng = check_random_state(random_state)
+    n_samples = check_int("n_samples", n_samples, 1)
+    as_frame = check_bool("as_frame", as_frame)
+    rng = _check_random_state(random_state)
     plan = rng.choice(len(_PLAN_SHARES), size=n_samples, p=_PLAN_SHARES)
     g = rng.standard_normal(n_samples)
     visits = rng.poisson(np.exp(0.5 + 0.4 * g + 0.25 * plan)).astype(np.float64)
@@ -339,7 +407,8 @@ def load_dataset(name):
         "diabetes": _sk_datasets.load_diabetes,
         "digits": _sk_datasets.load_digits,
     }
-    if name not in loaders:
+    # a list or a dict would raise a TypeError in the dict lookup
+    if not isinstance(name, str) or name not in loaders:
         raise ValueError(f"Unknown dataset {name!r}; expected one of {DATASETS}.")
     return np.asarray(loaders[name]().data, dtype=np.float64)
 
@@ -869,10 +938,12 @@ def load_table(name, *, as_frame=False):
     """
     from sklearn.utils import Bunch
 
-    if name not in _TABLE_LOADERS:
+    # a list or a dict would raise a TypeError in the dict lookup
+    if not isinstance(name, str) or name not in _TABLE_LOADERS:
         raise ValueError(
             f"Unknown table {name!r}; expected one of {SUITE_TABLES} or, with statsmodels installed, {EXTRA_TABLES}."
         )
+    as_frame = check_bool("as_frame", as_frame)
     table = _TABLE_LOADERS[name]()
     return Bunch(
         data=table.data,

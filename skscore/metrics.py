@@ -66,11 +66,28 @@ def _validated(constraints, *, prefer_skip_nested_validation=True):
     return decorator
 
 
+def _check_sample(name, A):
+    """``A`` as a finite 2-D float64 array; a ``ValueError`` that names ``name`` if it is not one."""
+    try:
+        ndim = np.ndim(A)
+    except ValueError as exc:  # numpy cannot make an array of it: rows of different lengths
+        raise ValueError(f"{name}: cannot be read as a 2-D array of numbers: {exc}") from None
+    if ndim != 2:
+        # scikit-learn's message for this prints the whole array
+        raise ValueError(f"{name}: expected a 2-D array of shape (n_samples, n_features), got {ndim} dimension(s).")
+    try:
+        return check_array(A, dtype=np.float64, input_name=name)
+    except ValueError as exc:
+        # scikit-learn names the input in its NaN and infinity messages only
+        message = str(exc)
+        raise ValueError(message if message.startswith(f"Input {name} ") else f"{name}: {message}") from None
+
+
 def _check_samples(names, arrays, min_rows=1):
     """Validate samples as finite 2-D float arrays with the same number of columns."""
     checked = []
     for name, A in zip(names, arrays):
-        A = check_array(A, dtype=np.float64, input_name=name)
+        A = _check_sample(name, A)
         if A.shape[0] < min_rows:
             raise ValueError(f"{name} must have at least {min_rows} rows, got {A.shape[0]}.")
         checked.append(A)
@@ -430,6 +447,9 @@ def energy_distance(X, Y):
     e = _pow2_exponent(X, Y)
     X, Y = np.ldexp(X, -e), np.ldexp(Y, -e)
     value = 2.0 * cdist(X, Y).mean() - cdist(X, X).mean() - cdist(Y, Y).mean()
+    # the exact value is >= 0, but the three means are rounded separately: for two samples
+    # of one empirical law (a permutation) they cancel to a few ulps either side of 0
+    value = max(value, 0.0)
     return _scale_back(value, e, "energy distance")
 
 
@@ -584,7 +604,9 @@ def dcr(X_train, X_synthetic, X_holdout):
     sign of copying. A ``ratio`` well below 1, or a ``share_closer`` well
     above 0.05, means that synthetic rows sit unusually close to training
     rows: the model memorizes, and the synthetic data may leak training
-    records (``ratio`` 0 and ``share_closer`` 1 when they are copies). A
+    records (``ratio`` 0 and ``share_closer`` 1 when they are copies, or
+    ``0.05 / p0`` on discrete data where a share ``p0 >= 0.05`` of the
+    holdout rows are themselves copies of training rows: see below). A
     ``ratio`` above 1 means synthetic rows are farther from the training data
     than real data are, which is safe for privacy but can signal poor
     fidelity. Compare ``X_synthetic`` and ``X_holdout`` of similar sizes.
@@ -608,8 +630,17 @@ def dcr(X_train, X_synthetic, X_holdout):
         (both in standardized units);
         ``'ratio'``: ``synthetic_median / holdout_median`` (``inf`` or ``nan``
         when the holdout median is 0); ``'share_closer'``: fraction of
-        synthetic rows closer to the training data than the 5th percentile of
-        the holdout distances.
+        synthetic rows closer to the training data than the 5th percentile
+        ``t`` of the holdout distances, a row at distance exactly ``t``
+        counting for the fraction ``w`` that makes exactly 5 % of the holdout
+        rows closer: ``w = (0.05 n_holdout - #{holdout rows below t}) /
+        #{holdout rows at t}``.  Such ties are common on discrete data, where
+        ``t`` is 0 once 5 % of the holdout rows coincide with training rows.
+        The holdout itself gives exactly 0.05, fresh draws from its law about
+        0.05; exact copies give 1, or ``0.05 / p0`` when a share ``p0 >=
+        0.05`` of the holdout rows are at distance 0: a copy is then no
+        closer than those real rows (no share of rows can give both 1 for
+        copies and about 0.05 for fresh draws).
 
     Raises
     ------
@@ -634,19 +665,50 @@ def dcr(X_train, X_synthetic, X_holdout):
     Z_train, Z_synthetic, Z_holdout = _standardize(*arrays, what="X_synthetic or X_holdout")
     # distances computed on the rows divided by a power of two (exact): no overflow in squares
     e = _pow2_exponent(Z_train, Z_synthetic, Z_holdout)
-    nn = NearestNeighbors(n_neighbors=1).fit(np.ldexp(Z_train, -e))
-    d_syn = nn.kneighbors(np.ldexp(Z_synthetic, -e))[0][:, 0]
-    d_hold = nn.kneighbors(np.ldexp(Z_holdout, -e))[0][:, 0]
+    train = np.ldexp(Z_train, -e)
+    nn = NearestNeighbors(n_neighbors=1).fit(train)
+    d_syn, d_hold = (_distance_to_nearest(nn, train, np.ldexp(Z, -e)) for Z in (Z_synthetic, Z_holdout))
     syn_med = float(np.median(d_syn))
     hold_med = float(np.median(d_hold))
     if hold_med > 0:
         ratio = syn_med / hold_med
     else:
         ratio = float("nan") if syn_med == 0 else float("inf")
-    threshold = np.percentile(d_hold, 5)
     return {
         "synthetic_median": _scale_back(syn_med, e, "median synthetic distance"),
         "holdout_median": _scale_back(hold_med, e, "median holdout distance"),
         "ratio": float(ratio),
-        "share_closer": float(np.mean(d_syn < threshold)),
+        "share_closer": _share_closer(d_syn, d_hold, 0.05),
     }
+
+
+def _distance_to_nearest(nn, train, rows):
+    """Euclidean distance of each of ``rows`` to its nearest row of ``train`` (``nn`` fitted on it).
+
+    The neighbour comes from ``nn``, the distance is recomputed from the
+    differences: in more than about 15 dimensions ``nn`` searches by brute
+    force with ``|a|^2 - 2 a.b + |b|^2``, which leaves about 1e-7 instead of
+    0 for a copy, and the ties at 0 of :func:`_share_closer` need exact zeros.
+    """
+    nearest = nn.kneighbors(rows, return_distance=False)[:, 0]
+    return np.sqrt(np.sum((rows - train[nearest]) ** 2, axis=1))
+
+
+def _share_closer(d_syn, d_hold, alpha):
+    """Share of ``d_syn`` below the ``alpha`` quantile ``t`` of ``d_hold``, ties at ``t`` split.
+
+    ``d_syn < t`` alone fails on discrete data: when ``alpha`` of the holdout
+    rows or more copy a training row, ``t`` is 0 and even exact copies are not
+    below it.  The holdout rows at distance exactly ``t`` are shared out so
+    that ``alpha`` of the holdout counts as closer (weight ``(alpha n_holdout -
+    #{d_hold < t}) / #{d_hold = t}`` each), and a synthetic row at distance
+    ``t`` gets the same weight, since nothing tells it apart from them.
+    """
+    threshold = np.percentile(d_hold, 100 * alpha)
+    tied = np.count_nonzero(d_hold == threshold)
+    # no holdout row at t (t between two of them): a synthetic row exactly at t has probability 0
+    weight = 0.0
+    if tied:
+        weight = min(max((alpha * d_hold.size - np.count_nonzero(d_hold < threshold)) / tied, 0.0), 1.0)
+    closer = np.count_nonzero(d_syn < threshold) + weight * np.count_nonzero(d_syn == threshold)
+    return float(closer / d_syn.size)

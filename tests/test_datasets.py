@@ -5,11 +5,13 @@ from skscore.datasets import (
     DATASETS,
     EXTRA_TABLES,
     SUITE_TABLES,
+    BananaSkewLaw,
     circle_mixture_2d,
     correlated_mixture_8d,
     load_dataset,
     load_table,
     make_checkerboard,
+    make_mixed_table,
     make_moons,
     make_rings,
     mixture_2d,
@@ -62,6 +64,49 @@ def test_bundled_datasets_are_float_arrays(name):
 def test_unknown_dataset_is_refused():
     with pytest.raises(ValueError, match="Unknown dataset"):
         load_dataset("mnist")
+    # a list used to raise a TypeError in the lookup
+    with pytest.raises(ValueError, match="Unknown dataset"):
+        load_dataset(["iris"])
+    with pytest.raises(ValueError, match="Unknown table"):
+        load_table(["iris"])
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: BananaSkewLaw(df=1.5), "df"),  # used to sample NaN
+        (lambda: BananaSkewLaw(df=2), "df"),  # used to give a NaN log-density
+        (lambda: BananaSkewLaw(skew=0.0), "skew"),
+        (lambda: BananaSkewLaw(curvature=np.nan), "curvature"),
+        (lambda: BananaSkewLaw().sample(-1), "n_samples"),
+        (lambda: BananaSkewLaw().logpdf(np.zeros((3, 2))), "X"),
+        (lambda: make_rings(10, n_rings=0), "n_rings"),  # used to raise "high <= 0"
+        (lambda: make_rings(-1), "n_samples"),  # used to raise "negative dimensions are not allowed"
+        (lambda: make_rings(10, noise=-0.1), "noise"),
+        (lambda: make_rings(10, random_state=-1), "random_state"),
+        (lambda: make_checkerboard(10, n_squares=0), "n_squares"),  # used to raise "high <= 0"
+        (lambda: make_checkerboard(2.5), "n_samples"),
+        (lambda: make_moons(10, noise=np.inf), "noise"),
+        (lambda: make_mixed_table(0), "n_samples"),
+        (lambda: make_mixed_table(10, as_frame="no"), "as_frame"),
+        (lambda: circle_mixture_2d(std=0.0), "std"),
+        (lambda: circle_mixture_2d(n_components=True), "n_components"),
+        (lambda: correlated_mixture_8d(random_state="a"), "random_state"),
+        (lambda: load_table("iris", as_frame=1), "as_frame"),
+    ],
+)
+def test_bad_parameters_are_refused_by_name(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        call()
+
+
+def test_edge_parameters_are_accepted():
+    law = BananaSkewLaw(df=2.5, curvature=0)
+    assert law.sample(0).shape == (0, 8)
+    assert np.all(np.isfinite(law.logpdf(law.sample(100, random_state=0))))
+    assert law.logpdf(np.zeros(8)).shape == (1,)  # one row
+    assert make_checkerboard(5, n_squares=1, random_state=0).shape == (5, 2)
+    np.testing.assert_allclose(np.linalg.norm(make_rings(5, n_rings=1, noise=0.0, random_state=0), axis=1), 1.0)
 
 
 KINDS = ("continuous", "integer", "categorical")

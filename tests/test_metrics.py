@@ -109,6 +109,14 @@ def test_energy_distance_is_zero_for_identical_samples_and_positive_for_a_shift(
         energy_distance(np.zeros((3, 2)), np.zeros((3, 3)))
 
 
+def test_energy_distance_of_a_permutation_is_not_negative():
+    # the three rounded means used to cancel to -4.4e-16 for seeds 3 and 6
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((50, 3))
+        assert energy_distance(X, X[rng.permutation(50)]) >= 0.0
+
+
 @pytest.fixture
 def one_thread():
     # HistGradientBoosting uses OpenMP; on a small shared machine its threads can
@@ -162,6 +170,30 @@ def test_dcr_copies_and_fresh_draws():
     assert set(result) == {"synthetic_median", "holdout_median", "ratio", "share_closer"}
     assert 0.7 < result["ratio"] < 1.4
     assert result["share_closer"] < 0.15
+
+
+def test_dcr_ties_at_zero_are_exact_in_many_dimensions():
+    # past ~15 columns the neighbour search computes |a|^2 - 2 a.b + |b|^2, which gave
+    # some copies ~1e-8 instead of 0 and broke the ties (0.145 instead of 0.15 here)
+    rng = np.random.default_rng(0)
+    train, holdout = (rng.integers(0, 2, (300, 20)).astype(float) for _ in range(2))
+    holdout[:100] = train[:100]  # a third of the holdout at distance 0
+    assert dcr(train, train, holdout)["share_closer"] == pytest.approx(0.05 / (1 / 3))
+    assert dcr(train, holdout, holdout)["share_closer"] == pytest.approx(0.05)
+
+
+def test_dcr_on_discrete_data_splits_the_ties_at_zero():
+    # 300 rows in 10**3 cells: a quarter of the holdout rows copy a training row, so the
+    # holdout's 5th percentile is 0, and "closer than it" used to count nothing, copies included
+    rng = np.random.default_rng(0)
+    train, holdout, fresh = (rng.integers(0, 10, (300, 3)).astype(float) for _ in range(3))
+    p0 = np.mean((holdout[:, None, :] == train[None]).all(axis=2).any(axis=1))
+    assert p0 > 0.2
+    # copies are no closer than those holdout rows: they count as much, 4 times the 0.05 of no copying
+    assert dcr(train, train, holdout)["share_closer"] == pytest.approx(0.05 / p0)
+    assert dcr(train, holdout, holdout)["share_closer"] == pytest.approx(0.05)
+    # over seeds the share of fresh draws spreads by 0.007 around 0.05
+    assert dcr(train, fresh, holdout)["share_closer"] == pytest.approx(0.05, abs=0.02)
 
 
 def test_dcr_standardizes_with_training_scale():
@@ -259,27 +291,40 @@ def test_c2st_auc_refuses_folds_it_cannot_score():
         c2st_auc(_X, _Y, classifier=LogisticRegression(), cv=only_real)
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        lambda X, Y: sliced_wasserstein(X, Y),
-        lambda X, Y: wasserstein1(X, Y),
-        lambda X, Y: mmd(X, Y),
-        lambda X, Y: energy_distance(X, Y),
-        lambda X, Y: c2st_auc(X, Y, classifier=LogisticRegression()),
-        lambda X, Y: dcr(X, Y, Y),
-    ],
-    ids=["sliced_wasserstein", "wasserstein1", "mmd", "energy_distance", "c2st_auc", "dcr"],
-)
+# each metric on two samples, and the name of its second sample
+_CALLS = {
+    "sliced_wasserstein": (lambda X, Y: sliced_wasserstein(X, Y), "Y"),
+    "wasserstein1": (lambda X, Y: wasserstein1(X, Y), "Y"),
+    "mmd": (lambda X, Y: mmd(X, Y), "Y"),
+    "energy_distance": (lambda X, Y: energy_distance(X, Y), "Y"),
+    "c2st_auc": (lambda X, Y: c2st_auc(X, Y, classifier=LogisticRegression()), "X_synthetic"),
+    "dcr": (lambda X, Y: dcr(X, Y, Y), "X_synthetic"),
+}
+
+
+@pytest.mark.parametrize("call", [call for call, _ in _CALLS.values()], ids=list(_CALLS))
 def test_bad_data_are_refused(call):
     with pytest.raises(ValueError, match="NaN"):
         call(np.where(np.eye(20, 2) > 0, np.nan, _X), _Y)
     with pytest.raises(ValueError, match="infinity"):
         call(_X, np.where(np.eye(20, 2) > 0, np.inf, _Y))
-    with pytest.raises(ValueError, match="2D"):
+    with pytest.raises(ValueError, match="expected a 2-D array"):
         call(_X[:, 0], _Y)
     with pytest.raises(ValueError, match="same number of columns"):
         call(_X, _Y[:, :1])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((0, 2)), _Y[:, 0], [["a", "b"]] * 20, [[0.0, 1.0]] * 19 + [[0.0]], np.zeros((20, 2, 1))],
+    ids=["empty", "1-D", "text", "ragged", "3-D"],
+)
+@pytest.mark.parametrize("name", list(_CALLS))
+def test_bad_data_are_refused_by_name(name, bad):
+    # these messages came from numpy or scikit-learn without the argument's name
+    call, argument = _CALLS[name]
+    with pytest.raises(ValueError, match=f"^{argument}: "):
+        call(_X, bad)
 
 
 # --- huge and tiny values -------------------------------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.utils import check_random_state
 
+from .._checks import check_int, check_real
 from .._kernels.systems import double_well_chain_run, ou_run
 from ._validation import _check_lags
 
@@ -31,16 +32,6 @@ __all__ = ["DoubleWellChain", "OrnsteinUhlenbeck", "perturbation_response"]
 _NOISE_CHUNK = 1 << 21
 # Ensemble members integrated together by perturbation_response.
 _MEMBER_CHUNK = 512
-
-
-def _check_positive(name, value):
-    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
-
-
-def _check_count(name, value, minimum):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
 class _StochasticSystem:
@@ -97,10 +88,10 @@ class _StochasticSystem:
             The trajectories; the first row is a draw from (close to) the
             stationary law.
         """
-        _check_count("n_times", n_times, 1)
-        _check_positive("dt", dt)
+        check_int("n_times", n_times, 1)
+        check_real("dt", dt, above=0)
         if n_trajectories is not None:
-            _check_count("n_trajectories", n_trajectories, 1)
+            check_int("n_trajectories", n_trajectories, 1)
         rng = check_random_state(random_state)
         m = 1 if n_trajectories is None else n_trajectories
         states = self._initial_states(m, dt, rng)[:, None, :].copy()
@@ -253,9 +244,9 @@ class DoubleWellChain(_StochasticSystem):
     """
 
     def __init__(self, n_sites=4, *, coupling=0.5, noise=0.7, time_step=0.01, burn_in=100.0):
-        _check_count("n_sites", n_sites, 1)
-        _check_positive("noise", noise)
-        _check_positive("time_step", time_step)
+        check_int("n_sites", n_sites, 1)
+        check_real("noise", noise, above=0)
+        check_real("time_step", time_step, above=0)
         for name, value in (("coupling", coupling), ("burn_in", burn_in)):
             if not (
                 isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value >= 0
@@ -340,9 +331,9 @@ def perturbation_response(system, lags, dt, *, n_members=1000, epsilon=0.01, ran
     if not isinstance(system, _StochasticSystem):
         raise ValueError(f"system must be one of the systems of skscore.response.systems, got {system!r}.")
     lags = _check_lags(lags)
-    _check_positive("dt", dt)
-    _check_count("n_members", n_members, 2)
-    _check_positive("epsilon", epsilon)
+    check_real("dt", dt, above=0)
+    check_int("n_members", n_members, 2)
+    check_real("epsilon", epsilon, above=0)
     rng = check_random_state(random_state)
     d, n_out = system.n_dims, int(lags[-1])
     mean = np.zeros((len(lags), d, d))
