@@ -51,6 +51,7 @@ import csv
 import io
 import math
 import os
+import shlex
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,6 +86,10 @@ _SNIFF_RECORDS = 50  # records (header included) read to detect the separator
 
 # identifier_columns: fewest rows for "a different value on every row" to mean an identifier.
 MIN_IDENTIFIER_ROWS = 10
+
+# A numeric column with at most this many text cells (or 1 % of its cells) is named with them,
+# not read as labels: a stray "?" is a typo or a missing value, not a category.
+STRAY_CELLS = 5
 
 
 @dataclass
@@ -323,7 +328,9 @@ def _read_rows(path, delimiter, empty_rows=False):
     sniffed = delimiter is None
     if sniffed:
         delimiter = _sniff_delimiter(text)
-    raw_header, rows = _parse_rows(csv.reader(io.StringIO(text), delimiter=delimiter), path, empty_rows)
+    # strict: a quoted field still open at the end of the file is an error (the lenient reader
+    # swallows every line after its opening quote into one cell, without a word)
+    raw_header, rows = _parse_rows(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True), path, empty_rows)
     header = None if raw_header is None else [cell.strip() for cell in raw_header]
     if sniffed and header is not None and len(header) == 1:
         inside = [sep for sep in DELIMITERS if sep != delimiter and sep in header[0]]
@@ -352,6 +359,13 @@ def _parse_rows(reader, path, empty_rows=False):
             else:
                 rows.append((start, fields))
     except csv.Error as exc:
+        if str(exc) == "unexpected end of data":  # the end of the file inside a quoted field
+            after = reader.line_num - line
+            swallowed = f", swallowing the {after} line{'s' if after != 1 else ''} after it" if after > 0 else ""
+            raise ValueError(
+                f"{path}, line {line}: unterminated quoted field: a double quote that opens a field there is never "
+                f"closed, so the field runs to the end of the file{swallowed}; close the quote, or remove it"
+            ) from None
         raise ValueError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
     return header, rows
 
@@ -372,26 +386,22 @@ def _forced_kinds(header, integer_columns, categorical_columns, drop_columns):
     categorical_columns = _as_names(categorical_columns, "categorical_columns")
     drop_columns = _as_names(drop_columns, "drop_columns")
     known = set(header)
-    for option, names in (
-        ("integer_columns", integer_columns),
-        ("categorical_columns", categorical_columns),
-        ("drop_columns", drop_columns),
-    ):
+    lists = {"--integer": integer_columns, "--categorical": categorical_columns, "--drop": drop_columns}
+    for option, names in lists.items():
         unknown = [name for name in names if name not in known]
         if unknown:
+            quoted = [name for name in header if "," in name or '"' in name]
+            hint = f"; write a name that holds a comma in double quotes: {option} {option_value(quoted[:1])}"
             raise ValueError(
                 f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in {option}; "
-                f"the header has {', '.join(map(repr, header))}"
+                f"the header has {', '.join(map(repr, header))}{hint if quoted else ''}"
             )
-    both = [name for name in integer_columns if name in set(categorical_columns)]
-    if both:
-        raise ValueError(f"column {both[0]!r} is given both as integer and as categorical")
-    for option, names in (("integer", integer_columns), ("categorical", categorical_columns)):
-        dropped = [name for name in names if name in set(drop_columns)]
-        if dropped:
-            raise ValueError(f"column {dropped[0]!r} is given both as {option} and as dropped")
+    for first, second in (("--integer", "--categorical"), ("--integer", "--drop"), ("--categorical", "--drop")):
+        both = [name for name in lists[first] if name in set(lists[second])]
+        if both:
+            raise ValueError(f"column {both[0]!r} is named in both {first} and {second}")
     if drop_columns and set(drop_columns) >= known:
-        raise ValueError("every column is dropped; nothing is left to read")
+        raise ValueError("--drop names every column; nothing is left to model")
     forced = dict.fromkeys(integer_columns, "integer")
     forced.update(dict.fromkeys(categorical_columns, "categorical"))
     return forced, set(drop_columns)
@@ -605,7 +615,7 @@ def read_csv_source(
         cells = [fields[j].strip() for _, fields in rows]
         missing = [cell.lower() in MISSING_MARKERS for cell in cells]
         if all(missing):
-            raise ValueError(f"column {name!r} has no value on any row: leave it out with --drop {name}")
+            raise ValueError(f"column {name!r} has no value on any row: leave it out with --drop {option_value([name])}")
         kind = forced.get(name, "auto")
         parsed = None if kind == "categorical" else _numeric_column(name, cells, lines, kind, missing)
         if parsed is not None:
@@ -615,12 +625,14 @@ def read_csv_source(
             values[np.array(missing, dtype=bool)] = None
             labels = [cell for cell, gone in zip(cells, missing) if not gone]
             n_distinct = len(set(labels))
+            if forced.get(name) != "categorical":
+                _refuse_stray_text(name, cells, lines, missing, n_distinct > max_categories, allow_missing)
             if n_distinct > max_categories:
                 every = " (one per row)" if n_distinct == len(labels) else ""
                 raise ValueError(
                     f"column {name!r} has {n_distinct} distinct text values{every}; it looks like an identifier "
-                    f"or free text, which cannot be modelled: leave it out with --drop {name}, or raise "
-                    f"--max-categories (now {max_categories}) if it is a category"
+                    f"or free text, which cannot be modelled: leave it out with --drop {option_value([name])}, or "
+                    f"raise --max-categories (now {max_categories}) if it is a category"
                 )
         kinds.append(kind)
         columns.append(values)
@@ -636,6 +648,50 @@ def read_csv_source(
         newline=newline,
     )
     return table, source
+
+
+def _refuse_stray_text(name, cells, lines, missing, too_many_labels, allow_missing):
+    """Refuse a numeric column with a few text cells (a stray ``?``), naming them.
+
+    Read as text, such a column is refused for its many distinct values (or
+    as an identifier), or, when its numbers are fractional, modelled as
+    labels that copy the input values: neither is what its author meant.
+    A column of labels that are mostly numbers (codes) with other labels
+    besides is left alone unless it would be refused anyway.
+    """
+    observed = [(line, cell) for line, cell, gone in zip(lines, cells, missing) if not gone]
+    numbers = [_parse_number(cell) for _, cell in observed]
+    text = [(line, cell) for (line, cell), number in zip(observed, numbers) if number is None]
+    if not 0 < len(text) <= max(STRAY_CELLS, len(observed) // 100) or 2 * len(text) >= len(observed):
+        return
+    values = np.array([number for number in numbers if number is not None])
+    fractional = bool(np.any(np.isfinite(values) & (values != np.floor(values))))
+    identifier = len(observed) >= MIN_IDENTIFIER_ROWS and len({cell for _, cell in observed}) == len(observed)
+    if not (too_many_labels or identifier or fractional):
+        return
+    shown = ", ".join(f"{cell if len(cell) <= 40 else cell[:37] + '...'!r} on line {line}" for line, cell in text[:3])
+    shown += f" and {len(text) - 3} more" if len(text) > 3 else ""
+    it, its = ("it", "its row") if len(text) == 1 else ("them", "their rows")
+    if allow_missing:
+        fix = f"correct {it}, or where a cell marks a missing value, write it as an empty cell or NA, which impute fills"
+    else:
+        fix = (
+            f"correct {it} or remove {its}; a missing value is written as an empty cell or NA, which generate "
+            "refuses and skscore impute fills"
+        )
+    labels = "" if too_many_labels or identifier else f", or pass --categorical {option_value([name])} to model it as labels"
+    raise ValueError(f"column {name!r} holds numbers except {shown}; {fix}{labels}")
+
+
+def option_value(names):
+    """``names`` written as a value of ``--drop`` (``--integer``, ``--categorical``), quoted for the shell.
+
+    One CSV record: a name that holds the separator or a double quote is
+    written in double quotes, as the options read it.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(names)
+    return shlex.quote(buffer.getvalue()[:-1])
 
 
 def identifier_columns(table, exempt=()):

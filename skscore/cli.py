@@ -4,7 +4,11 @@
 same columns and types: it reads the file (see :mod:`skscore._tabular`) and
 passes its integer and categorical columns to the model's column types.
 Columns with a different integer or label on every row (identifiers) are
-refused unless dropped (``--drop``) or typed explicitly.  Outputs never lose
+refused unless dropped (``--drop``) or typed explicitly; integers beyond the
+models' integer range (2**40) are modelled as continuous and rounded on
+output.  The column lists are read as one CSV record each (a name holding a
+comma in double quotes), and a quoted field left open in the input is
+refused rather than read to the end of the file.  Outputs never lose
 data: an existing file is replaced only with ``--force`` (atomically, keeping
 its permission bits), never the input file, a symbolic link is followed and
 kept, a named pipe or character device is written to as it is, and ``-o -``
@@ -32,7 +36,9 @@ matplotlib is installed, two figures per dataset.
 """
 
 import argparse
+import codecs
 import contextlib
+import csv
 import io
 import math
 import os
@@ -47,6 +53,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 
+from ._columns import MAX_INTEGER_MAGNITUDE
+from ._io import atomic_write, check_directory, write_stream
 from ._peers import (
     FD_PARAMS,
     GMM_COMPONENTS,
@@ -57,12 +65,19 @@ from ._peers import (
     StandardizedKDE,
     installed,
 )
-from ._io import atomic_write, check_directory, write_stream
-from ._tabular import format_csv, format_filled_csv, identifier_columns, read_csv, read_csv_source
-from .datasets import DATASETS, SUITE_TABLES, load_dataset
-from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
+from ._tabular import (
+    _MAX_EXACT_INTEGER,
+    Table,
+    format_csv,
+    format_filled_csv,
+    identifier_columns,
+    option_value,
+    read_csv_source,
+)
 from .boosted import GradientBoostedScore
 from .convex import ConvexTwoLayerScore
+from .datasets import DATASETS, SUITE_TABLES, load_dataset
+from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
 from .mixture_prior import GaussianMixturePriorDiffusion
 from .random_features import DiffusionRandomFeatures
 from .suite import SUITE_MODELS, SUITE_PEERS, _cell, _markdown, format_suite, run_suite
@@ -157,6 +172,15 @@ def number(text):
 
 def _split_names(text):
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _check_unique(option, names):
+    """Refuse a name given twice: its rows, samples and files would collide (checked before any fit)."""
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{option} names {name!r} twice; give each name once.")
+        seen.add(name)
 
 
 def _check_names(kind, names, known):
@@ -254,6 +278,8 @@ def _benchmark_datasets(datasets, models, seed=0, test_size=0.3, n_jobs=None, pr
     ``progress``, one line per fitted model goes to stderr.
     """
     datasets, models = list(datasets), list(models)
+    for option, names in (("datasets", datasets), ("models", models), ("peers", peers or ())):
+        _check_unique(option, names)
     peer_classes = _benchmark_peers(None if peers is None else list(peers))
     if not models and not peer_classes:
         raise ValueError("the benchmark needs at least one model or peer.")
@@ -652,8 +678,13 @@ def _output_plan(path, data, force, what="the samples"):
     existing regular file, written atomically; a symbolic link is followed
     and kept).  Raises ValueError for the input file itself, an existing
     regular file without ``force``, a directory or another kind of file, or
-    a directory where no file can be created.
+    a directory where no file can be created, an empty path and one that
+    names a directory (``new/``, ``dir/.``) whether it exists or not.
     """
+    if not path:
+        raise ValueError("-o needs a file name ('-' for standard output), got an empty one")
+    if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)) or os.path.basename(path) in (".", ".."):
+        raise ValueError(f"the output {path} names a directory; give a file name")
     if path in STDOUT_NAMES or os.path.abspath(path) in STDOUT_NAMES:
         return "stdout"
     try:
@@ -702,49 +733,106 @@ def _refuse_identifiers(table, exempt, impute=False):
     if not flagged:
         return
     names = [name for name, _ in flagged]
+    listed = option_value(names)  # as the options read it, quoted for the shell
     if len(names) == 1:
         name, reason = flagged[0]
         flag = "--integer" if table.kinds[table.names.index(name)] == "integer" else "--categorical"
         if impute:
             raise ValueError(
                 f"column {name!r} looks like an identifier ({reason}): a model learns nothing from it and would "
-                f"draw made-up identifiers for its missing cells; pass --drop {name} to copy it to the output "
-                f"without modelling it, or {flag} {name} to model it anyway"
+                f"draw made-up identifiers for its missing cells; pass --drop {listed} to copy it to the output "
+                f"without modelling it, or {flag} {listed} to model it anyway"
             )
         raise ValueError(
             f"column {name!r} looks like an identifier ({reason}): synthetic rows would copy or imitate real "
-            f"identifiers; leave it out with --drop {name}, or pass {flag} {name} to model it anyway"
+            f"identifiers; leave it out with --drop {listed}, or pass {flag} {listed} to model it anyway"
         )
     if impute:
         raise ValueError(
             f"columns {', '.join(map(repr, names))} look like identifiers (a different value on every row): a "
-            f"model learns nothing from them; pass --drop {','.join(names)} to copy them to the output without "
+            f"model learns nothing from them; pass --drop {listed} to copy them to the output without "
             "modelling them, or name them in --integer or --categorical to model them anyway"
         )
     raise ValueError(
         f"columns {', '.join(map(repr, names))} look like identifiers (a different value on every row): synthetic "
-        f"rows would copy or imitate real identifiers; leave them out with --drop {','.join(names)}, or name them "
+        f"rows would copy or imitate real identifiers; leave them out with --drop {listed}, or name them "
         "in --integer or --categorical to model them anyway"
     )
 
 
-def _read_table(args, reader, **options):
-    """The CSV file of ``generate`` or ``impute`` read by ``reader`` with the column options of ``args``.
+# ----------------------------------------------------------- the CSV file in
+# --integer, --categorical, --drop: the attribute of ``args`` for each option.
+_COLUMN_OPTIONS = {"--integer": "integer", "--categorical": "categorical", "--drop": "drop"}
 
-    Returns what ``reader`` returns, the columns whose kind was forced
-    (``--integer``, ``--categorical``) and the dropped ones (``--drop``).
+
+def _column_list(option, text):
+    """The value of ``--integer``, ``--categorical`` or ``--drop``, read as one CSV record.
+
+    ``a,b`` names two columns; a name that holds a comma (or a double quote)
+    is written in double quotes as in a CSV file: ``"customer, id",b``.
+    Names are stripped of surrounding spaces; empty ones are left out.
     """
-    integer, categorical, dropped = _split_names(args.integer), _split_names(args.categorical), _split_names(args.drop)
-    result = reader(
+    try:
+        records = list(csv.reader([text], skipinitialspace=True, strict=True))
+    except csv.Error as exc:
+        raise ValueError(
+            f"{option} {text!r} does not read as comma-separated column names ({exc}); write a name that holds "
+            "a comma in double quotes, as in --drop '\"customer, id\",age'"
+        ) from None
+    return [name.strip() for name in (records[0] if records else []) if name.strip()]
+
+
+def _continuous_wide_integers(table):
+    """Integer columns beyond the models' integer range become continuous ('float') columns.
+
+    The models dequantize integers only up to ``MAX_INTEGER_MAGNITUDE``
+    (2**40) in magnitude; an integer column with larger values (epoch
+    milliseconds, say; detected or named in ``--integer``) is modelled as
+    continuous instead, where a step of 1 is far below its spread, and its
+    values are rounded to integers on output (see :func:`_decode`).
+    Returns the positions of those columns.
+    """
+    wide = []
+    for j, (kind, column) in enumerate(zip(table.kinds, table.columns)):
+        if kind == "integer" and np.nanmax(np.abs(np.asarray(column, dtype=np.float64))) > MAX_INTEGER_MAGNITUDE:
+            table.kinds[j] = "float"
+            wide.append(j)
+    return wide
+
+
+def _decode(table, wide, X):
+    """``table.from_array(X)``, the columns of ``wide`` (integers modelled as continuous) rounded to integers."""
+    if not wide:
+        return table.from_array(X)
+    X, kinds = np.array(X, dtype=np.float64), list(table.kinds)
+    for j in wide:
+        X[:, j] = np.rint(X[:, j])
+        if np.all(np.abs(X[:, j]) <= _MAX_EXACT_INTEGER):
+            kinds[j] = "integer"
+    return Table(names=table.names, kinds=kinds, columns=table.columns, delimiter=table.delimiter).from_array(X)
+
+
+def _read_table(args, *, allow_missing=False):
+    """The CSV file of ``generate`` or ``impute`` read with the column options of ``args``.
+
+    Returns ``(table, source)`` as :func:`read_csv_source` returns them,
+    the columns whose kind was forced (``--integer``, ``--categorical``) and
+    the dropped ones (``--drop``).
+    """
+    if args.max_categories < 1:
+        raise ValueError(f"--max-categories must be a positive number of labels, got {args.max_categories}.")
+    lists = {option: _column_list(option, getattr(args, attribute)) for option, attribute in _COLUMN_OPTIONS.items()}
+    integer, categorical, dropped = lists["--integer"], lists["--categorical"], lists["--drop"]
+    table, source = read_csv_source(
         args.data,
         integer_columns=integer or None,
         categorical_columns=categorical or None,
         max_categories=args.max_categories,
         delimiter=args.delimiter,
         drop_columns=dropped or None,
-        **options,
+        allow_missing=allow_missing,
     )
-    return result, set(integer) | set(categorical), dropped
+    return (table, source), integer, categorical, dropped
 
 
 def _typed_model(args, table):
@@ -771,8 +859,9 @@ def _generate_command(args):
         raise ValueError(f"-n must be a positive number of rows, got {args.n_samples}.")
     _check_seed_and_jobs(args.seed, args.n_jobs)
     plan = _output_plan(args.output, args.data, args.force)
-    table, forced, dropped = _read_table(args, read_csv)
-    _refuse_identifiers(table, exempt=forced)
+    (table, _), integer, categorical, dropped = _read_table(args)
+    _refuse_identifiers(table, exempt=set(integer) | set(categorical))
+    wide = _continuous_wide_integers(table)
     progress = args.progress or sys.stderr.isatty()
     X = table.to_array()  # categorical columns as the codes of their sorted labels
     _check_scale(table, X)
@@ -792,7 +881,7 @@ def _generate_command(args):
             f"the {args.model} model produced non-finite values (a numeric overflow); rescale columns with "
             "very large values and try again"
         )
-    text = format_csv(table.from_array(samples))
+    text = format_csv(_decode(table, wide, samples))
     left_out = f", left out: {', '.join(dropped)}" if dropped else ""
     destination = "standard output" if plan == "stdout" else args.output
     summary = (
@@ -903,6 +992,11 @@ def _impossible_row(model_name, model, table, source, X, error):
     return error
 
 
+def _keep_bom(source, text):
+    """``text`` written from the file of ``source``, with the file's UTF-8 byte-order mark when it has one."""
+    return "\ufeff" + text if source.data.startswith(codecs.BOM_UTF8) else text
+
+
 def _impute_command(args):
     """``impute``: fill the missing cells of a CSV file by conditional draws from a fitted model.
 
@@ -914,7 +1008,7 @@ def _impute_command(args):
         raise ValueError(f"--draws must be a positive number of completed tables, got {args.draws}.")
     _check_seed_and_jobs(args.seed, args.n_jobs)
     plan = _output_plan(args.output, args.data, args.force, what="the completed table")
-    (table, source), forced, dropped = _read_table(args, read_csv_source, allow_missing=True)
+    (table, source), integer, categorical, dropped = _read_table(args, allow_missing=True)
     draw_column = DRAW_COLUMN if args.draws > 1 else None
     if draw_column is not None and draw_column in [name.strip() for name in source.header]:
         raise ValueError(
@@ -930,14 +1024,15 @@ def _impute_command(args):
         if draw_column is None:
             summary = f"no missing cell in {args.data}{outside}: wrote it unchanged to {destination}\n"
             return _deliver(args, plan, source.data, summary)
-        text = format_filled_csv(source, table, [table] * args.draws, draw_column=draw_column)
+        text = _keep_bom(source, format_filled_csv(source, table, [table] * args.draws, draw_column=draw_column))
         summary = (
             f"no missing cell in {args.data}{outside}: wrote {args.draws} unchanged copies of its {n_rows} rows "
             f"({args.draws * n_rows} rows x {n_columns} columns, {draw_column!r} first) to {destination}\n"
         )
         return _deliver(args, plan, text, summary)
 
-    _refuse_identifiers(table, exempt=forced, impute=True)
+    _refuse_identifiers(table, exempt=set(integer) | set(categorical), impute=True)
+    wide = _continuous_wide_integers(table)
     _check_scale(table, X)
     progress = args.progress or sys.stderr.isatty()
     model = _typed_model(args, table)
@@ -975,7 +1070,8 @@ def _impute_command(args):
             f"the {args.model} model produced non-finite values (a numeric overflow); rescale columns with "
             "very large values and try again"
         )
-    text = format_filled_csv(source, table, [table.from_array(draw) for draw in draws], draw_column=draw_column)
+    completed = [_decode(table, wide, draw) for draw in draws]
+    text = _keep_bom(source, format_filled_csv(source, table, completed, draw_column=draw_column))
     written = (
         f"{n_rows} rows x {n_columns} columns"
         if draw_column is None
@@ -992,11 +1088,15 @@ def _impute_command(args):
 
 def _benchmark_command(args):
     """``benchmark``: returns the table; writes the files of ``--out``."""
+    _check_out_name(args.out)
     if args.suite:
         return _suite_command(args)
     datasets, models = _split_names(args.datasets), _split_names(args.models)
-    figures = bool(args.out) and _have_matplotlib()
-    if args.out:
+    _check_unique("--datasets", datasets)
+    _check_unique("--models", models)
+    _check_unique("--peers", _peer_names(args.peers) or ())
+    figures = args.out is not None and _have_matplotlib()
+    if args.out is not None:
         _check_names("dataset", datasets, DATASETS)
         _check_out_directory(args.out, _benchmark_files(datasets, figures), args.force)
     results = _benchmark_datasets(
@@ -1014,11 +1114,17 @@ def _benchmark_command(args):
         if figures:
             _write_figures(args.out, dataset, X_train, X_test, samples, args.force)
     table = format_table(rows)
-    if args.out:
+    if args.out is not None:
         _write_atomic(args.out, "benchmark.md", table, args.force)
         if not figures:
             print("skscore: note: matplotlib is not installed; wrote the table only, no figures.", file=sys.stderr)
     return table
+
+
+def _check_out_name(directory):
+    """``--out ""`` is refused rather than ignored."""
+    if directory is not None and not directory:
+        raise ValueError("--out needs a directory name, got an empty one")
 
 
 def _peer_names(text):
@@ -1029,14 +1135,28 @@ def _peer_names(text):
 
 
 def _suite_command(args):
-    """``benchmark --suite real``: returns the suite's Markdown; writes DIR/suite.md with ``--out``."""
-    if args.out:
+    """``benchmark --suite real``: returns the suite's Markdown; writes DIR/suite.md with ``--out``.
+
+    The options the suite takes as parameters are checked here, so that a
+    message names the option (``--draws``, not ``n_draws``).
+    """
+    tables = _split_names(args.tables) if args.tables is not None else list(SUITE_TABLES)
+    models, peers = _split_names(args.models), _peer_names(args.peers)
+    for option, names in (("--tables", tables), ("--models", models), ("--peers", peers or ())):
+        _check_unique(option, names)
+    if args.tables is not None and not tables:
+        raise ValueError(f"--tables names no table; choose from {', '.join(SUITE_TABLES)}.")
+    if args.draws < 1:
+        raise ValueError(f"--draws must be at least 1 (sample sets per model), got {args.draws}.")
+    if args.max_train < 10:
+        raise ValueError(f"--max-train must be at least 10 (training rows per table), got {args.max_train}.")
+    if args.out is not None:
         _check_out_directory(args.out, ["suite.md"], args.force)
     _check_seed_and_jobs(args.seed, args.n_jobs)
     rows = run_suite(
-        _split_names(args.tables) if args.tables else SUITE_TABLES,
-        _split_names(args.models),
-        _peer_names(args.peers),
+        tables,
+        models,
+        peers,
         seed=args.seed,
         n_draws=args.draws,
         max_train=args.max_train,
@@ -1044,12 +1164,17 @@ def _suite_command(args):
         progress=args.progress or sys.stderr.isatty(),
     )
     text = format_suite(rows)
-    if args.out:
+    if args.out is not None:
         _write_atomic(args.out, "suite.md", text, args.force)
     return text
 
 
 _COMMANDS = {"benchmark": _benchmark_command, "generate": _generate_command, "impute": _impute_command}
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning the command lets through (a model's ConvergenceWarning, say): one line on stderr."""
+    print("skscore: warning: " + " ".join(str(message).split()), file=sys.stderr, flush=True)
 
 
 def main(argv=None):
@@ -1068,8 +1193,10 @@ def main(argv=None):
         written).
     """
     try:
-        args = _build_parser().parse_args(argv)
-        output = _COMMANDS[args.command](args)
+        with warnings.catch_warnings():  # restores the warning machinery on the way out
+            warnings.showwarning = _show_warning
+            args = _build_parser().parse_args(argv)
+            output = _COMMANDS[args.command](args)
         sys.stdout.write(output)
         sys.stdout.flush()
     except SystemExit as exc:  # --help

@@ -5,6 +5,7 @@ import importlib.util
 import io
 import math
 import os
+import shlex
 import stat
 import sys
 import threading
@@ -16,7 +17,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from skscore import DiffusionRandomFeatures, _io, cli
-from skscore._tabular import read_csv
+from skscore._tabular import option_value, read_csv
 from skscore.datasets import make_mixed_table
 from skscore.metrics import c2st_auc
 
@@ -604,3 +605,225 @@ def test_importing_skscore_loads_no_model_until_one_is_used():
 
     code = "import sys, skscore; assert 'numba' not in sys.modules; skscore.DiffusionRandomFeatures; assert 'numba' in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------- CSV input and options (audit)
+def _hundred_rows(path, edit=None):
+    """``x,k``: 100 rows of a float and a small count; ``edit`` maps a line number (1: header) to its text."""
+    rng = np.random.default_rng(0)
+    lines = ["x,k"] + [f"{x:.3f},{k}" for x, k in zip(rng.normal(size=100), rng.integers(0, 4, 100))]
+    for number, text in (edit or {}).items():
+        lines[number - 1] = text
+    return _write(path, "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "make_input, line",
+    [
+        (lambda d: _hundred_rows(d / "unq.csv", {51: '-1.007,"2'}), 51),
+        (lambda d: _write(d / "one.csv", 'x,y\n1,"2\n3,4\n5,6\n'), 2),  # was "has a single data row"
+        (lambda d: _write(d / "semi.csv", 'x;y\n1;2\n3;4\n"5;6\n7;8\n'), 4),
+    ],
+    ids=["middle", "first-row", "semicolons"],
+)
+def test_generate_unterminated_quote_is_refused(tmp_path, capsys, no_fit, make_input, line):
+    out = tmp_path / "out.csv"
+    assert cli.main(["generate", str(make_input(tmp_path)), "-n", "5", "-o", str(out)]) == 2
+    _one_error_line(capsys, f"line {line}: unterminated quoted field")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ('x,y\n1,"2\n3,4\n5,6\n', "line 2: unterminated quoted field"),
+        ('x,y\n1,"abc""\n2,3\n5,6\n', "line 2: unterminated quoted field"),  # a doubled quote does not close it
+        ('x,y\n1,"2"a\n3,4\n', "line 2: malformed CSV"),  # text after a closing quote
+        ('x,y\n1,"a\nb"\n3,4\n', None),  # a quoted field holding a newline, closed
+        ('x,y\n1,"a ""q"" b"\n3,4\n', None),
+        ('x,y\n1,2"\n3,4\n', None),  # a quote inside an unquoted field is a character
+    ],
+)
+def test_quoted_fields_are_read_or_refused_by_line(tmp_path, text, error):
+    data = _write(tmp_path / "q.csv", text)
+    if error is None:
+        assert read_csv(data).n_rows == 2
+    else:
+        with pytest.raises(ValueError, match=error):
+            read_csv(data)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_generate_unterminated_quote_in_a_stream_is_refused(tmp_path, capsys, no_fit):
+    text = _hundred_rows(tmp_path / "unq.csv", {51: '-1.007,"2'}).read_text()
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(text), daemon=True)
+    writer.start()
+    assert cli.main(["generate", str(fifo), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 2
+    writer.join(10)
+    _one_error_line(capsys, "line 51: unterminated quoted field")
+
+
+def test_generate_multiline_quoted_labels_still_work(tmp_path, tiny_generate_model):
+    rows = [f'{0.37 * i:.2f},{"two lines" if i % 3 else "one"}' for i in range(30)]
+    data = _write(tmp_path / "ml.csv", "x,label\n" + "\n".join(rows).replace("two lines", '"two\nlines"') + "\n")
+    out = tmp_path / "out.csv"
+    assert cli.main(["generate", str(data), "-n", "20", "-o", str(out), "--seed", "0"]) == 0
+    assert set(read_csv(out).columns[1]) <= {"one", "two\nlines"}
+
+
+def _epoch_ms(path, n=40):
+    rng = np.random.default_rng(0)
+    times = 1_700_000_000_000 + 60_000 * rng.integers(0, 30, n)  # beyond 2**40, not an identifier
+    return _write(path, "amount,ts_ms\n" + "".join(f"{a:.2f},{t}\n" for a, t in zip(rng.gamma(2.0, size=n), times)))
+
+
+def test_generate_integers_beyond_the_models_range_are_continuous(tmp_path, capsys, tiny_generate_model):
+    data, out = _epoch_ms(tmp_path / "ts.csv"), tmp_path / "out.csv"
+    assert read_csv(data).kinds == ["float", "integer"]
+    assert cli.main(["generate", str(data), "-n", "30", "-o", str(out), "--seed", "0"]) == 0
+    table = read_csv(out)
+    assert table.kinds == ["float", "integer"]  # modelled as continuous, written as integers
+    ts = table.columns[1]
+    assert np.all(ts == np.round(ts)) and 1.69e12 < ts.min() and ts.max() < 1.71e12
+    assert len(np.unique(ts)) > 20  # drawn from a continuous law, not the input's 30 values
+
+
+def test_generate_integer_option_beyond_the_models_range_is_continuous(tmp_path, tiny_generate_model):
+    """Named in --integer, a column beyond 2**40 is modelled as continuous too, and written as integers."""
+    data, out = _epoch_ms(tmp_path / "ts.csv"), tmp_path / "out.csv"
+    assert cli.main(["generate", str(data), "-n", "30", "-o", str(out), "--seed", "0", "--integer", "ts_ms"]) == 0
+    ts = read_csv(out).columns[1]
+    assert np.all(ts == np.round(ts)) and len(np.unique(ts)) > 20
+
+
+def _comma_csv(path, n=40):
+    rng = np.random.default_rng(0)
+    pairs = zip(rng.gamma(2.0, size=n), rng.integers(0, 3, n))
+    rows = "".join(f"{1000 + i};{s:.2f};{k}\n" for i, (s, k) in enumerate(pairs))
+    return _write(path, "customer, id;spend;k\n" + rows)
+
+
+def test_column_names_with_a_comma(tmp_path, capsys, monkeypatch, tiny_generate_model):
+    data, out = _comma_csv(tmp_path / "c.csv"), tmp_path / "out.csv"
+    argv = ["generate", str(data), "-n", "5", "-o", str(out), "--seed", "0"]
+    assert cli.main(argv) == 2
+    suggested = "'\"customer, id\"'"  # as a shell reads it: "customer, id", which --drop reads as one name
+    _one_error_line(capsys, "'customer, id'", "identifier", f"--drop {suggested},", f"--integer {suggested} ")
+    assert cli.main(argv + ["--drop", "customer, id"]) == 2  # two names, neither in the header
+    _one_error_line(capsys, "'customer', 'id' in --drop", f"--drop {suggested}")
+    assert cli.main(argv + ["--drop", shlex.split(suggested)[0]]) == 0
+    assert read_csv(out).names == ["spend", "k"]
+    assert cli.main(argv + ["--force", "--integer", '"customer, id", k']) == 0
+    assert read_csv(out).names == ["customer, id", "spend", "k"]
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("a,b", ["a", "b"]),
+        (" a , b,", ["a", "b"]),
+        ('"customer, id",b', ["customer, id", "b"]),
+        ('a, "b, c"', ["a", "b, c"]),
+        ('"say ""hi"""', ['say "hi"']),
+        ("", []),
+    ],
+)
+def test_column_lists_read_as_one_csv_record(text, names):
+    assert cli._column_list("--drop", text) == names
+    if names:
+        assert cli._column_list("--drop", shlex.split(option_value(names))[0]) == names
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--drop", "nope"], ["unknown column 'nope' in --drop"]),
+        (["--categorical", "nope"], ["in --categorical"]),
+        (["--drop", '"x'], ["--drop", "double quotes"]),
+        (["--integer", "k", "--categorical", "k"], ["'k'", "--integer and --categorical"]),
+        (["--integer", "k", "--drop", "k"], ["'k'", "--integer and --drop"]),
+        (["--drop", "x,k"], ["--drop names every column"]),
+        (["--max-categories", "0"], ["--max-categories"]),
+    ],
+)
+def test_column_options_are_named_in_messages(tmp_path, capsys, no_fit, extra, words):
+    data = _small_csv(tmp_path / "in.csv")
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")] + extra) == 2
+    line = _one_error_line(capsys, *words)
+    assert "_columns" not in line
+
+
+@pytest.mark.parametrize("bad", [["?"], ["?", "n.a."]])
+def test_generate_stray_text_in_a_numeric_column(tmp_path, capsys, no_fit, bad):
+    data = _hundred_rows(tmp_path / "in.csv", {40 + i: f"{cell},1" for i, cell in enumerate(bad)})
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 2
+    line = _one_error_line(capsys, "column 'x'", "'?' on line 40", "empty cell or NA")
+    assert "--max-categories" not in line and "identifier" not in line
+
+
+def test_generate_few_stray_labels_in_fractional_numbers(tmp_path, capsys, no_fit):
+    """20 distinct numbers and one text cell would have been modelled as 21 labels, copying the numbers."""
+    data = _write(tmp_path / "in.csv", "x,k\n" + "".join(f"{i % 20 + 0.5},{i % 2}\n" for i in range(60)) + "none,1\n")
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys, "'none' on line 62", "--categorical x")
+
+
+@pytest.mark.parametrize(
+    "output, words",
+    [("", ["-o needs a file name"]), ("newname/", ["names a directory"]), ("newname/.", ["names a directory"])],
+)
+def test_generate_refuses_an_empty_or_directory_output_path(tmp_path, capsys, monkeypatch, no_fit, output, words):
+    monkeypatch.chdir(tmp_path)
+    _small_csv(tmp_path / "in.csv")
+    assert cli.main(["generate", "in.csv", "-n", "5", "-o", output]) == 2
+    _one_error_line(capsys, *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--datasets", "iris,iris", "--out", "dup"], ["--datasets names 'iris' twice"]),
+        (["--models", "random-features,random-features"], ["--models names 'random-features' twice"]),
+        (["--peers", "GaussianMixture,GaussianMixture"], ["--peers names 'GaussianMixture' twice"]),
+        (["--out", ""], ["--out needs a directory name"]),
+        (["--suite", "real", "--draws", "0"], ["--draws must be at least 1"]),
+        (["--suite", "real", "--max-train", "5"], ["--max-train must be at least 10"]),
+        (["--suite", "real", "--tables", "fair,fair"], ["--tables names 'fair' twice"]),
+        (["--suite", "real", "--out", ""], ["--out needs a directory name"]),
+    ],
+)
+def test_benchmark_checks_names_and_options_before_fitting(tmp_path, capsys, monkeypatch, no_fit, extra, words):
+    monkeypatch.chdir(tmp_path)
+
+    def no_suite(*args, **kwargs):
+        raise AssertionError("the suite ran although the command should have failed first")
+
+    monkeypatch.setattr(cli, "run_suite", no_suite)
+    assert cli.main(["benchmark", "--datasets", "iris"] + extra) == 2
+    line = _one_error_line(capsys, *words)
+    assert "n_draws" not in line and "max_train" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_library_warnings_are_one_line(tmp_path, capsys, monkeypatch):
+    class Warns:
+        def __init__(self, **kwargs):
+            pass
+
+        def fit(self, X):
+            warnings.warn("the solver stopped early;\n  increase max_iter", UserWarning)
+            return self
+
+        def sample(self, n):
+            return np.zeros((n, 2))
+
+    monkeypatch.setattr(cli, "MODELS", {"random-features": Warns})
+    data = _small_csv(tmp_path / "in.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 0
+    err = capsys.readouterr().err
+    assert err == "skscore: warning: the solver stopped early; increase max_iter\n"

@@ -4,6 +4,7 @@ import csv
 import functools
 import io
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -178,7 +179,7 @@ def test_impute_file_without_missing_cells_is_written_unchanged(tmp_path, capsys
     assert out.read_bytes() == data.read_bytes()
     assert cli.main(["impute", str(data), "-o", "-", "--draws", "2"]) == 0
     captured = capsys.readouterr()
-    assert captured.out == 'draw;x;label\r\n1;1.50;a\r\n1;2e1;"b;c"\r\n2;1.50;a\r\n2;2e1;"b;c"\r\n'
+    assert captured.out == '\ufeffdraw;x;label\r\n1;1.50;a\r\n1;2e1;"b;c"\r\n2;1.50;a\r\n2;2e1;"b;c"\r\n'  # BOM kept
     assert "no missing cell" in captured.err
 
 
@@ -248,3 +249,60 @@ def test_read_csv_missing_cells_are_refused_unless_allowed(tmp_path):
     back = table.from_array(X, allow_missing=True)
     assert back.columns[2].tolist() == ["a", "b", None, "a"]
     assert format_csv(back, allow_missing=True) == "x,n,c\n1.5,2,a\n,3,b\n2.5,,\n0.5,1,a\n"
+
+
+# ------------------------------------------------------------------ audit
+def test_impute_keeps_the_byte_order_mark_and_wide_integers(tmp_path, capsys, tiny_models):
+    """A BOM stays when cells are filled; integers beyond 2**40 are modelled as continuous, filled as integers."""
+    rng = np.random.default_rng(0)
+    pairs = zip(rng.gamma(2.0, size=40), rng.integers(0, 30, 40))
+    lines = [f"{a:.2f},{1_700_000_000_000 + 60_000 * t}" for a, t in pairs]
+    lines[3] = lines[3].split(",")[0] + ","
+    lines[7] = "," + lines[7].split(",")[1]
+    data = tmp_path / "bom.csv"
+    data.write_bytes(b"\xef\xbb\xbf" + ("amount,ts_ms\n" + "\n".join(lines) + "\n").encode())
+    out = tmp_path / "out.csv"
+    assert cli.main(["impute", str(data), "-o", str(out), "--seed", "0", "--n-jobs", "1"]) == 0
+    assert "filled 2 missing cells" in capsys.readouterr().out
+    written = out.read_bytes()
+    assert written.startswith(b"\xef\xbb\xbfamount,ts_ms\n")
+    filled = written.decode("utf-8-sig").splitlines()[4].split(",")[1]
+    assert filled.isdigit() and 1.69e12 < int(filled) < 1.71e12
+    assert cli.main(["impute", str(data), "-o", str(out), "--integer", "ts_ms", "--force", "--seed", "0"]) == 0
+    assert out.read_bytes() == written  # named in --integer: the same continuous column
+
+
+def test_impute_stray_text_in_a_numeric_column(tmp_path, capsys, no_fit):
+    data, _ = _holey_csv(tmp_path / "data.csv", n=120, share=0.0)
+    lines = data.read_text().splitlines()
+    lines[30] = "?," + lines[30].split(",", 1)[1]
+    data.write_text("\n".join(lines) + "\n")
+    assert cli.main(["impute", str(data), "-o", str(tmp_path / "out.csv")]) == 2
+    line = _one_error_line(capsys, "column 'height'", "'?' on line 31", "empty cell or NA")
+    assert "--max-categories" not in line
+
+
+def test_impute_warnings_are_one_line(tmp_path, capsys, monkeypatch):
+    class Warns:
+        def __init__(self, **kwargs):
+            pass
+
+        def set_params(self, **kwargs):
+            return self
+
+        def fit(self, X):
+            warnings.warn("1 of 10 convex programs stopped at max_iter;\nincrease max_iter", UserWarning)
+            return self
+
+        def impute(self, X, n_draws=1):
+            return np.nan_to_num(X, nan=1.0)[None]
+
+    monkeypatch.setattr(cli, "MODELS", {"boosted": Warns})
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n" + "".join(f"{i % 7},{i % 3 + 0.5}\n" for i in range(30)) + ",2.5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main(["impute", str(data), "-o", str(tmp_path / "out.csv"), "--model", "boosted"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "skscore: warning: 1 of 10 convex programs stopped at max_iter; increase max_iter\n"
+    assert captured.out.startswith("filled 1 missing cell")

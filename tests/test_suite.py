@@ -190,7 +190,7 @@ def test_run_suite_refuses_bad_models(models, message):
         (["--tables", "nope"], "unknown table 'nope'"),
         (["--peers", "Forest"], "unknown peer 'Forest'"),
         (["--models", "trees"], "unknown model 'trees'"),
-        (["--draws", "0"], "n_draws must be at least 1"),
+        (["--draws", "0"], "--draws must be at least 1"),
     ],
 )
 def test_suite_command_refuses_bad_arguments(argv, message, capsys):
