@@ -38,12 +38,24 @@ class GaussianMixtureLaw:
     """
 
     def __init__(self, weights, means, covariances):
-        self.weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.ndim != 1 or not weights.size or not np.all(np.isfinite(weights) & (weights >= 0)) or not weights.sum():
+            raise ValueError(f"weights must be a 1-D array of finite non-negative numbers, not all 0; got {weights!r}.")
+        self.weights = weights / weights.sum()
         self.means = np.atleast_2d(np.asarray(means, dtype=np.float64))
-        self.covariances = np.asarray(covariances, dtype=np.float64).reshape(
-            len(self.weights), self.means.shape[1], self.means.shape[1]
-        )
-        self._chol = np.array([linalg.cholesky(c, lower=True) for c in self.covariances])
+        k, d = len(self.weights), self.means.shape[1]
+        if self.means.shape != (k, d) or not np.all(np.isfinite(self.means)):
+            raise ValueError(f"means must be a finite array of shape ({k}, n_features), got shape {self.means.shape}.")
+        covariances = np.asarray(covariances, dtype=np.float64)
+        if covariances.size != k * d * d or not np.all(np.isfinite(covariances)):
+            raise ValueError(f"covariances must be a finite array of shape ({k}, {d}, {d}), got shape {covariances.shape}.")
+        self.covariances = covariances.reshape(k, d, d)
+        self._chol = np.empty_like(self.covariances)
+        for j, c in enumerate(self.covariances):
+            try:
+                self._chol[j] = linalg.cholesky(c, lower=True)
+            except linalg.LinAlgError:
+                raise ValueError(f"covariances[{j}] is not symmetric positive definite.") from None
 
     @property
     def n_features(self):

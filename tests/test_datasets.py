@@ -6,6 +6,7 @@ from skscore.datasets import (
     EXTRA_TABLES,
     SUITE_TABLES,
     BananaSkewLaw,
+    GaussianMixtureLaw,
     circle_mixture_2d,
     correlated_mixture_8d,
     load_dataset,
@@ -302,3 +303,19 @@ def test_banana_skew_law_is_a_normalized_density_of_its_samples():
     # a point below the skewed coordinates' floor is outside the support
     outside = (np.eye(8)[4] * (-2.0 / law.skew)) @ law.rotation.T
     assert law.logpdf(outside[None])[0] == -np.inf
+
+
+@pytest.mark.parametrize(
+    "weights, means, covariances, match",
+    [
+        ([1, -1], [[0, 0], [1, 1]], [np.eye(2)] * 2, "weights must be"),
+        ([0, 0], [[0, 0], [1, 1]], [np.eye(2)] * 2, "weights must be"),
+        ([1, 1], [[0, 0]], [np.eye(2)] * 2, r"means must be a finite array of shape \(2, n_features\)"),
+        ([1, 1], [[0, 0], [1, np.nan]], [np.eye(2)] * 2, "means must be a finite array"),
+        ([1, 1], [[0, 0], [1, 1]], [np.eye(3)] * 2, r"covariances must be a finite array of shape \(2, 2, 2\)"),
+        ([1, 1], [[0, 0], [1, 1]], [np.eye(2), -np.eye(2)], r"covariances\[1\] is not symmetric positive definite"),
+    ],
+)
+def test_gaussian_mixture_law_refuses_what_is_not_a_mixture(weights, means, covariances, match):
+    with pytest.raises(ValueError, match=match):
+        GaussianMixtureLaw(weights, means, covariances)
