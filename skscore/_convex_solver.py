@@ -587,6 +587,8 @@ def _solve_relu(program, cones, x, *, tol, max_iter, L0, report=None):
             x = cones.prox(x, 0.0)  # back into the tightened cones
             if total < max_iter:
                 continue
+            # out of iterations: the residual of FISTA's last iterate no longer describes x
+            rel = cones.residual(x, smooth.gradient(x, smooth.image(x)), program.beta) / scale
             break
         if round_tol <= tol or total >= max_iter:
             break
