@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numba
 import numpy as np
 from scipy import linalg
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
 from . import _kernels
@@ -212,7 +213,8 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         open): the paper's plain random-feature (RF) baseline, pure ridge.
     max_iter : int, default=50
         Most alternations between the ridge solve and the gate updates.
-        0 keeps the first ridge solve with every gate open.
+        0 keeps the first ridge solve with every gate open.  A
+        ``ConvergenceWarning`` reports a fit that reaches it before ``tol``.
     tol : float, default=1e-4
         The alternations stop once one lowers the training loss by less than
         ``tol`` times the loss (the decreases shrink about geometrically, so
@@ -623,6 +625,14 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
                             losses[-1], ", converged" if converged else "", level=1 if milestone else 2)
             if converged:
                 break
+        else:
+            if tol and self.fit_gates and max_iter:
+                warnings.warn(
+                    f"{type(self).__name__} stopped at max_iter={max_iter} alternations with the loss still falling "
+                    f"by {(losses[-2] - losses[-1]) / abs(losses[-1]):.2g} of itself > tol={tol}; increase max_iter "
+                    "or tol.",
+                    ConvergenceWarning,
+                )
         self.theta1_ = np.arccos(gates)
         self.theta2_ = theta2
         self.loss_curve_ = np.array(losses)

@@ -1,8 +1,10 @@
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KernelDensity
 from sklearn.pipeline import Pipeline
@@ -74,6 +76,16 @@ def test_alternations_stop_once_the_loss_stops_falling(data_2d):
     exact = DiffusionRandomFeatures(**SMALL, max_iter=3, tol=0, random_state=0).fit(data_2d)
     assert exact.n_iter_ == 3
     np.testing.assert_array_equal(exact.loss_curve_, model.loss_curve_[:4])
+
+
+def test_alternations_that_run_out_before_tol_warn(data_2d):
+    """As scikit-learn's iterative estimators do; not when tol=0 asks for exactly max_iter, nor once converged."""
+    with pytest.warns(ConvergenceWarning, match=r"stopped at max_iter=2 alternations .* > tol=1e-09"):
+        DiffusionRandomFeatures(**SMALL, max_iter=2, tol=1e-9, random_state=0).fit(data_2d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        DiffusionRandomFeatures(**SMALL, max_iter=2, tol=0, random_state=0).fit(data_2d)
+        DiffusionRandomFeatures(**SMALL, tol=1e-3, random_state=0).fit(data_2d)
 
 
 def test_default_alternations_reach_the_converged_loss():
