@@ -353,6 +353,11 @@ def test_bad_labels_are_refused_clearly(data_2d):
         GradientBoostedScore(**TINY).fit(data_2d, np.zeros(3))
     with pytest.raises(ValueError, match="continuous|Unknown label type"):
         GradientBoostedScore(**TINY).fit(data_2d, np.linspace(0, 1, len(data_2d)))
+    for missing in (None, np.nan):
+        y = np.array(["a", "b"] * (len(data_2d) // 2) + ["a"] * (len(data_2d) % 2), dtype=object)
+        y[5] = missing
+        with pytest.raises(ValueError, match=r"y holds 1 missing label\(s\) \(None or NaN; the first at row 5\)"):
+            GradientBoostedScore(**TINY).fit(data_2d, y)
 
 
 @pytest.mark.parametrize(
