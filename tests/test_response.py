@@ -372,3 +372,17 @@ def test_bad_input_raises_clear_errors():
         perturbation_response(ou, 5, DT, n_members=1)
     with pytest.raises(ValueError, match="system"):
         perturbation_response("ou", 5, DT)
+
+
+def test_edge_cases_found_by_an_audit():
+    """Lags near the series length keep a finite bootstrap error; nearly collinear columns are refused."""
+    X = OU[2].simulate(1000, DT, random_state=0)
+    # a lag of 995 of 1000 steps: only the first blocks hold its pairs, most replicates draw none
+    result = gaussian_response(X, [0, 10, 995], n_bootstrap=30, block_length=10, random_state=0)
+    assert np.all(np.isfinite(result.standard_error)) and np.all(result.standard_error[-1] > 0)
+    nearly = np.column_stack([X, X[:, 0] + X[:, 1] + 1e-13 * X[:, 0] ** 2])
+    with pytest.raises(ValueError, match="collinear"):
+        gaussian_response(nearly, 3)
+    with pytest.raises(ValueError, match="collinear"):
+        score_response(nearly, 3, ExactScore(lambda Y: -Y))
+    assert decorrelation_steps(np.ones((100, 2))) == 1

@@ -73,11 +73,30 @@ def _lagged_covariance(As, Bs, lags, *, block_length=None, n_bootstrap=0, transf
     n_blocks = len(counts)
     flat = sums.reshape(n_blocks, -1)
     replicates = np.empty((n_bootstrap,) + estimate.shape)
-    for r in range(n_bootstrap):
-        weights = np.bincount(rng.randint(0, n_blocks, n_blocks), minlength=n_blocks).astype(np.float64)
-        total = (weights @ flat).reshape(sums.shape[1:])
-        replicates[r] = transform(total / (weights @ counts)[:, None, None])
-    return estimate, replicates.std(axis=0, ddof=1)
+    # a lag near the length of the series has pairs in the first blocks only: a replicate that
+    # draws none of them has no value there (0 / 0), and the error comes from the others
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for r in range(n_bootstrap):
+            weights = np.bincount(rng.randint(0, n_blocks, n_blocks), minlength=n_blocks).astype(np.float64)
+            total = (weights @ flat).reshape(sums.shape[1:])
+            replicates[r] = transform(total / (weights @ counts)[:, None, None])
+    defined = np.isfinite(replicates)
+    standard_error = np.full(estimate.shape, np.nan)
+    enough = defined.sum(axis=0) >= 2
+    if enough.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the entries without two values, left NaN
+            spread = np.nanstd(np.where(defined, replicates, np.nan), axis=0, ddof=1)
+        standard_error[enough] = spread[enough]
+    missing = ~enough.reshape(len(lags), -1).all(axis=1)
+    if missing.any():
+        warnings.warn(
+            f"No bootstrap standard error at lag(s) {lags[missing].tolist()} (NaN): fewer than two of the "
+            f"{n_bootstrap} replicates drew a block with a pair that far apart; use a shorter block_length "
+            "or lags shorter than the series.",
+            UserWarning,
+        )
+    return estimate, standard_error
 
 
 def _bootstrap_lagged_covariance(
@@ -177,4 +196,5 @@ def _decorrelation_steps(trajectories):
     acov, counts = acov[valid], counts[valid]
     acf = (acov / counts[:, None]) / np.maximum(acov[0] / counts[0], np.finfo(np.float64).tiny)
     below = np.all(acf < np.exp(-1.0), axis=1)
-    return int(np.argmax(below)) if below.any() else len(acf) - 1 or 1
+    # a constant series is "below" at lag 0 (its autocorrelation is 0 / tiny): one step, as documented
+    return max(int(np.argmax(below)) if below.any() else len(acf) - 1, 1)

@@ -5,15 +5,17 @@ from sklearn.utils import Bunch
 
 from ._covariance import _bootstrap_lagged_covariance, _with_zero, _zero_lag_covariance
 from ._score import _scores_along, _stein_correct
-from ._validation import _check_dt, _check_lags, _check_options, _check_trajectories
+from ._validation import MAX_CONDITION, _check_dt, _check_lags, _check_options, _check_trajectories
 
 
 def _right_divide(R, M, what):
     """``R[k] M^{-1}`` for every lag ``k``, with a clear error for a singular ``M``."""
     try:
-        return np.linalg.solve(M.T, R.transpose(0, 2, 1)).transpose(0, 2, 1)
+        if np.linalg.cond(M) <= MAX_CONDITION:
+            return np.linalg.solve(M.T, R.transpose(0, 2, 1)).transpose(0, 2, 1)
     except np.linalg.LinAlgError:
-        raise ValueError(f"{what} is singular: a column of X is constant, or columns are collinear.") from None
+        pass
+    raise ValueError(f"{what} is singular: a column of X is constant, or columns are collinear.")
 
 
 def _result(response, standard_error, lags, dt, **extra):

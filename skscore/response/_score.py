@@ -19,6 +19,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._covariance import _decorrelation_steps
+from ._validation import MAX_CONDITION
 
 # Rows per score_function call: bounds the memory of feature-based models.
 _SCORE_CHUNK = 16384
@@ -142,8 +143,10 @@ def _affine_correction(X, S):
     cov = Xc.T @ Xc / len(X)
     # learned affine part: S ~ mean(S) + (x - mu) beta; exact: -(x - mu) C^{-1}
     try:
-        cov_inv = linalg.inv(cov)
+        cov_inv = linalg.inv(cov) if np.linalg.cond(cov) <= MAX_CONDITION else None
     except linalg.LinAlgError:
+        cov_inv = None
+    if cov_inv is None:
         raise ValueError(
             "The covariance of X is singular (a constant or collinear column): the Stein correction needs it "
             "invertible; use correction=None."

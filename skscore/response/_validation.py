@@ -8,6 +8,9 @@ import numbers
 import numpy as np
 
 _CORRECTIONS = (None, "stein")
+# A covariance (or lag-0 response) more ill-conditioned than this is singular to working precision:
+# its inverse keeps about four digits at best, and columns so nearly collinear give no response.
+MAX_CONDITION = 1e12
 
 
 def _check_lags(lags):
