@@ -316,6 +316,12 @@ def _compile(models, train, test, seed, n_jobs):
         model.score_samples(test[:10])
 
 
+def _over_fewer(s):
+    """`` (of K tables)`` where a configuration's likelihood figures cover fewer tables than the others."""
+    k = s["n_loglik_tables"]
+    return f" (of {k})" if 0 < k < s["n_tables"] else ""
+
+
 def _ranks(values, higher_is_better=False):
     """Ranks of ``values`` (1 is best, ties share their mean rank, infinities rank as such); NaN stays NaN."""
     values = np.asarray(values, dtype=np.float64)
@@ -339,11 +345,13 @@ def summarize(rows):
     summary : list of dict
         One per configuration, in the order of first appearance: ``config``,
         ``n_tables``, ``w1_rank`` (mean over tables of its W1 rank among all
-        configurations), ``w1_wins`` (tables where it ranks first),
+        configurations), ``w1_wins`` (tables where its W1 is the best, alone
+        or tied),
         ``w1_rank_vs_peers`` (mean W1 rank of an skscore configuration
         among itself and the peers alone; NaN for a peer), ``w1`` (mean W1),
         ``loglik_rank`` (mean rank of the held-out
         log-likelihood among the configurations that have one; NaN without),
+        ``n_loglik_tables`` (the tables where it has one),
         ``loglik_beats_gmm`` (share of tables where its log-likelihood is
         above GaussianMixture's; NaN without a GaussianMixture row or a
         log-likelihood), ``c2st_gap`` (mean of ``|AUC - 0.5|``),
@@ -365,16 +373,22 @@ def summarize(rows):
     at = {(row["table"], row["config"]): row for row in rows}
     ranks = {config: {"w1": [], "loglik": [], "c2st": [], "w1_vs_peers": []} for config in configs}
     beats = {config: [] for config in configs}
+    firsts = {config: 0 for config in configs}
     for table in tables:
         present = [c for c in configs if (table, c) in at]
         table_rows = [at[table, c] for c in present]
         for key, values, higher in (
             ("w1", [r["w1"] for r in table_rows], False),
             ("loglik", [r["test_loglik"] for r in table_rows], True),
-            ("c2st", [abs(r["c2st_auc"] - 0.5) for r in table_rows], False),
+            # AUCs equally far from 0.5 on either side tie (|0.55 - 0.5| and |0.45 - 0.5| differ in the last bits)
+            ("c2st", [round(abs(r["c2st_auc"] - 0.5), 12) for r in table_rows], False),
         ):
             for config, rank in zip(present, _ranks(values, higher)):
                 ranks[config][key].append(rank)
+        # a win is the best W1 of the table, shared by configurations that tie for it
+        best = min(r["w1"] for r in table_rows)
+        for config, row in zip(present, table_rows):
+            firsts[config] += row["w1"] == best
         # head to head: each skscore configuration ranked among the peers alone
         peers = [at[table, c]["w1"] for c in present if at[table, c]["family"] == "peer"]
         for config in present:
@@ -398,10 +412,11 @@ def summarize(rows):
                 "config": config,
                 "n_tables": len(own),
                 "w1_rank": mean(ranks[config]["w1"]),
-                "w1_wins": int(np.sum(np.asarray(ranks[config]["w1"]) == 1.0)),
+                "w1_wins": firsts[config],
                 "w1_rank_vs_peers": mean(ranks[config]["w1_vs_peers"]),
                 "w1": mean([r["w1"] for r in own]),
                 "loglik_rank": mean(ranks[config]["loglik"]),
+                "n_loglik_tables": int(np.sum(~np.isnan([r["test_loglik"] for r in own]))),
                 "loglik_beats_gmm": mean(beats[config]) if beats[config] else math.nan,
                 "c2st_gap": mean([abs(r["c2st_auc"] - 0.5) for r in own]),
                 "c2st_rank": mean(ranks[config]["c2st"]),
@@ -499,8 +514,10 @@ def format_suite(rows):
                     str(s["w1_wins"]),
                     _cell(s["w1_rank_vs_peers"], ".2f"),
                     _cell(s["w1"], ".4f"),
-                    _cell(s["loglik_rank"], ".2f"),
-                    _cell(100 * s["loglik_beats_gmm"], ".0f") + ("" if math.isnan(s["loglik_beats_gmm"]) else " %"),
+                    _cell(s["loglik_rank"], ".2f") + _over_fewer(s),
+                    _cell(100 * s["loglik_beats_gmm"], ".0f")
+                    + ("" if math.isnan(s["loglik_beats_gmm"]) else " %")
+                    + _over_fewer(s),
                     _cell(s["c2st_gap"], ".3f"),
                     _cell(s["c2st_rank"], ".2f"),
                     _cell(s["w1_over_real"], ".3f"),

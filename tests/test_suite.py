@@ -70,6 +70,26 @@ def test_summary_ranks_wins_likelihood_share_and_typed_changes():
     assert "50 %" in text
 
 
+def test_ties_for_first_are_wins_and_likelihoods_over_fewer_tables_are_marked():
+    rows = [
+        _row("a", "boosted", 0.10, loglik=-1.0, auc=0.55),
+        _row("a", "random-features", 0.10, loglik=-1.2, auc=0.45),
+        _row("a", "GaussianMixture", 0.10, loglik=-1.5, auc=0.70),
+        _row("b", "boosted", 0.30, auc=0.70),  # a table where it has no plain density
+        _row("b", "random-features", 0.20, loglik=-2.5, auc=0.30),
+        _row("b", "GaussianMixture", 0.25, loglik=-2.0, auc=0.60),
+    ]
+    summary, _ = summarize(rows)
+    by = {s["config"]: s for s in summary}
+    # three-way tie for the best W1 on a: a win each (each ranks 2.0 there)
+    assert [by[c]["w1_wins"] for c in ("boosted", "random-features", "GaussianMixture")] == [1, 2, 1]
+    # |0.55 - 0.5| and |0.45 - 0.5| (and |0.7 - 0.5|, |0.3 - 0.5|) differ in their last bits only: they tie
+    assert by["boosted"]["c2st_rank"] == by["random-features"]["c2st_rank"] == 2.0
+    assert by["boosted"]["n_loglik_tables"] == 1 and by["random-features"]["n_loglik_tables"] == 2
+    text = format_suite(rows)
+    assert "| boosted | 2 |" in text and "| 1.00 (of 1) | 100 % (of 1) |" in text
+
+
 def test_the_reference_rows_are_shown_but_ranked_with_none():
     rows = [
         _row("a", "boosted", 0.10, loglik=-1.0, auc=0.55),
