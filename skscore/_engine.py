@@ -57,9 +57,9 @@ def check_cuda(owner, supported):
     """Raise a ValueError unless ``device='cuda'`` can run ``owner``'s kernels here."""
     if not supported:
         raise ValueError(
-            f"device='cuda' is not supported by {owner}: its noise predictor has no CUDA kernels (they exist "
-            "for DiffusionRandomFeatures, ConvexTwoLayerScore and GaussianMixturePriorDiffusion with such a "
-            "predictor). Use device='cpu', or 'auto'."
+            f"device='cuda' is not supported by {owner} with these parameters: its noise predictor has no CUDA "
+            "kernels (they exist for DiffusionRandomFeatures, ConvexTwoLayerScore with formulation='relu', and "
+            "GaussianMixturePriorDiffusion with such a predictor). Use device='cpu', or 'auto'."
         )
     if not _cuda.cuda_usable():
         raise ValueError(

@@ -315,6 +315,8 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             {name: self._parameter_constraints[name] for name in params}, params, caller_name=type(self).__name__
         )
         self._refuse_booleans(params)
+        if self.device == "cuda":  # named here by the estimator, not by its private noise predictor
+            check_cuda(type(self).__name__, self._supports_cuda())
 
     def _check_params_together(self):
         """Rules that tie parameters together (raise ValueError)."""

@@ -377,3 +377,9 @@ def test_models_without_cuda_kernels_say_so():
         GaussianMixturePriorDiffusion(predictor=GradientBoostedScore(), device="cuda").fit(X)
     with pytest.raises(ValueError, match="'device' parameter"):
         DiffusionRandomFeatures(device="gpu").fit(X)
+    # gated units have no kernels: the message says which formulation has, also when set after fit
+    with pytest.raises(ValueError, match="not supported by ConvexTwoLayerScore with these .*formulation='relu'"):
+        ConvexTwoLayerScore(formulation="gated_relu", device="cuda").fit(X)
+    gated = ConvexTwoLayerScore(formulation="gated_relu", n_gates=4, n_steps=4, max_iter=20).fit(X)
+    with pytest.raises(ValueError, match="not supported by ConvexTwoLayerScore with these"):
+        gated.set_params(device="cuda").sample(2)
