@@ -386,3 +386,7 @@ def test_edge_cases_found_by_an_audit():
     with pytest.raises(ValueError, match="collinear"):
         score_response(nearly, 3, ExactScore(lambda Y: -Y))
     assert decorrelation_steps(np.ones((100, 2))) == 1
+    with pytest.raises(ValueError, match="n_jobs must be None or a non-zero integer"):
+        gaussian_response(X, 3, n_jobs="a")
+    with pytest.raises(ValueError, match="lag 0 alone holds no time step: pass dt"):
+        forced_response(gaussian_response(X, 0), np.ones(5))

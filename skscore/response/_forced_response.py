@@ -53,7 +53,9 @@ def forced_response(response, forcing, dt=None):
         if lags[0] != 0 or np.any(np.diff(lags) != 1):
             raise ValueError("forced_response needs the response at every lag 0, 1, ..., L.")
         if dt is None:
-            dt = float(response.times[1] - response.times[0]) if len(lags) > 1 else None
+            if len(lags) == 1:
+                raise ValueError("a response at lag 0 alone holds no time step: pass dt (or compute more lags).")
+            dt = float(response.times[1] - response.times[0])
         response = response.response
     if dt is None:
         raise ValueError("dt is required for a response given as an array.")

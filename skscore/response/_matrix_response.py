@@ -151,7 +151,7 @@ def score_response(
     True
     """
     _check_dt(dt)
-    _check_options(normalize, correction, n_bootstrap, block_length, snapshot_stride, score_time)
+    _check_options(normalize, correction, n_bootstrap, block_length, snapshot_stride, score_time, n_jobs)
     lags = _check_lags(lags)
     trajectories = _check_trajectories(X, lags)
     scores, report = _scores_along(trajectories, estimator, snapshot_stride, score_time, correction)
@@ -224,7 +224,7 @@ def gaussian_response(X, lags, *, dt=1.0, n_bootstrap=0, block_length=None, rand
     (11, 2, 2)
     """
     _check_dt(dt)
-    _check_options(False, None, n_bootstrap, block_length, None)
+    _check_options(False, None, n_bootstrap, block_length, None, n_jobs=n_jobs)
     lags = _check_lags(lags)
     trajectories = _check_trajectories(X, lags)
     all_lags, keep = _with_zero(lags)

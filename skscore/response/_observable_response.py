@@ -137,7 +137,7 @@ def observable_response(
     (6, 1)
     """
     _check_dt(dt)
-    _check_options(False, correction, n_bootstrap, block_length, snapshot_stride, score_time)
+    _check_options(False, correction, n_bootstrap, block_length, snapshot_stride, score_time, n_jobs)
     if forcing is None:
         raise ValueError("forcing is required: a vector of length n_dims or a callable u(X).")
     lags = _check_lags(lags)

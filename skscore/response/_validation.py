@@ -67,7 +67,9 @@ def _check_dt(dt):
         raise ValueError(f"dt must be a finite number > 0, got {dt!r}.")
 
 
-def _check_options(normalize, correction, n_bootstrap, block_length, snapshot_stride, score_time=None):
+def _check_options(normalize, correction, n_bootstrap, block_length, snapshot_stride, score_time=None, n_jobs=None):
+    if n_jobs is not None and (not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be None or a non-zero integer (-1: every core), got {n_jobs!r}.")
     if not (
         score_time is None
         or isinstance(score_time, str)
