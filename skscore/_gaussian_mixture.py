@@ -39,7 +39,8 @@ class GaussianMixtureLaw:
 
     def __init__(self, weights, means, covariances):
         weights = np.asarray(weights, dtype=np.float64)
-        if weights.ndim != 1 or not weights.size or not np.all(np.isfinite(weights) & (weights >= 0)) or not weights.sum():
+        valid = weights.ndim == 1 and weights.size and np.all(np.isfinite(weights) & (weights >= 0))
+        if not valid or not weights.sum():
             raise ValueError(f"weights must be a 1-D array of finite non-negative numbers, not all 0; got {weights!r}.")
         self.weights = weights / weights.sum()
         self.means = np.atleast_2d(np.asarray(means, dtype=np.float64))
@@ -48,7 +49,9 @@ class GaussianMixtureLaw:
             raise ValueError(f"means must be a finite array of shape ({k}, n_features), got shape {self.means.shape}.")
         covariances = np.asarray(covariances, dtype=np.float64)
         if covariances.size != k * d * d or not np.all(np.isfinite(covariances)):
-            raise ValueError(f"covariances must be a finite array of shape ({k}, {d}, {d}), got shape {covariances.shape}.")
+            raise ValueError(
+                f"covariances must be a finite array of shape ({k}, {d}, {d}), got shape {covariances.shape}."
+            )
         self.covariances = covariances.reshape(k, d, d)
         self._chol = np.empty_like(self.covariances)
         for j, c in enumerate(self.covariances):

@@ -615,7 +615,8 @@ def read_csv_source(
         cells = [fields[j].strip() for _, fields in rows]
         missing = [cell.lower() in MISSING_MARKERS for cell in cells]
         if all(missing):
-            raise ValueError(f"column {name!r} has no value on any row: leave it out with --drop {option_value([name])}")
+            drop = option_value([name])
+            raise ValueError(f"column {name!r} has no value on any row: leave it out with --drop {drop}")
         kind = forced.get(name, "auto")
         parsed = None if kind == "categorical" else _numeric_column(name, cells, lines, kind, missing)
         if parsed is not None:
@@ -673,13 +674,18 @@ def _refuse_stray_text(name, cells, lines, missing, too_many_labels, allow_missi
     shown += f" and {len(text) - 3} more" if len(text) > 3 else ""
     it, its = ("it", "its row") if len(text) == 1 else ("them", "their rows")
     if allow_missing:
-        fix = f"correct {it}, or where a cell marks a missing value, write it as an empty cell or NA, which impute fills"
+        fix = (
+            f"correct {it}, or where a cell marks a missing value, write it as an empty cell or NA, which impute "
+            "fills"
+        )
     else:
         fix = (
             f"correct {it} or remove {its}; a missing value is written as an empty cell or NA, which generate "
             "refuses and skscore impute fills"
         )
-    labels = "" if too_many_labels or identifier else f", or pass --categorical {option_value([name])} to model it as labels"
+    labels = f", or pass --categorical {option_value([name])} to model it as labels"
+    if too_many_labels or identifier:
+        labels = ""
     raise ValueError(f"column {name!r} holds numbers except {shown}; {fix}{labels}")
 
 

@@ -778,7 +778,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return draws
 
     def _check_within_reach(self, Y, rows, X):
-        """Refuse an observed value too far from the training data to condition on (rows ``X[rows]``, coordinates ``Y``).
+        """Refuse an observed value too far from the training data to condition on.
+
+        ``Y`` holds the model coordinates of the rows ``X[rows]``.
 
         The samplers weigh particles by squared distances to the observed
         coordinates: far beyond anything seen in fit they lose every digit
@@ -838,7 +840,9 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 positions = [_label_position(v, seen) for v in np.atleast_1d(values)]
                 if None in positions:
                     unknown = np.atleast_1d(values)[positions.index(None)]
-                    raise ValueError(f"given[{key!r}] = {unknown!r} is not a label seen in fit; the labels seen: {seen}.")
+                    raise ValueError(
+                        f"given[{key!r}] = {unknown!r} is not a label seen in fit; the labels seen: {seen}."
+                    )
                 values = codes[positions]
             try:
                 values = np.asarray(values, dtype=np.float64)

@@ -739,9 +739,13 @@ class GradientBoostedScore(BaseDiffusionDensity):
             raise ValueError(f"y has {len(y)} labels but X has {n_rows} rows.")
         if y.dtype == object:
             # a missing label sorts with no other (np.unique raised "'<' not supported")
-            missing = [i for i, label in enumerate(y) if label is None or (isinstance(label, float) and np.isnan(label))]
+            missing = [
+                i for i, label in enumerate(y) if label is None or (isinstance(label, float) and np.isnan(label))
+            ]
             if missing:
-                raise ValueError(f"y holds {len(missing)} missing label(s) (None or NaN; the first at row {missing[0]}).")
+                raise ValueError(
+                    f"y holds {len(missing)} missing label(s) (None or NaN; the first at row {missing[0]})."
+                )
         check_classification_targets(y)
         return y
 

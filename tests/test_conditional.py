@@ -806,7 +806,8 @@ def test_bad_conditional_calls_on_a_dataframe_model(mixed_frame, fitted_frame):
     with pytest.raises(ValueError, match=r"unknown column 'nope'; the columns are \['visits', 'plan'"):
         model.sample(3, given={"nope": 1.0})
     seen = re.escape(str(list(mixed_frame["plan"].cat.categories)))
-    with pytest.raises(ValueError, match=rf"given\['plan'\] = 'gold' is not a label seen in fit; the labels seen: {seen}"):
+    unseen_label = rf"given\['plan'\] = 'gold' is not a label seen in fit; the labels seen: {seen}"
+    with pytest.raises(ValueError, match=unseen_label):
         model.sample(3, given={"plan": "gold"})
     with pytest.raises(ValueError, match=r"given\['plan'\] = <NA> is not a label seen in fit"):
         model.sample(3, given={"plan": pd.NA})
