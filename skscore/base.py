@@ -758,7 +758,6 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         for start in range(0, len(partial), CONDITION_CHUNK_ROWS):
             block = slice(start, start + CONDITION_CHUNK_ROWS)
             Y, _ = self.column_types_.transform(partial[block], rng)
-            self._check_within_reach(Y, rows[np.arange(start, start + len(Y)) % len(rows)], X)
             block_options = {k: v[block] for k, v in options.items()}
             if self._conditions_on_cells:
                 # an observed category is its interval, not a point drawn in it
@@ -767,8 +766,10 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 if in_cell.any():
                     Y[in_cell] = np.nan
                     block_options["cells"] = (self._standardize(low), self._standardize(high))
+            Z = np.ascontiguousarray(self._standardize(Y))
+            self._check_within_reach(Z, rows[np.arange(start, start + len(Z)) % len(rows)], X)
             with limit_threads(self.n_jobs):
-                Z = self._condition(np.ascontiguousarray(self._standardize(Y)), rng, **block_options)
+                Z = self._condition(Z, rng, **block_options)
             if not np.all(np.isfinite(Z)):  # pragma: no cover - defensive
                 raise FloatingPointError("The conditional sampler diverged; try more n_steps or a stronger regularization.")
             filled[block] = self.column_types_.inverse_transform(self.shift_ + self.scale_ * Z)
@@ -777,17 +778,18 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             draw[rows] = np.where(missing[rows], values, X[rows])
         return draws
 
-    def _check_within_reach(self, Y, rows, X):
+    def _check_within_reach(self, Z, rows, X):
         """Refuse an observed value too far from the training data to condition on.
 
-        ``Y`` holds the model coordinates of the rows ``X[rows]``.
+        ``Z`` holds the standardized model coordinates of the rows ``X[rows]``
+        (NaN where unknown).
 
         The samplers weigh particles by squared distances to the observed
         coordinates: far beyond anything seen in fit they lose every digit
         (or overflow), and such a value is more often a sentinel than a
         measurement.
         """
-        far = np.abs(np.nan_to_num(self._standardize(Y))) > CONDITIONING_REACH
+        far = np.abs(np.nan_to_num(Z)) > CONDITIONING_REACH
         if not far.any():
             return
         i, k = np.argwhere(far)[0]
