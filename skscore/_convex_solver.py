@@ -358,6 +358,7 @@ class _Cones:
         self.pattern_of_group = np.repeat(np.tile(np.arange(P), 2), c).astype(np.int64)
         self.warm = np.zeros((2 * P * c, p), dtype=np.int64)
         self.n_warm = np.zeros(2 * P * c, dtype=np.int64)
+        self.polar = np.zeros((2 * P * c, p))
 
     def _groups(self, x):
         P, p, c = self.shape
@@ -372,7 +373,7 @@ class _Cones:
         groups = self._groups(y)
         _kernels.cone_prox(
             groups, threshold, self.pattern_of_group, self.rows, self.signs, self.working, self.n_working, 1e-13,
-            self.warm, self.n_warm,
+            self.warm, self.n_warm, self.polar,
         )
         return self._ungroup(groups)
 
@@ -380,7 +381,7 @@ class _Cones:
         out = np.empty(self.pattern_of_group.shape[0])
         _kernels.cone_subgradients(
             self._groups(x), self._groups(grad), beta, self.pattern_of_group, self.rows, self.signs,
-            self.working, self.n_working, 1e-9, out,
+            self.working, self.n_working, 1e-9, self.polar, out,
         )
         return float(np.sqrt(np.sum(out**2)))
 

@@ -525,8 +525,9 @@ def _residual_over_every_row(program, V, W):
     m = len(rows)
     every = np.tile(np.arange(m), (P, 1)).astype(np.int64)
     out = np.empty(len(groups))
+    no_bound = np.zeros_like(groups)  # no polar point known: every zero group is projected
     _kernels.cone_subgradients(
-        groups, grads, program.beta, pattern_of_group, rows, signs, every, np.full(P, m, np.int64), 1e-9, out
+        groups, grads, program.beta, pattern_of_group, rows, signs, every, np.full(P, m, np.int64), 1e-9, no_bound, out
     )
     return np.sqrt(np.sum(out**2)) / (np.sqrt(2.0) * program.scale)
 
@@ -547,3 +548,38 @@ def test_relu_residual_describes_the_network_returned_when_the_iterations_run_ou
     for max_iter in range(20, 420, 20):
         result = solver.solve(program, "relu", gates, tol=1e-9, max_iter=max_iter)
         assert result["residual"] >= _residual_over_every_row(program, result["V"], result["W"]) * (1 - 1e-6), max_iter
+
+
+def test_relu_prox_bound_from_the_polar_cone_changes_no_result():
+    """The cone prox and the KKT residual skip the zero groups that the last projection's polar point bounds.
+
+    Along a run of proximal gradient steps (the iterates FISTA makes), each prox and residual equals those
+    computed without that bound (no polar point known, every group projected), and the bound does skip
+    groups, so the comparison covers it.
+    """
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((300, 3)) + rng.choice([-3.0, 0.0, 3.0], (300, 1))
+    X = np.column_stack([(X - X.mean(axis=0)) / X.std(axis=0), np.ones(300)])
+    Y = rng.standard_normal((300, 3))
+    signs, gates = solver.arrangement_patterns(X, solver.draw_gates(4, 16, rng), "relu")
+    program = solver.ConvexProgram(X, Y, signs, 1e-2, "relu")
+    cones = solver._Cones(program, gates, initial_rows=300)  # every row: no rows join on the way
+    smooth = solver._Quadratic(program, paired=True)
+    L = program.lipschitz()
+    x, skipped = np.zeros((2, *program.shape)), 0
+    for _ in range(60):
+        y = x - smooth.gradient(x, smooth.image(x)) / L
+        threshold = program.beta / L
+        groups = cones._groups(y)
+        polar_norms = np.linalg.norm(groups - threshold * cones.polar, axis=1)
+        skipped += int(np.sum((polar_norms <= threshold) & (np.linalg.norm(groups, axis=1) > threshold)))
+        unbounded = solver._Cones(program, gates, initial_rows=300)
+        expected = unbounded.prox(y, threshold)
+        x = cones.prox(y, threshold)
+        np.testing.assert_allclose(x, expected, rtol=0, atol=1e-12)
+        grad = smooth.gradient(x, smooth.image(x))
+        unbounded.polar[:] = 0.0
+        assert cones.residual(x, grad, program.beta) == pytest.approx(
+            unbounded.residual(x, grad, program.beta), rel=1e-9, abs=1e-12
+        )
+    assert skipped > 0

@@ -18,6 +18,9 @@ import numpy as np
 from numba import njit, prange
 
 _MAX_ACTIVE_FACTOR = 4
+# the groups of cone_prox are split into this many blocks, each with its own scratch space:
+# enough blocks to balance the threads, few enough that the allocations do not count
+_PROX_BLOCKS = 64
 
 
 @njit(inline="always", fastmath=False)
@@ -80,35 +83,58 @@ def _cholesky_solve(G, b, n, z):
         z[i] = s / G[i, i]
 
 
+@njit(inline="always", fastmath=False)
+def _row_sign(signs, pattern, index, r, sign):
+    return sign * signs[index[r], pattern]
+
+
 @njit(fastmath=False, cache=True, nogil=True)
-def _dual_cone_solve(A, y, out, tol, warm, n_warm):
+def _constraint_values(rows, signs, pattern, index, count, sign, y, out):
+    """``out[r] = a_r . y`` for the constraint rows ``a_r = sign * signs[i, pattern] * rows[i]``, ``i = index[r]``."""
+    p = rows.shape[1]
+    for r in range(count):
+        i = index[r]
+        s = _row_sign(signs, pattern, index, r, sign)
+        acc = 0.0
+        for a in range(p):
+            acc += s * rows[i, a] * y[a]
+        out[r] = acc
+
+
+@njit(fastmath=False, cache=True, nogil=True)
+def _work_space(p, n_rows):
+    """Scratch space of :func:`_dual_cone_solve` for ``p`` columns and up to ``n_rows`` constraints."""
+    return np.empty((p + 3, p)), np.empty(p, np.int64), np.empty(n_rows, np.bool_), np.empty(n_rows)
+
+
+@njit(fastmath=False, cache=True, nogil=True)
+def _dual_cone_solve(
+    rows, signs, pattern, index, n, sign, y, ay, out, tol, warm, n_warm, work, active, is_active, values
+):
     """``out = y + A' mu`` with ``mu = argmin_{mu >= 0} ||y + A' mu||`` (Lawson-Hanson).
 
-    ``out`` is the projection of ``y`` onto ``{v : A v >= 0}``.  The rows of
-    ``A`` have unit norm; constraints violated by less than ``tol ||y||`` count
-    as satisfied.  The search starts from the active set ``warm[:n_warm]``
-    (the last solution's, for a nearby ``y``: usually already the answer) and
-    leaves the final active set there; returns its size.
+    ``out`` is the projection of ``y`` onto ``{v : A v >= 0}``, whose rows
+    ``a_r = sign * signs[i, pattern] * rows[i]`` (``i = index[r]``, ``r < n``)
+    are read in place rather than gathered: the projection runs for every
+    group at every iteration of the solver.  The rows have unit norm;
+    ``ay[:n]`` holds ``A y`` (:func:`_constraint_values`).  Constraints
+    violated by less than ``tol ||y||`` count as satisfied.  The search
+    starts from the active set ``warm[:n_warm]`` (the last solution's, for a
+    nearby ``y``: usually already the answer) and leaves the final active set
+    there; returns its size.  ``work``, ``active``, ``is_active`` and
+    ``values`` (:func:`_work_space`) are scratch space, allocated once for a loop over
+    many projections.
     """
-    n, p = A.shape
+    p = rows.shape[1]
     out[:] = y
     scale = np.sqrt(np.sum(y * y))
     if n == 0 or scale == 0.0:
         return 0
     threshold = -tol * scale
     max_active = min(n, p)
-    active = np.empty(max_active, np.int64)
-    mu = np.zeros(max_active)
-    z = np.empty(max_active)
-    G = np.empty((max_active, max_active))
-    b = np.empty(max_active)
-    ay = np.empty(n)  # A y, reused by every least-squares solve
-    for i in range(n):
-        acc = 0.0
-        for a in range(p):
-            acc += A[i, a] * y[a]
-        ay[i] = acc
-    is_active = np.zeros(n, np.bool_)
+    G, mu, z, b = work[:p], work[p], work[p + 1], work[p + 2]
+    mu[:] = 0.0
+    is_active[:n] = False
     n_active = 0
     for s in range(min(n_warm, max_active)):
         if warm[s] < n and not is_active[warm[s]]:
@@ -118,13 +144,10 @@ def _dual_cone_solve(A, y, out, tol, warm, n_warm):
     for outer in range(_MAX_ACTIVE_FACTOR * p + 10):
         if outer > 0 or n_active == 0:
             worst, i_worst = threshold, -1
-            for i in range(n):
-                if not is_active[i]:
-                    r = 0.0
-                    for a in range(p):
-                        r += A[i, a] * out[a]
-                    if r < worst:
-                        worst, i_worst = r, i
+            _constraint_values(rows, signs, pattern, index, n, sign, out, values)
+            for r in range(n):
+                if not is_active[r] and values[r] < worst:
+                    worst, i_worst = values[r], r
             if i_worst < 0 or n_active == max_active:
                 break
             active[n_active] = i_worst
@@ -134,11 +157,15 @@ def _dual_cone_solve(A, y, out, tol, warm, n_warm):
         for _inner in range(_MAX_ACTIVE_FACTOR * p + 10):
             # unconstrained least squares on the active set
             for s in range(n_active):
+                i_s = index[active[s]]
+                s_s = _row_sign(signs, pattern, index, active[s], sign)
                 b[s] = -ay[active[s]]
                 for t in range(s + 1):
+                    i_t = index[active[t]]
+                    s_t = _row_sign(signs, pattern, index, active[t], sign)
                     acc = 0.0
                     for a in range(p):
-                        acc += A[active[s], a] * A[active[t], a]
+                        acc += (s_s * rows[i_s, a]) * (s_t * rows[i_t, a])
                     G[s, t] = acc
                     G[t, s] = acc
                 G[s, s] += 1e-14
@@ -170,27 +197,17 @@ def _dual_cone_solve(A, y, out, tol, warm, n_warm):
                 break
         out[:] = y
         for s in range(n_active):
+            i_s = index[active[s]]
+            s_s = _row_sign(signs, pattern, index, active[s], sign)
             for a in range(p):
-                out[a] += mu[s] * A[active[s], a]
+                out[a] += mu[s] * (s_s * rows[i_s, a])
     for s in range(n_active):
         warm[s] = active[s]
     return n_active
 
 
-@njit(fastmath=False, cache=True, nogil=True)
-def _gather_rows(rows, signs, pattern, index, count, sign):
-    p = rows.shape[1]
-    A = np.empty((count, p))
-    for r in range(count):
-        i = index[r]
-        s = sign * signs[i, pattern]
-        for a in range(p):
-            A[r, a] = s * rows[i, a]
-    return A
-
-
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
-def cone_prox(groups, threshold, pattern_of_group, rows, signs, working, n_working, tol, warm, n_warm):
+def cone_prox(groups, threshold, pattern_of_group, rows, signs, working, n_working, tol, warm, n_warm, polar):
     """In place: the proximal map of ``threshold ||v||`` plus the cone indicator.
 
     Each row ``groups[g]`` is projected onto ``{v : signs[i, k] rows[i] . v >
@@ -201,43 +218,69 @@ def cone_prox(groups, threshold, pattern_of_group, rows, signs, working, n_worki
     lengthen), and a feasible one needs no projection.  ``warm[g,
     :n_warm[g]]`` holds each group's last active constraints (positions in its
     working set), used as the starting guess and updated.
+
+    ``polar[g]`` holds ``(y - proj_K(y)) / threshold`` of the group's last
+    projection with a positive ``threshold``: a point of the polar cone of
+    ``K``, and so ``||proj_K(y)|| <= ||y - t polar[g]||`` for every ``y`` and
+    ``t >= 0``.  Where that bound (``t = threshold``) is at most
+    ``threshold`` the group is zero without a projection: most groups are
+    zero near the optimum, and their inputs move little from one iteration
+    to the next.  The bound stays valid when rows join the working set (the
+    cone shrinks, its polar grows); zeros are a valid start.
     """
     n_groups, p = groups.shape
-    for g in prange(n_groups):
-        y = groups[g]
-        norm = np.sqrt(np.sum(y * y))
-        if norm <= threshold:
-            groups[g] = 0.0
-            continue
-        k = pattern_of_group[g]
-        feasible = True
-        for r in range(n_working[k]):
-            i = working[k, r]
-            acc = 0.0
+    n_rows = working.shape[1]
+    n_blocks = min(n_groups, _PROX_BLOCKS)
+    for block in prange(n_blocks):
+        work, active, is_active, values = _work_space(p, n_rows)
+        ay = np.empty(n_rows)
+        out = np.empty(p)
+        for g in range(block * n_groups // n_blocks, (block + 1) * n_groups // n_blocks):
+            y = groups[g]
+            norm = np.sqrt(np.sum(y * y))
+            bound = 0.0
             for a in range(p):
-                acc += rows[i, a] * y[a]
-            if signs[i, k] * acc < -tol * norm:
-                feasible = False
-                break
-        if not feasible:
-            A = _gather_rows(rows, signs, k, working[k], n_working[k], 1.0)
-            out = np.empty(p)
-            n_warm[g] = _dual_cone_solve(A, y.copy(), out, tol, warm[g], n_warm[g])
-            groups[g] = out
-            norm = np.sqrt(np.sum(out * out))
-        if norm <= threshold:
-            groups[g] = 0.0
-        else:
-            groups[g] *= 1.0 - threshold / norm
+                bound += (y[a] - threshold * polar[g, a]) ** 2
+            if norm <= threshold or np.sqrt(bound) <= threshold:
+                groups[g] = 0.0
+                continue
+            k = pattern_of_group[g]
+            n = n_working[k]
+            _constraint_values(rows, signs, k, working[k], n, 1.0, y, ay)
+            feasible = True
+            for r in range(n):
+                if ay[r] < -tol * norm:
+                    feasible = False
+                    break
+            if not feasible:
+                n_warm[g] = _dual_cone_solve(
+                    rows, signs, k, working[k], n, 1.0, y, ay, out, tol, warm[g], n_warm[g],
+                    work, active, is_active, values,
+                )
+                if threshold > 0.0:
+                    for a in range(p):
+                        polar[g, a] = (y[a] - out[a]) / threshold
+                groups[g] = out
+                norm = np.sqrt(np.sum(out * out))
+            elif threshold > 0.0:
+                polar[g] = 0.0
+            if norm <= threshold:
+                groups[g] = 0.0
+            else:
+                groups[g] *= 1.0 - threshold / norm
 
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
-def cone_subgradients(groups, grads, beta, pattern_of_group, rows, signs, working, n_working, tol, out):
+def cone_subgradients(groups, grads, beta, pattern_of_group, rows, signs, working, n_working, tol, polar, out):
     """Norm of the minimum-norm subgradient of ``beta ||v|| + indicator(cone)`` plus the gradient.
 
     For ``v = 0``: ``max(||proj_K(-grad)|| - beta, 0)``; otherwise the distance
     from ``grad + beta v / ||v||`` to the normal cone at ``v``, spanned by
     ``-a_i`` over the constraints active at ``v`` (``|a_i . v| <= tol ||v||``).
+    ``polar`` is :func:`cone_prox`'s: ``beta polar[g]`` lies in the polar
+    cone, so ``||proj_K(-grad)|| <= ||-grad - beta polar[g]||``, and where
+    that is at most ``beta`` the zero group's residual is 0 without a
+    projection.
     """
     n_groups, p = groups.shape
     for g in prange(n_groups):
@@ -246,8 +289,19 @@ def cone_subgradients(groups, grads, beta, pattern_of_group, rows, signs, workin
         norm = np.sqrt(np.sum(v * v))
         res = np.empty(p)
         if norm == 0.0:
-            A = _gather_rows(rows, signs, k, working[k], n_working[k], 1.0)
-            _dual_cone_solve(A, -grads[g], res, tol, np.empty(p, np.int64), 0)
+            y = -grads[g]
+            bound = 0.0
+            for a in range(p):
+                bound += (y[a] - beta * polar[g, a]) ** 2
+            if np.sqrt(bound) <= beta:
+                out[g] = 0.0
+                continue
+            ay = np.empty(n_working[k])
+            _constraint_values(rows, signs, k, working[k], n_working[k], 1.0, y, ay)
+            _dual_cone_solve(
+                rows, signs, k, working[k], n_working[k], 1.0, y, ay, res, tol, np.empty(p, np.int64), 0,
+                *_work_space(p, n_working[k]),
+            )
             out[g] = max(np.sqrt(np.sum(res * res)) - beta, 0.0)
             continue
         # active constraints at v, negated: the normal cone is spanned by -a_i
@@ -261,9 +315,12 @@ def cone_subgradients(groups, grads, beta, pattern_of_group, rows, signs, workin
             if abs(acc) <= tol * norm:
                 idx[count] = i
                 count += 1
-        A = _gather_rows(rows, signs, k, idx, count, -1.0)
         z = grads[g] + beta * v / norm
-        _dual_cone_solve(A, z, res, 0.0, np.empty(p, np.int64), 0)
+        az = np.empty(count)
+        _constraint_values(rows, signs, k, idx, count, -1.0, z, az)
+        _dual_cone_solve(
+            rows, signs, k, idx, count, -1.0, z, az, res, 0.0, np.empty(p, np.int64), 0, *_work_space(p, count)
+        )
         out[g] = np.sqrt(np.sum(res * res))
 
 
@@ -279,7 +336,12 @@ def cone_projection_norms(groups, pattern_of_group, rows, signs, out):
     m = rows.shape[0]
     index = np.arange(m)
     for g in prange(n_groups):
-        A = _gather_rows(rows, signs, pattern_of_group[g], index, m, 1.0)
+        y = groups[g].copy()
+        ay = np.empty(m)
+        _constraint_values(rows, signs, pattern_of_group[g], index, m, 1.0, y, ay)
         res = np.empty(p)
-        _dual_cone_solve(A, groups[g].copy(), res, 0.0, np.empty(p, np.int64), 0)
+        _dual_cone_solve(
+            rows, signs, pattern_of_group[g], index, m, 1.0, y, ay, res, 0.0, np.empty(p, np.int64), 0,
+            *_work_space(p, m),
+        )
         out[g] = np.sqrt(np.sum(res * res))
