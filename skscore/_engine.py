@@ -53,8 +53,12 @@ _MAX_SHRINKS = 50
 _FD_STEP = 1e-4
 
 
-def check_cuda(owner, supported):
-    """Raise a ValueError unless ``device='cuda'`` can run ``owner``'s kernels here."""
+def check_cuda(owner, supported, n_columns=None):
+    """Raise a ValueError unless ``device='cuda'`` can run ``owner``'s kernels here.
+
+    ``n_columns``, the model columns once known (after the typed columns are
+    encoded), is checked against the kernels' limit too.
+    """
     if not supported:
         raise ValueError(
             f"device='cuda' is not supported by {owner} with these parameters: its noise predictor has no CUDA "
@@ -67,6 +71,8 @@ def check_cuda(owner, supported):
             "extra (pip install 'skscore[cuda]') on a machine with an NVIDIA GPU and driver, or use "
             "device='auto', which falls back to the CPU."
         )
+    if n_columns is not None:
+        _cuda.check_columns(n_columns)
 
 
 class GaussianBase:

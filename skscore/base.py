@@ -316,7 +316,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         )
         self._refuse_booleans(params)
         if self.device == "cuda":  # named here by the estimator, not by its private noise predictor
-            check_cuda(type(self).__name__, self._supports_cuda())
+            check_cuda(type(self).__name__, self._supports_cuda(), len(self.scale_))
 
     def _check_params_together(self):
         """Rules that tie parameters together (raise ValueError)."""
@@ -434,6 +434,8 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             # own draws, then the seed of the sampling generator
             Z = self._fit_preprocessing(X, random_state)
             progress.report("%d rows x %d columns, %d model coordinates", *X.shape, Z.shape[1], level=2)
+            if self.device == "cuda":  # before training, not at the first sample
+                check_cuda(type(self).__name__, self._supports_cuda(), Z.shape[1])
             with self._fitting(progress):
                 self._fit_density(Z, y, random_state)
             self._sample_random_state = np.random.RandomState(random_state.randint(_MAX_SEED))

@@ -359,6 +359,28 @@ def test_cuda_without_gpu_raises(no_gpu):
             call()
 
 
+def test_too_many_model_columns_refused_before_training(monkeypatch):
+    """More model columns than the fused kernel takes: refused by fit before training, and before sampling.
+
+    The limit (2048) is lowered to 1 so that 2-column data exceed it; the device counts as usable.
+    """
+    monkeypatch.setattr(kc, "_probe", lambda: (True, ""))
+    monkeypatch.setattr(kc, "MAX_DIMS", 1)
+    X = _data(60)
+    fitted = []
+    monkeypatch.setattr(DiffusionRandomFeatures, "_fit_predictor", lambda *args: fitted.append(1))
+    with pytest.raises(ValueError, match="at most 1 model columns .*got 2; use device='cpu' or 'auto'"):
+        DiffusionRandomFeatures(n_features=8, n_steps=3, device="cuda").fit(X)
+    assert not fitted
+    monkeypatch.undo()
+    model = DiffusionRandomFeatures(n_features=8, n_steps=3, random_state=0).fit(X).set_params(device="cuda")
+    monkeypatch.setattr(kc, "_probe", lambda: (True, ""))
+    monkeypatch.setattr(kc, "MAX_DIMS", 1)
+    for call in (lambda: model.sample(2), lambda: model.score_samples(X[:2])):
+        with pytest.raises(ValueError, match="at most 1 model columns"):
+            call()
+
+
 @pytest.mark.skipif(SIMULATOR, reason="the simulator counts as a usable device")
 def test_probe_on_this_machine_never_raises():
     usable = kc.cuda_usable()

@@ -79,6 +79,15 @@ def _py_probe(out, value):
     out[0] = math.sqrt(value * value)
 
 
+def check_columns(n_dims):
+    """Raise a ValueError unless the fused kernel takes ``n_dims`` model columns."""
+    if n_dims > MAX_DIMS:
+        raise ValueError(
+            f"device='cuda' supports at most {MAX_DIMS} model columns (after typed columns are encoded), got "
+            f"{n_dims}; use device='cpu' or 'auto'."
+        )
+
+
 def cuda_usable():
     """Whether the CUDA kernels can run here (a GPU, or Numba's CUDA simulator)."""
     return _probe()[0]
@@ -374,11 +383,7 @@ class DeviceNetwork:
     def __init__(self, terms, levels, activation):
         _cuda()
         self.n_dims = int(terms[0][0].shape[0])
-        if self.n_dims > MAX_DIMS:
-            raise ValueError(
-                f"device='cuda' supports at most {MAX_DIMS} model columns (after typed columns are encoded), got "
-                f"{self.n_dims}; use device='cpu' or 'auto'."
-            )
+        check_columns(self.n_dims)
         uploaded = {}
 
         def upload(array):
