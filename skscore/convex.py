@@ -174,8 +174,9 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         error of the objective itself (about ``sqrt(2 / m)``, 2 % for the
         ``m = 4096`` noised rows of a level).  A ConvergenceWarning is raised
         for programs that reach ``max_iter`` first.
-    max_iter : int, default=5000
-        Iterations of the accelerated proximal gradient method per program.
+    max_iter : int, default=10000
+        Iterations of the accelerated proximal gradient method per program
+        (over all its rounds).
     n_steps : int, default=30
         Number of noise levels K of the engine (sampling and likelihood).
     schedule : {'cosine', 'linear', 'vp', 've', 'flow'}, default='cosine'
@@ -319,7 +320,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         conditioning="per_level",
         objective="dsm",
         tol=1e-3,
-        max_iter=5000,
+        max_iter=10000,
         n_steps=30,
         schedule="cosine",
         sampler="heun",
