@@ -583,3 +583,31 @@ def test_relu_prox_bound_from_the_polar_cone_changes_no_result():
             unbounded.residual(x, grad, program.beta), rel=1e-9, abs=1e-12
         )
     assert skipped > 0
+
+
+def test_each_round_aims_its_kkt_target_at_the_gap_still_missing(monkeypatch):
+    """After a round whose duality gap exceeds tol, the next KKT target is the last times tol / (2 gap), in [0.1, 0.5].
+
+    The gap falls about in proportion to the residual; a fixed tenth solved programs just above tol
+    much further than needed.
+    """
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.standard_normal((200, 3)), np.ones(200)])
+    Y = np.sin(2 * X[:, :3]) + 0.3 * rng.standard_normal((200, 3))
+    signs, _ = solver.arrangement_patterns(X, solver.draw_gates(4, 12, rng), "relu")
+    program = solver.ConvexProgram(X, Y, signs, 1e-3, "relu")
+    targets, gaps = [], []
+    fista, duality_gap = solver.fista, program.duality_gap
+    def recorded_fista(*args, tol, **kwargs):
+        targets.append(tol)
+        return fista(*args, tol=tol, **kwargs)
+
+    monkeypatch.setattr(solver, "fista", recorded_fista)
+    monkeypatch.setattr(program, "duality_gap", lambda *args: gaps.append(duality_gap(*args)) or gaps[-1])
+    tol = 1e-7
+    result = solver.solve(program, "gated_relu", tol=tol, max_iter=100000)
+    assert result["converged"] and len(targets) >= 3
+    for k in range(len(targets) - 1):
+        assert gaps[k] > tol
+        assert targets[k + 1] == pytest.approx(targets[k] * min(max(0.5 * tol / gaps[k], 0.1), 0.5), rel=1e-12)
+    assert any(targets[k + 1] > targets[k] / 10 * 1.01 for k in range(len(targets) - 1))  # not always a tenth
