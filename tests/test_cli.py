@@ -444,6 +444,23 @@ def test_generate_drop_and_forced_identifier(tmp_path, capsys, tiny_generate_mod
     assert read_csv(out).names == ["id", "x", "k"]
 
 
+def _warning_model(message, category, value):
+    """A stand-in for a CLI model: its fit warns ``message``, its draws are 2-column rows of ``value``."""
+
+    class Warning2D:
+        def __init__(self, **kwargs):
+            pass
+
+        def fit(self, X):
+            warnings.warn(message, category)
+            return self
+
+        def sample(self, n):
+            return np.full((n, 2), value)
+
+    return Warning2D
+
+
 def test_generate_huge_values_give_one_line(tmp_path, capsys, no_fit):
     rng = np.random.default_rng(0)
     lines = [f"{float(v) * 1e200!r},{float(w)!r}" for v, w in rng.normal(size=(30, 2))]
@@ -455,18 +472,8 @@ def test_generate_huge_values_give_one_line(tmp_path, capsys, no_fit):
 
 
 def test_generate_non_finite_samples_are_one_line(tmp_path, capsys, monkeypatch):
-    class Overflowing:
-        def __init__(self, **kwargs):
-            pass
-
-        def fit(self, X):
-            warnings.warn("overflow encountered in multiply", RuntimeWarning)
-            return self
-
-        def sample(self, n):
-            return np.full((n, 2), np.inf)
-
-    monkeypatch.setattr(cli, "MODELS", {"random-features": Overflowing})
+    overflowing = _warning_model("overflow encountered in multiply", RuntimeWarning, np.inf)
+    monkeypatch.setattr(cli, "MODELS", {"random-features": overflowing})
     data = _small_csv(tmp_path / "in.csv")
     assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 2
     _one_error_line(capsys, "non-finite")
@@ -809,18 +816,8 @@ def test_benchmark_checks_names_and_options_before_fitting(tmp_path, capsys, mon
 
 
 def test_library_warnings_are_one_line(tmp_path, capsys, monkeypatch):
-    class Warns:
-        def __init__(self, **kwargs):
-            pass
-
-        def fit(self, X):
-            warnings.warn("the solver stopped early;\n  increase max_iter", UserWarning)
-            return self
-
-        def sample(self, n):
-            return np.zeros((n, 2))
-
-    monkeypatch.setattr(cli, "MODELS", {"random-features": Warns})
+    warns = _warning_model("the solver stopped early;\n  increase max_iter", UserWarning, 0.0)
+    monkeypatch.setattr(cli, "MODELS", {"random-features": warns})
     data = _small_csv(tmp_path / "in.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("always")
