@@ -802,7 +802,19 @@ class Diffusion:
                 if by_cells.all():
                     return X
                 Z, cells = Z[~by_cells], (cells[0][~by_cells], cells[1][~by_cells])
-        X[~by_cells] = self._condition_by_particles(Z, random_state, n_particles, n_jobs, projectors, cells)
+        rest = np.flatnonzero(~by_cells)
+        in_cells = np.zeros(len(Z), dtype=bool)
+        if cells is not None:
+            in_cells = np.any(np.isfinite(cells[0]) | np.isfinite(cells[1]), axis=1)
+        # rows without an interval keep the kernel shaped like the data, which intervals rule out:
+        # another row's category must not widen their draws
+        for part, part_cells in ((~in_cells, None), (in_cells, cells)):
+            if part.any():
+                part_projectors = None if projectors is None else projectors[part]
+                part_cells = None if part_cells is None else (part_cells[0][part], part_cells[1][part])
+                X[rest[part]] = self._condition_by_particles(
+                    Z[part], random_state, n_particles, n_jobs, part_projectors, part_cells
+                )
         return X
 
     def _condition_by_particles(self, Z, random_state, n_particles, n_jobs, projectors, cells, draws_per_row=1):

@@ -614,6 +614,26 @@ def test_impute_keeps_observed_entries_and_fills_every_nan(name, law, fitted_4d)
     np.testing.assert_array_equal(model.impute(X_missing, n_draws=3, random_state=0), draws)
 
 
+def test_a_row_with_an_observed_category_leaves_the_other_rows_draws_alone():
+    # b and c follow a with noise 0.1; row 0 knows a only.  A second row whose
+    # category is observed (an interval, which rules out the kernel shaped like
+    # the data) once switched every row of the call to the isotropic kernel:
+    # row 0's draws of b spread 0.29 instead of 0.09
+    rng = np.random.RandomState(0)
+    a = rng.normal(size=200)
+    X = np.column_stack([a, a + 0.1 * rng.normal(size=200), a + 0.1 * rng.normal(size=200), rng.randint(2, size=200)])
+    model = DiffusionRandomFeatures(n_features=64, n_steps=10, random_state=0, categorical_features=[3]).fit(X)
+    row = [0.5, np.nan, np.nan, np.nan]
+
+    def spread_of_row_0(rows):
+        draws = model.impute(np.array(rows), n_draws=300, random_state=1)
+        return np.std(draws[:, 0, 1])
+
+    alone = spread_of_row_0([row])
+    assert 0.07 < alone < 0.12
+    assert spread_of_row_0([row, [np.nan, np.nan, 0.0, 1.0]]) < 1.25 * alone
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_sample_given_fixes_the_given_columns(name, law, fitted_4d):
     model = fitted_4d(name)
