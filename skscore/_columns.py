@@ -222,6 +222,29 @@ def check_column_params(integer_features, categorical_features, bounds, point_ma
     _check_point_masses(point_masses)
 
 
+def check_index_keys(name, keys, labels):
+    """Refuse an integer key that a DataFrame's non-string labels make ambiguous.
+
+    Integer keys are column indices, as in scikit-learn; with integer column
+    labels (``[1, 2, 3]``) the key 2 would silently mean the column labelled
+    3 where the user may mean the one labelled 2.  ``labels``: the training
+    DataFrame's column labels when they are not all strings, else None.
+    """
+    if labels is None:
+        return
+    for key in keys:
+        if isinstance(key, (bool, np.bool_, str)) or not isinstance(key, numbers.Integral):
+            continue
+        where = [p for p, label in enumerate(labels) if not isinstance(label, str) and label == key]
+        if where and where[0] != key:
+            meant = f"the column labelled {labels[key]!r}" if 0 <= key < len(labels) else "no column"
+            raise ValueError(
+                f"{name} refers to column {key!r}, which is ambiguous: integer keys are indices (index {key} is "
+                f"{meant}), but the DataFrame also has a column labelled {key!r} (index {where[0]}). Fit on a "
+                "DataFrame with string column names (or on an array) to refer to columns unambiguously."
+            )
+
+
 def column_position(name, key, n_features, feature_names):
     """Column position of ``key`` (an index, or a name of ``feature_names``)."""
     if isinstance(key, str):
@@ -908,6 +931,11 @@ class ColumnTypes:
         self : ColumnTypes
         """
         check_column_params(self.integer_features, self.categorical_features, self.bounds, self.point_masses)
+        labels = schema.index_labels if schema is not None and feature_names is None else None
+        for name in ("integer_features", "categorical_features", "bounds", "point_masses"):
+            spec = getattr(self, name)
+            if spec is not None and not _is_auto(spec):
+                check_index_keys(name, spec.keys() if isinstance(spec, dict) else spec, labels)
         X = np.asarray(X, dtype=np.float64)
         n_features = X.shape[1]
         categorical = self._categorical_positions(X, feature_names, schema)
@@ -1346,6 +1374,32 @@ def _pandas_of(X):
     return pd if pd is not None and isinstance(X, pd.DataFrame) else None
 
 
+def missing_as_nan(X):
+    """``X`` with pandas' missing values (``pd.NA``, ``None``) in a DataFrame's object columns made NaN.
+
+    scikit-learn's validation turns such columns into floats, which ``pd.NA``
+    refuses; anything but a DataFrame is returned as it is.
+    """
+    pd = _pandas_of(X)
+    if pd is None:
+        return X
+    out = None
+    for j, dtype in enumerate(X.dtypes):
+        if dtype == object:
+            column = X.iloc[:, j]
+            missing = column.isna().to_numpy()
+            if missing.any():
+                out = X.copy(deep=False) if out is None else out
+                out.isetitem(j, column.where(~missing, np.nan))
+    return X if out is None else out
+
+
+def _holds(dtype, values):
+    """Whether the integer ``dtype`` (numpy's or pandas' nullable) holds every one of ``values``."""
+    limits = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+    return values.size == 0 or (limits.min <= values.min() and values.max() <= limits.max)
+
+
 def frame_schema(X):
     """A :class:`FrameSchema` for a DataFrame ``X``, None for anything else."""
     pd = _pandas_of(X)
@@ -1380,6 +1434,8 @@ class FrameSchema:
             repeated = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
             raise ValueError(f"The DataFrame's column names must be unique; repeated: {', '.join(repeated)}.")
         self.columns = frame.columns
+        # labels that scikit-learn does not check (not all strings): this class does
+        self.index_labels = None if all(isinstance(name, str) for name in frame.columns) else list(frame.columns)
         self.dtypes = list(frame.dtypes)
         self.labels, self.booleans = {}, []
         for j, dtype in enumerate(self.dtypes):
@@ -1400,6 +1456,12 @@ class FrameSchema:
         codes (or labels) could not be checked against the training labels.
         """
         pd = _pandas_of(frame)
+        if pd is not None and self.index_labels is not None and frame.shape[1] == len(self.dtypes):
+            if list(frame.columns) != self.index_labels:
+                raise ValueError(
+                    f"The DataFrame's columns {list(frame.columns)} differ from those seen in fit "
+                    f"{self.index_labels} (names and order): its values would be read by position."
+                )
         if pd is None and self.labels:
             names = [str(self.columns[j]) for j in sorted(self.labels)]
             raise ValueError(
@@ -1423,8 +1485,10 @@ class FrameSchema:
 
         A column gets its training dtype back when its kind guarantees values
         of that dtype: label columns always, integer dtypes for integer and
-        categorical columns, bool for categorical columns, float dtypes
-        always; other columns come back as float64.
+        categorical columns (int64 where the values leave the dtype's range,
+        as a draw beyond the training values of a uint8 column may), bool for
+        categorical columns, float dtypes always; other columns come back as
+        float64.
         """
         import pandas as pd
 
@@ -1445,6 +1509,8 @@ class FrameSchema:
                 if pd.api.types.is_integer_dtype(dtype)
                 else pd.api.types.is_float_dtype(dtype)
             )
+            if keeps_dtype and pd.api.types.is_integer_dtype(dtype) and not _holds(dtype, values):
+                dtype = np.int64  # a draw or a given value beyond a narrow dtype (uint8, int8, ...)
             # an explicit dtype: pandas' nullable ones (Int64, boolean) too
             data[j] = pd.Series(values, dtype=dtype if keeps_dtype else np.float64)
         frame = pd.DataFrame(data)

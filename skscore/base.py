@@ -49,8 +49,10 @@ from ._columns import (
     ColumnTypes,
     _column_name,
     check_column_params,
+    check_index_keys,
     frame_schema,
     location_scale,
+    missing_as_nan,
 )
 from ._columns import column_position as _column_position
 from ._engine import DEVICES, SAMPLERS, Diffusion, GaussianBase, check_cuda
@@ -332,6 +334,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if reset:
             self._frame_schema = frame_schema(X)
         schema = getattr(self, "_frame_schema", None)
+        X = missing_as_nan(X)
         if schema is not None:
             X = schema.encode(X)
         _check_exact_in_float64(X)
@@ -831,8 +834,13 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         names = getattr(self, "feature_names_in_", None)
         X = np.full((n_samples, self.n_features_in_), np.nan)
         schema = self._frame_schema
+        check_index_keys("given", given, schema.index_labels if schema is not None and names is None else None)
+        keys = {}
         for key, value in given.items():
             j = _column_position("given", key, self.n_features_in_, names)
+            if j in keys:
+                raise ValueError(f"given names column {_column_name(j, names)} twice: as {keys[j]!r} and as {key!r}.")
+            keys[j] = key
             values = np.asarray(value, dtype=object if schema is not None and j in schema.labels else None)
             if values.ndim > 1 or (values.ndim == 1 and len(values) != n_samples):
                 raise ValueError(

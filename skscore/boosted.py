@@ -1079,14 +1079,15 @@ class GradientBoostedScore(BaseDiffusionDensity):
             or a list of DataFrames.
         """
         self._check_ready()
-        n_rows = len(X)
         if self.classes_ is None:
             if y is not None:
                 raise ValueError("This model was fitted without labels: impute(X) takes no y.")
             return self._impute(X, n_draws, random_state)
         if y is None:
             raise ValueError("This model was fitted with labels: pass the rows' classes, impute(X, y=y).")
-        return self._impute(X, n_draws, random_state, codes=self._label_codes(y, n_rows))
+        if np.ndim(X) != 2:  # not rows: let the validation of X say so before the labels are counted
+            self._validate_X(X, reset=False, allow_nan=True)
+        return self._impute(X, n_draws, random_state, codes=self._label_codes(y, len(X)))
 
     def _condition(self, Z, random_state, codes=None, projectors=None, cells=None):
         """Each row drawn given its known part by its class's diffusion."""

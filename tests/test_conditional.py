@@ -862,6 +862,45 @@ def test_bad_conditional_calls_on_a_dataframe_model(mixed_frame, fitted_frame):
     with pytest.raises(ValueError, match="no observed entry"):
         model.impute(empty)
     assert isinstance(model.impute(rows, random_state=0), pd.DataFrame)  # the same rows, nothing wrong
+    with pytest.raises(ValueError, match="given names column 'visits' twice: as 'visits' and as 0"):
+        model.sample(3, given={"visits": 1, 0: 2})
+
+
+def test_integer_column_labels_are_never_read_by_the_wrong_column():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(120, 3)) * [1, 100, 1] + [0, 1000, 0], columns=[1, 2, 3])
+    model = DiffusionRandomFeatures(n_features=16, n_steps=4, random_state=0).fit(frame)
+    # 2 is the index of the column labelled 3 and the label of index 1: refused, not read as either
+    with pytest.raises(ValueError, match="given refers to column 2, which is ambiguous"):
+        model.sample(3, given={2: 1000.0})
+    with pytest.raises(ValueError, match="integer_features refers to column 2, which is ambiguous"):
+        DiffusionRandomFeatures(n_features=16, n_steps=4, integer_features=[2]).fit(frame.round())
+    assert (model.sample(3, given={0: 0.5}, random_state=0)[1] == 0.5).all()  # an index no label shadows
+    shuffled = frame.iloc[:3][[3, 2, 1]].copy()
+    shuffled.iloc[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"columns \[3, 2, 1\] differ from those seen in fit \[1, 2, 3\]"):
+        model.impute(shuffled)
+    with pytest.raises(ValueError, match="differ from those seen in fit"):
+        model.score_samples(frame[[3, 2, 1]])
+    np.testing.assert_array_equal(model.score_samples(frame.iloc[:5]), model.score_samples(frame.to_numpy()[:5]))
+
+
+def test_narrow_integer_dtypes_and_pandas_missing_values():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    counts = rng.randint(0, 5, 120)
+    frame = pd.DataFrame({"x": rng.normal(size=120) + counts, "count": counts.astype(np.uint8)})
+    model = DiffusionRandomFeatures(n_features=16, n_steps=4, random_state=0, integer_features=["count"]).fit(frame)
+    # values a uint8 cannot hold (a given one, draws below the training range) widen the column, not crash
+    given = model.sample(5, given={"count": 300}, random_state=0)
+    assert given["count"].dtype == np.int64 and (given["count"] == 300).all()
+    low = model.sample(200, given={"x": -6.0}, random_state=0)
+    assert low["count"].min() < 0 and low["count"].dtype == np.int64
+    assert model.sample(5, random_state=0)["count"].dtype == np.uint8  # within range: the training dtype
+    holes = pd.DataFrame({"x": [pd.NA, 1.5], "count": pd.Series([2, pd.NA], dtype=object)})
+    filled = model.impute(holes, random_state=0)
+    assert filled.notna().all().all() and filled["x"].iloc[1] == 1.5 and filled["count"].iloc[0] == 2
 
 
 # ------------------------------------------- 8. a model fitted with labels
@@ -900,6 +939,12 @@ def test_labelled_model_imputes_and_samples_by_class(iris_labelled):
     S = model.sample(100, y=labels, given={3: 1.0}, random_state=0)
     assert np.all(S[:, 3] == 1.0)
     assert np.median(S[:50, 2]) < np.median(S[50:, 2]) - 2.0
+
+
+def test_boosted_impute_checks_the_rows_before_counting_labels(iris_labelled):
+    model, X, y = iris_labelled
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        model.impute(np.array([np.nan, 1.0, 0.2, 0.3]), y=[y[0]])
 
 
 def test_a_value_a_lone_integer_column_never_took_is_named_as_such():
