@@ -28,6 +28,7 @@ The mathematics of diffusion lives in :mod:`skscore._engine`; threads in
 
 import sys
 import time
+import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral
@@ -76,6 +77,8 @@ SCORE_CHUNK_ROWS = 2**18
 CONDITION_CHUNK_ROWS = 2**14
 # an observed value conditioned on is at most this many training standard deviations from the mean
 CONDITIONING_REACH = 1e6
+# the spreads of model coordinates that preprocessing=None leaves without a warning
+_UNIT_SCALE_RANGE = (0.1, 10.0)
 
 # the parameters of a model with one level grid and a sampler
 DIFFUSION_PARAMETERS = {
@@ -244,6 +247,11 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     # otherwise an observed category is a point drawn uniformly in its interval
     _conditions_on_cells = True
 
+    # whether the noise levels suppose the model's coordinates of unit scale
+    # (preprocessing=None warns when they are far from it); the mixture prior
+    # whitens each component itself
+    _levels_assume_unit_scale = True
+
     # a column of a single training value is a point mass left out of the model
     # (see ColumnTypes.fit); GaussianMixturePriorDiffusion turns it off in its
     # component models, whose whitened coordinates are continuous
@@ -370,13 +378,30 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             lone_point_masses=self._lone_point_masses,
         )
         Y, _ = self.column_types_.transform(X, random_state)
-        if self.preprocessing == "standard":
-            # NaN-aware, for models that accept missing entries; exact for any
-            # magnitude, and relative to it for columns that vary by rounding only
-            self.shift_, self.scale_ = location_scale(Y)
-        else:
+        # NaN-aware, for models that accept missing entries; exact for any
+        # magnitude, and relative to it for columns that vary by rounding only
+        self.shift_, self.scale_ = location_scale(Y)
+        if self.preprocessing != "standard":
+            self._warn_off_unit_scale(self.scale_)
             self.shift_, self.scale_ = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
         return self._standardize(Y)
+
+    def _warn_off_unit_scale(self, scale):
+        """Warn that ``preprocessing=None`` leaves model coordinates of spread ``scale`` the levels do not suit.
+
+        The noise levels run from a few hundredths to one standard deviation
+        of unit-scale data: a column much narrower is drowned by the first
+        level, one much wider never reaches the Gaussian base.
+        """
+        off = (scale < _UNIT_SCALE_RANGE[0]) | (scale > _UNIT_SCALE_RANGE[1])
+        if self._levels_assume_unit_scale and off.any():
+            warnings.warn(
+                f"preprocessing=None: {off.sum()} of the {len(scale)} model coordinates have a spread outside "
+                f"[{_UNIT_SCALE_RANGE[0]:g}, {_UNIT_SCALE_RANGE[1]:g}] (from {scale.min():.3g} to {scale.max():.3g}), "
+                "but the noise levels suppose data of unit scale: samples and densities will be poor. Use "
+                "preprocessing='standard' (the default) or standardize the data.",
+                UserWarning,
+            )
 
     def _transform(self, X):
         """``Z`` for rows ``X``, and the log-Jacobian of the map per row.
@@ -480,6 +505,7 @@ class BaseDiffusionDensity(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         kept = np.flatnonzero([column.width > 0 for column in self.column_types_.columns_])
         shift, scale, mean, covariance = shift[kept], scale[kept], mean[kept], covariance[np.ix_(kept, kept)]
         if self.preprocessing != "standard":
+            self._warn_off_unit_scale(scale)
             mean, covariance = shift + scale * mean, covariance * np.outer(scale, scale)
             shift, scale = np.zeros(len(kept)), np.ones(len(kept))
         self.shift_, self.scale_ = shift, scale

@@ -1,6 +1,7 @@
 """GradientBoostedScore: gradient-boosted trees as the noise model (ForestDiffusion)."""
 
 import functools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -429,7 +430,9 @@ class GradientBoostedScore(BaseDiffusionDensity):
     diffusion_type : {'flow', 'vp'}, default='flow'
         'flow': flow matching on the straight path, velocity target, Euler
         sampler.  'vp': the variance-preserving diffusion (the engine's 'vp'
-        schedule, beta from 0.1 to 20), noise target, Euler-Maruyama sampler.
+        schedule, beta from 0.1 to 20), noise target, Euler-Maruyama sampler;
+        its log-density is not normalized (a warning says so): its first
+        levels are too far apart for the change of variables.
     max_iter : int, default=100
         Most boosted trees per level (and class); fewer with
         ``early_stopping``.  0 keeps only the linear maps: a Gaussian model.
@@ -542,7 +545,9 @@ class GradientBoostedScore(BaseDiffusionDensity):
         ``score_samples`` then costs ``O(n_density_samples x n_features)``
         per row.
     preprocessing : {'standard', None}, default='standard'
-        Internal standardization of the columns (NaN-aware).
+        Internal standardization of the columns (NaN-aware), or none: the
+        noise levels then suppose data of about unit scale (a warning names
+        a spread outside [0.1, 10]).
     random_state : int, RandomState instance or None, default=None
         Seed of the training noise, the random sketches, the density draws
         and the default sampling generator.
@@ -1036,6 +1041,13 @@ class GradientBoostedScore(BaseDiffusionDensity):
 
     def _flow_log_density(self, Z):
         """Log-density along the probability flow, mixed over the classes."""
+        if self.diffusion_type == "vp":
+            warnings.warn(
+                "GradientBoostedScore(diffusion_type='vp'): the VP grid's first levels are too far apart for the "
+                "change of variables along the flow (the splits there are nearly hard), so score_samples is not a "
+                "normalized density: it spikes at the training rows. Use diffusion_type='flow' for densities.",
+                UserWarning,
+            )
         terms = [
             np.log(prior) + diffusion.log_density(Z, n_jobs=self.n_jobs)
             for prior, diffusion in zip(self.class_prior_, self.diffusions_)

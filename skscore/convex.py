@@ -185,7 +185,9 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
         Reverse-time integrator used by :meth:`sample`; the paper's Langevin
         sampler is :meth:`sample_langevin`.
     preprocessing : {'standard', None}, default='standard'
-        Internal standardization of the columns, or none.
+        Internal standardization of the columns, or none: the noise levels
+        then suppose data of about unit scale (a warning names a spread
+        outside [0.1, 10]).
     random_state : int, RandomState instance or None, default=None
         Seed of the gates, the training noise and the default sampling
         generator.

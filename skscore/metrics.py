@@ -471,7 +471,10 @@ def c2st_auc(X_real, X_synthetic, *, classifier=None, cv=5, random_state=0):
     tell them apart and scored by ROC AUC over stratified, shuffled folds. An
     AUC of 0.5 means the classifier cannot distinguish the samples (the
     synthetic data look like the real data to it); 1.0 means they are
-    perfectly separable. Values somewhat below 0.5 are noise.
+    perfectly separable. Values somewhat below 0.5 are noise; values well
+    below it say that synthetic rows copy real ones (a row's twin, in the
+    training folds with the other label, makes the classifier predict the
+    opposite): check such a generator with :func:`dcr`.
 
     The pooled rows are standardized column-wise (with the means and
     standard deviations of the pooled sample, which do not depend on the

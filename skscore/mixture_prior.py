@@ -382,6 +382,9 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         # a whitened coordinate constant within a component stays a (narrow) coordinate:
         # the mixture's density is a density, not part probability
         model._lone_point_masses = False
+        # its rows are the component's, whitened (or, with prior_covariance='identity', as the spherical fit
+        # leaves them): the mixture's choice, not the user's preprocessing=None
+        model._levels_assume_unit_scale = False
         # its progress lines (verbose >= 2) say which component they are about
         model._progress_name = f"{type(self).__name__} {name}: {type(template).__name__}"
         return model
@@ -516,6 +519,7 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
     # ----------------------------------------------------------- conditional
     # an interval of a model coordinate is no constraint a component's whitened rows can take
     _conditions_on_cells = False
+    _levels_assume_unit_scale = False  # each component's rows are whitened
 
     def _condition(self, Z, random_state, projectors=None):
         """Rows drawn given their known coordinates: a component, then its diffusion.

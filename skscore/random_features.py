@@ -228,7 +228,9 @@ class DiffusionRandomFeatures(BaseDiffusionDensity):
         probability-flow ODE that :meth:`score_samples` uses.
     preprocessing : {'standard', None}, default='standard'
         Internal standardization of the columns (inverted in ``sample`` and
-        accounted for in ``score_samples``), or none.
+        accounted for in ``score_samples``), or none: the noise levels then
+        suppose data of about unit scale (a warning names a spread outside
+        [0.1, 10]).
     random_state : int, RandomState instance or None, default=None
         Seed of the random features, the training noise and the default
         sampling generator.

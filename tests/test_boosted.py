@@ -329,6 +329,8 @@ def test_vp_diffusion_samples_the_data(data_2d):
     assert np.all(np.isfinite(samples))
     np.testing.assert_allclose(samples.mean(axis=0), data_2d.mean(axis=0), atol=0.25)
     np.testing.assert_allclose(samples.std(axis=0), data_2d.std(axis=0), rtol=0.15)
+    with pytest.warns(UserWarning, match="not a normalized density"):
+        model.score_samples(data_2d[:5])
 
 
 # ------------------------------------------------------------- bad input

@@ -68,6 +68,18 @@ def test_a_large_offset_keeps_the_spread_of_the_column(X, name):
     assert abs(np.mean(gap)) < 0.3
 
 
+@pytest.mark.parametrize("name", ["DRF", "GBS"])
+def test_preprocessing_none_warns_where_the_levels_do_not_suit_the_scale(X, name):
+    # the noise levels suppose unit-scale data: at 1e-3 the first level drowns
+    # the data (random features: samples 79 times too wide, silently, before)
+    with pytest.warns(UserWarning, match="preprocessing=None: 2 of the 2 model coordinates have a spread outside"):
+        MODELS[name](preprocessing=None).fit(1e-3 * X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        MODELS[name](preprocessing=None).fit(X)  # unit scale: nothing to say
+        MODELS["GMP"](preprocessing=None).fit(1e3 * X)  # its components whiten their rows themselves
+
+
 def test_moments_are_exact_at_every_magnitude():
     rng = np.random.default_rng(1)
     y = rng.standard_normal((500, 1))
