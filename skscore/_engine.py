@@ -139,9 +139,10 @@ class NoisePredictor:
         shifted = z.copy()
         for j in range(z.shape[1]):
             shifted[:, j] = z[:, j] + _FD_STEP
-            plus = self.predict(shifted, level)[:, j]
+            # copies: a predictor may return a view of its input, which the next shift would change
+            plus = np.array(self.predict(shifted, level)[:, j])
             shifted[:, j] = z[:, j] - _FD_STEP
-            minus = self.predict(shifted, level)[:, j]
+            minus = np.array(self.predict(shifted, level)[:, j])
             shifted[:, j] = z[:, j]
             div += (plus - minus) / (2.0 * _FD_STEP)
         return eps, div

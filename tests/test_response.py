@@ -76,6 +76,23 @@ def chain_case():
 
 
 # ------------------------------------------------------------------ machinery
+def test_columns_in_very_different_units_are_not_singular():
+    # pressure in pascals next to a humidity fraction: the covariance's
+    # condition number is 2e16, its correlation's 1.3; R_ij scales as D_i / D_j
+    ou = OrnsteinUhlenbeck([[1.0, 0.5], [0.0, 2.0]])
+    X = ou.simulate(5000, 0.1, random_state=0)
+    D = np.array([1e5, 1e-3])
+    rescale = np.outer(D, 1 / D)
+    np.testing.assert_allclose(gaussian_response(X * D, 5, dt=0.1).response / rescale,
+                               gaussian_response(X, 5, dt=0.1).response, atol=1e-12)
+    exact = score_response(X, 5, ExactScore(ou.score), dt=0.1).response
+    scaled = score_response(X * D, 5, ExactScore(lambda Y: ou.score(Y / D) / D), dt=0.1).response
+    np.testing.assert_allclose(scaled / rescale, exact, atol=1e-12)
+    collinear = np.column_stack([X[:, 0] * 1e5, X[:, 0] * 1e-3 * 2.0])
+    with pytest.raises(ValueError, match="singular"):
+        gaussian_response(collinear, 5, dt=0.1)
+
+
 def test_fft_lagged_covariance_matches_direct_sums():
     rng = np.random.default_rng(0)
     As = [rng.standard_normal((n, 3)) for n in (500, 333)]
@@ -262,6 +279,14 @@ def test_observable_response_generalizes_the_matrix_and_forced_response_integrat
     fd = observable_response(X, 10, A, u, score, correction=None)
     exact = observable_response(X, 10, A, u, score, forcing_divergence=div_u, correction=None)
     np.testing.assert_allclose(fd.response, exact.response, atol=1e-6)
+    # a forcing that returns its input (u(x) = x): its difference quotients once compared the
+    # same array, shifted in place, and gave the divergence 0 (exact: 2)
+    identity = observable_response(X, 10, A, lambda Y: Y, score, correction=None).response
+    copied = observable_response(X, 10, A, lambda Y: Y.copy(), score, correction=None).response
+    np.testing.assert_array_equal(identity, copied)
+    from skscore.response._observable_response import _forcing_terms
+
+    np.testing.assert_allclose(_forcing_terms(lambda Y: Y, None, X[:5])[1], 2.0, rtol=1e-8)
     # R_A(0) = < u . grad A > in theory
     np.testing.assert_allclose(exact.response_at_zero, np.mean(u(X)[:, 0] * 2 * X[:, 0]), atol=0.05)
 

@@ -1,21 +1,18 @@
 """Response matrices: from a learned score, and the quasi-Gaussian baseline."""
 
-import numpy as np
 from sklearn.utils import Bunch
 
 from ._covariance import _bootstrap_lagged_covariance, _with_zero, _zero_lag_covariance
 from ._score import _scores_along, _stein_correct
-from ._validation import MAX_CONDITION, _check_dt, _check_lags, _check_options, _check_trajectories
+from ._validation import _check_dt, _check_lags, _check_options, _check_trajectories, balanced_inverse
 
 
 def _right_divide(R, M, what):
-    """``R[k] M^{-1}`` for every lag ``k``, with a clear error for a singular ``M``."""
-    try:
-        if np.linalg.cond(M) <= MAX_CONDITION:
-            return np.linalg.solve(M.T, R.transpose(0, 2, 1)).transpose(0, 2, 1)
-    except np.linalg.LinAlgError:
-        pass
-    raise ValueError(f"{what} is singular: a column of X is constant, or columns are collinear.")
+    """``R[k] M^{-1}`` for every lag ``k``, with a clear error for a singular ``M`` (whatever its units)."""
+    inverse = balanced_inverse(M)
+    if inverse is None:
+        raise ValueError(f"{what} is singular: a column of X is constant, or columns are collinear.")
+    return R @ inverse
 
 
 def _result(response, standard_error, lags, dt, **extra):

@@ -44,9 +44,10 @@ def _forcing_terms(forcing, forcing_divergence, X):
     shifted = X.copy()
     for j in range(d):
         shifted[:, j] = X[:, j] + step[j]
-        plus = np.asarray(forcing(shifted), dtype=np.float64)[:, j]
+        # copies: a forcing may return its input (u(x) = x), which the next shift would change
+        plus = np.array(forcing(shifted), dtype=np.float64)[:, j]
         shifted[:, j] = X[:, j] - step[j]
-        minus = np.asarray(forcing(shifted), dtype=np.float64)[:, j]
+        minus = np.array(forcing(shifted), dtype=np.float64)[:, j]
         shifted[:, j] = X[:, j]
         div += (plus - minus) / (2.0 * step[j])
     return u, div

@@ -12,14 +12,13 @@
 import inspect
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._covariance import _decorrelation_steps
-from ._validation import MAX_CONDITION
+from ._validation import balanced_inverse
 
 # Rows per score_function call: bounds the memory of feature-based models.
 _SCORE_CHUNK = 16384
@@ -142,10 +141,7 @@ def _affine_correction(X, S):
     Xc = X - mu
     cov = Xc.T @ Xc / len(X)
     # learned affine part: S ~ mean(S) + (x - mu) beta; exact: -(x - mu) C^{-1}
-    try:
-        cov_inv = linalg.inv(cov) if np.linalg.cond(cov) <= MAX_CONDITION else None
-    except linalg.LinAlgError:
-        cov_inv = None
+    cov_inv = balanced_inverse(cov)
     if cov_inv is None:
         raise ValueError(
             "The covariance of X is singular (a constant or collinear column): the Stein correction needs it "

@@ -11,6 +11,37 @@ _CORRECTIONS = (None, "stein")
 # A covariance (or lag-0 response) more ill-conditioned than this is singular to working precision:
 # its inverse keeps about four digits at best, and columns so nearly collinear give no response.
 MAX_CONDITION = 1e12
+# passes of row-then-column scaling before the condition number is taken (see balanced_inverse)
+_BALANCING_PASSES = 4
+
+
+def balanced_inverse(M):
+    """The inverse of the square matrix ``M``, or None where it is singular to working precision.
+
+    Columns in different units (pascals next to a humidity fraction) scale a
+    covariance's rows and columns, and a lag-0 response's, by factors that
+    say nothing of its singularity: the condition number is taken, and the
+    inverse computed, after the rows and then the columns are scaled to a
+    largest entry of one, a few passes over (for ``D1 M D2`` with positive
+    diagonal ``D1``, ``D2``: the verdict of ``M``).  A zero row or column is
+    singular.
+    """
+    A = np.array(M, dtype=np.float64)
+    r, c = np.ones(len(A)), np.ones(len(A))
+    for _ in range(_BALANCING_PASSES):
+        for axis, scale in ((1, r), (0, c)):
+            largest = np.abs(A).max(axis=axis)
+            if not np.all(np.isfinite(largest)) or np.any(largest == 0):
+                return None
+            A /= largest[:, None] if axis == 1 else largest[None, :]
+            scale /= largest
+    try:
+        if np.linalg.cond(A) > MAX_CONDITION:
+            return None
+        # M = diag(1/r) A diag(1/c), so M^-1 = diag(c) A^-1 diag(r)
+        return c[:, None] * np.linalg.inv(A) * r[None, :]
+    except np.linalg.LinAlgError:
+        return None
 
 
 def _check_lags(lags):
