@@ -78,21 +78,25 @@ class RowPartitions:
         import dask
 
         if hasattr(X, "columns"):  # a dask DataFrame: numeric columns only, by name
-            from pandas.api.types import is_numeric_dtype
+            from pandas.api.types import is_complex_dtype, is_extension_array_dtype, is_numeric_dtype
 
-            not_numeric = [c for c, t in X.dtypes.items() if not is_numeric_dtype(t)]
+            not_numeric = [c for c, t in X.dtypes.items() if not is_numeric_dtype(t) or is_complex_dtype(t)]
             if not_numeric:
                 raise ValueError(
-                    f"columns {not_numeric} of the dask DataFrame are not numeric; a dask fit takes numeric "
+                    f"columns {not_numeric} of the dask DataFrame are not real numbers; a dask fit takes numeric "
                     "columns only (compute() the data to fit label columns in memory)."
                 )
             self.meta = X._meta  # an empty pandas DataFrame of the columns' dtypes
             names = np.asarray(X.columns, dtype=object)
             if all(isinstance(c, str) for c in names):
                 self.feature_names = names
-            X = X.to_dask_array(lengths=True)
+            # pandas' nullable columns (Int64, Float64) hold pd.NA, which float64 arrays take as NaN
+            nullable = {c: np.float64 for c, t in X.dtypes.items() if is_extension_array_dtype(t)}
+            X = (X.astype(nullable) if nullable else X).to_dask_array(lengths=True)
         if X.ndim != 2:
             raise ValueError(f"Expected a 2-D dask array, got {X.ndim} dimension(s).")
+        if X.dtype.kind == "c":
+            raise ValueError("Complex data not supported: the dask array holds complex numbers.")
         if any(np.isnan(c) for c in X.chunks[0]):
             X = X.compute_chunk_sizes()
         X = X.rechunk({1: -1})

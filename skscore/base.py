@@ -182,15 +182,26 @@ class _ModelSpace:
 
 
 def _map_partitions(func, X):
-    """``func`` (rows to one value per row) over the row partitions of a dask collection, lazily."""
+    """``func`` (rows to one value per row) over the row partitions of a dask collection, lazily.
+
+    An empty partition (what a filter leaves) gives no values without a call.
+    The result of a dask DataFrame has partitions of unknown length: learning
+    them would compute every partition once more.
+    """
+
+    def values(rows):
+        return np.empty(0) if len(rows) == 0 else func(rows)
+
     if hasattr(X, "columns"):  # a dask DataFrame: each partition goes in as a pandas DataFrame
         import pandas as pd
 
         def scored(frame):
-            return pd.Series(func(frame), index=frame.index, dtype=np.float64)
+            return pd.Series(values(frame), index=frame.index, dtype=np.float64)
 
-        return X.map_partitions(scored, meta=(None, "f8")).to_dask_array(lengths=True)
-    return X.rechunk({1: -1}).map_blocks(func, drop_axis=1, dtype=np.float64)
+        return X.map_partitions(scored, meta=(None, "f8")).to_dask_array()
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D dask array (rows, columns), got {X.ndim}D with shape {X.shape}.")
+    return X.rechunk({1: -1}).map_blocks(values, drop_axis=1, dtype=np.float64)
 
 
 @contextmanager

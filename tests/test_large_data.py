@@ -216,6 +216,35 @@ def test_dask_dataframe_keeps_names_and_scores_lazily():
     assert list(model.sample(5, random_state=0).columns) == ["a", "b", "c"]
 
 
+def test_dask_scoring_is_lazy_and_takes_empty_partitions(monkeypatch):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    da = pytest.importorskip("dask.array")
+    X = _skewed_rows(600)
+    table = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = DiffusionRandomFeatures(n_features=16, n_steps=4, max_iter=1, random_state=0).fit(table)
+    frame = dd.from_pandas(table, npartitions=3)
+    calls = []
+    score_samples = type(model).score_samples
+    monkeypatch.setattr(type(model), "score_samples", lambda self, rows: calls.append(rows) or score_samples(self, rows))
+    lazy = model.score_samples(frame)
+    assert len(calls) == 1  # the call on the dask frame itself: no partition scored yet
+    expected = score_samples(model, table)
+    np.testing.assert_allclose(lazy.compute(), expected, rtol=0, atol=1e-12)
+    assert sorted(len(rows) for rows in calls[1:]) == [200, 200, 200]  # each partition once
+    monkeypatch.undo()
+    # a filter leaves empty partitions: they give no rows, not an error
+    top = X[:, 0] > np.quantile(X[:, 0], 0.9)
+    kept = frame[frame["a"] > np.quantile(X[:, 0], 0.9)]
+    np.testing.assert_allclose(model.score_samples(kept).compute(), expected[top], rtol=0, atol=1e-12)
+    assert model.score(kept) == pytest.approx(np.mean(expected[top]))
+    plain = DiffusionRandomFeatures(n_features=16, n_steps=4, max_iter=1, random_state=0).fit(X)
+    gapped = da.concatenate([da.from_array(X[:200]), da.from_array(X[:0]), da.from_array(X[200:])])
+    np.testing.assert_allclose(plain.score_samples(gapped).compute(), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="Expected a 2D dask array"):
+        plain.score_samples(da.from_array(X[:, 0]))
+
+
 def test_dask_constant_column_is_a_point_mass_as_in_memory():
     da = pytest.importorskip("dask.array")
     X = _skewed_rows(2_000)
@@ -268,6 +297,7 @@ BAD_DASK_FITS = [
         "contains NaN or infinity",
     ),
     ("one row", {}, lambda X: X[:1], "minimum of 2 is required"),
+    ("complex", {}, lambda X: X + 1j, "Complex data not supported"),
 ]
 
 
@@ -284,12 +314,23 @@ def test_bad_dask_fits_are_refused(params, change, match):
     assert not hasattr(model, "theta2_")
 
 
+def test_dask_dataframe_nullable_missing_values_are_nan():
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    frame = pd.DataFrame({"x": np.arange(10.0), "count": pd.array([1, 2, None, 4, 5, 6, 7, 8, 9, 10], dtype="Int64")})
+    with pytest.raises(ValueError, match="contains NaN or infinity"):
+        DiffusionRandomFeatures(n_features=8, n_steps=3).fit(dd.from_pandas(frame, npartitions=2))
+    complex_frame = pd.DataFrame({"x": np.arange(10.0), "z": np.arange(10.0) + 1j})
+    with pytest.raises(ValueError, match=r"columns \['z'\] of the dask DataFrame are not real numbers"):
+        DiffusionRandomFeatures(n_features=8, n_steps=3).fit(dd.from_pandas(complex_frame, npartitions=2))
+
+
 def test_dask_dataframe_with_labels_is_refused():
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")
     frame = pd.DataFrame({"x": np.arange(10.0), "plan": ["a", "b"] * 5})
     with pytest.raises(
-        ValueError, match=r"columns \['plan'\] of the dask DataFrame are not numeric"
+        ValueError, match=r"columns \['plan'\] of the dask DataFrame are not real numbers"
     ):
         DiffusionRandomFeatures(n_features=8, n_steps=3).fit(
             dd.from_pandas(frame, npartitions=2)
