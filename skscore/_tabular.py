@@ -51,6 +51,7 @@ import csv
 import io
 import math
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -79,6 +80,10 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "-nan", "null"})
 
 # Integral floats above this magnitude are not exactly integers any more.
 _MAX_EXACT_INTEGER = 2.0**53
+# Integers are read and written as integers below this magnitude (int64's); beyond 2**53 the text
+# says whether a cell is one (nanosecond timestamps), and the values modelled are the nearest floats.
+_MAX_INT64 = 2.0**63
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 
 # Field separators that read_csv detects, in order of preference.
 DELIMITERS = (",", ";", "\t", "|")
@@ -225,7 +230,7 @@ class Table:
             missing = np.isnan(values)
             observed = values[~missing]
             n_codes = len(categories[name]) if kind == "categorical" else None
-            bad = (observed != np.floor(observed)) | (np.abs(observed) > _MAX_EXACT_INTEGER)
+            bad = (observed != np.floor(observed)) | (np.abs(observed) >= _MAX_INT64)
             if n_codes is not None:
                 bad |= (observed < 0) | (observed >= n_codes)
             if np.any(bad):
@@ -347,16 +352,24 @@ def _parse_rows(reader, path, empty_rows=False):
     rows = []
     header = None
     line = 1  # first physical line of the next record
+    # with one column an empty line is also a row whose cell is empty: kept once a later row shows it is not
+    # the blank lines that end a file
+    pending = []
     try:
         for fields in reader:
             start, line = line, reader.line_num + 1
             # skip blank lines (and ",,," lines, unless they are rows of empty cells)
             blank = not any(cell.strip() for cell in fields)
+            if blank and empty_rows and header is not None and len(header) == 1:
+                pending.append((start, [""]))
+                continue
             if blank and not (empty_rows and header is not None and len(fields) == len(header) > 1):
                 continue
             if header is None:
                 header = fields
             else:
+                rows.extend(pending)
+                pending = []
                 rows.append((start, fields))
     except csv.Error as exc:
         if str(exc) == "unexpected end of data":  # the end of the file inside a quoted field
@@ -428,7 +441,10 @@ def _numeric_column(name, cells, lines, kind, missing=None):
             raise ValueError(f"non-finite value {text!r} in column {name!r}, line {lines[i]}; fill or drop it first")
         values[i] = value
     with np.errstate(invalid="ignore"):
-        not_integral = (values != np.floor(values)) | (np.abs(values) > _MAX_EXACT_INTEGER)
+        not_integral = values != np.floor(values)
+        beyond = np.flatnonzero(np.abs(values) > _MAX_EXACT_INTEGER)
+    for i in beyond:  # every float is integral there: the cell's text says whether it was an integer
+        not_integral[i] = not (_INTEGER_TEXT.fullmatch(cells[i]) and abs(values[i]) < _MAX_INT64)
     not_integral &= ~np.isnan(values)
     integral = not np.any(not_integral)
     if kind == "integer" and not integral:
@@ -655,21 +671,18 @@ def _refuse_stray_text(name, cells, lines, missing, too_many_labels, allow_missi
     """Refuse a numeric column with a few text cells (a stray ``?``), naming them.
 
     Read as text, such a column is refused for its many distinct values (or
-    as an identifier), or, when its numbers are fractional, modelled as
-    labels that copy the input values: neither is what its author meant.
-    A column of labels that are mostly numbers (codes) with other labels
-    besides is left alone unless it would be refused anyway.
+    as an identifier), or modelled as labels: the synthetic rows would copy
+    its fractional numbers, or draw the stray cell itself as a count (a
+    ``?`` among the numbers of children): neither is what its author
+    meant.  A column of codes with a label or two besides is kept as labels
+    with ``--categorical``, which the message suggests.
     """
     observed = [(line, cell) for line, cell, gone in zip(lines, cells, missing) if not gone]
     numbers = [_parse_number(cell) for _, cell in observed]
     text = [(line, cell) for (line, cell), number in zip(observed, numbers) if number is None]
     if not 0 < len(text) <= max(STRAY_CELLS, len(observed) // 100) or 2 * len(text) >= len(observed):
         return
-    values = np.array([number for number in numbers if number is not None])
-    fractional = bool(np.any(np.isfinite(values) & (values != np.floor(values))))
     identifier = len(observed) >= MIN_IDENTIFIER_ROWS and len({cell for _, cell in observed}) == len(observed)
-    if not (too_many_labels or identifier or fractional):
-        return
     shown = ", ".join(f"{cell if len(cell) <= 40 else cell[:37] + '...'!r} on line {line}" for line, cell in text[:3])
     shown += f" and {len(text) - 3} more" if len(text) > 3 else ""
     it, its = ("it", "its row") if len(text) == 1 else ("them", "their rows")
@@ -758,6 +771,26 @@ def _format_cells(table, allow_missing=False):
     return formatted
 
 
+class _CsvWriter:
+    """``csv.writer`` whose rows quote every field where a field holds a carriage return.
+
+    With ``lineterminator="\n"`` Python 3.11's writer quotes a field holding
+    ``\n`` but not one holding a lone ``\r``, which a reader then takes
+    for the end of a line: such a row is written with every field quoted.
+    """
+
+    def __init__(self, stream, **options):
+        self._plain = csv.writer(stream, **options)
+        self._quoted = csv.writer(stream, quoting=csv.QUOTE_ALL, **options)
+
+    def writerow(self, row):
+        (self._quoted if any("\r" in str(cell) for cell in row) else self._plain).writerow(row)
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
+
+
 def format_csv(table, delimiter=None, *, allow_missing=False):
     """The text of ``table`` as a CSV file with a header row.
 
@@ -781,7 +814,7 @@ def format_csv(table, delimiter=None, *, allow_missing=False):
     delimiter = _check_delimiter(delimiter) or table.delimiter
     cells = _format_cells(table, allow_missing)
     text = io.StringIO()
-    writer = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+    writer = _CsvWriter(text, delimiter=delimiter, lineterminator="\n")
     writer.writerow(table.names)
     writer.writerows(zip(*cells))
     return text.getvalue()
@@ -821,7 +854,7 @@ def format_filled_csv(source, table, filled, *, draw_column=None):
     missing = table.missing()
     rows, columns = np.nonzero(missing)
     text = io.StringIO()
-    writer = csv.writer(text, delimiter=table.delimiter, lineterminator=source.newline)
+    writer = _CsvWriter(text, delimiter=table.delimiter, lineterminator=source.newline)
     writer.writerow(([draw_column] if draw_column is not None else []) + list(source.header))
     for k, completed in enumerate(filled, start=1):
         if completed.names != table.names or completed.n_rows != table.n_rows:

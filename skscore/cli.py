@@ -66,7 +66,7 @@ from ._peers import (
     installed,
 )
 from ._tabular import (
-    _MAX_EXACT_INTEGER,
+    _MAX_INT64,
     Table,
     format_csv,
     format_filled_csv,
@@ -807,7 +807,7 @@ def _decode(table, wide, X):
     X, kinds = np.array(X, dtype=np.float64), list(table.kinds)
     for j in wide:
         X[:, j] = np.rint(X[:, j])
-        if np.all(np.abs(X[:, j]) <= _MAX_EXACT_INTEGER):
+        if np.all(np.abs(X[:, j]) < _MAX_INT64):
             kinds[j] = "integer"
     return Table(names=table.names, kinds=kinds, columns=table.columns, delimiter=table.delimiter).from_array(X)
 
@@ -1210,5 +1210,9 @@ def main(argv=None):
         return 1
     except (_UsageError, ValueError, OSError) as exc:
         print("skscore: error: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    except MemoryError as exc:  # numpy says how much it wanted
+        detail = " ".join(str(exc).split()) or "out of memory"
+        print(f"skscore: error: {detail}; is -n (or --draws) larger than meant?", file=sys.stderr)
         return 2
     return 0

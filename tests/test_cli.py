@@ -770,6 +770,39 @@ def test_generate_stray_text_in_a_numeric_column(tmp_path, capsys, no_fit, bad):
     assert "--max-categories" not in line and "identifier" not in line
 
 
+def test_generate_stray_text_among_a_few_whole_numbers(tmp_path, capsys, no_fit):
+    """k holds 0-3: with a '?' it was modelled as labels, and 11 of 200 synthetic rows had k = '?'."""
+    data = _hundred_rows(tmp_path / "in.csv", {7: "0.5,?", 19: "0.1,?"})
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys, "column 'k'", "'?' on line 7, '?' on line 19", "--categorical k")
+
+
+def test_generate_integers_beyond_2_to_the_53_are_written_as_integers(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    stamps = 1_700_000_000_000_000_000 + rng.integers(0, 10**15, 40) * 1000
+    ys = rng.normal(size=40)
+    data = _write(tmp_path / "ns.csv", "t_ns,y\n" + "".join(f"{t},{y:.3f}\n" for t, y in zip(stamps, ys)))
+    out = tmp_path / "out.csv"
+    # detected as integer (an identifier: one value per row), modelled as continuous when named
+    assert cli.main(["generate", str(data), "-n", "20", "-o", str(out), "--seed", "0", "--integer", "t_ns"]) == 0
+    capsys.readouterr()
+    written = [line.split(",")[0] for line in out.read_text().splitlines()[1:]]
+    assert all(cell.isdigit() for cell in written), written[:3]
+    assert all(1.6e18 < int(cell) < 2.8e18 for cell in written)  # the stamps span 1.7e18 to 2.7e18
+    data = _write(tmp_path / "ns2.csv", "t_ns,y\n" + "".join(f"{t}.5,{y:.3f}\n" for t, y in zip(stamps, ys)))
+    assert cli.main(["generate", str(data), "-n", "5", "-o", str(out), "--force", "--integer", "t_ns"]) == 2
+    _one_error_line(capsys, "column 't_ns' is given as integer")
+
+
+def test_out_of_memory_is_one_error_line(tmp_path, capsys, monkeypatch):
+    def greedy(args):
+        raise MemoryError("Unable to allocate 58.2 TiB for an array with shape (1000000000000, 8)")
+
+    monkeypatch.setitem(cli._COMMANDS, "generate", greedy)
+    assert cli.main(["generate", str(_small_csv(tmp_path / "in.csv")), "-n", "5", "-o", "-"]) == 2
+    _one_error_line(capsys, "Unable to allocate", "-n (or --draws) larger than meant")
+
+
 def test_generate_few_stray_labels_in_fractional_numbers(tmp_path, capsys, no_fit):
     """20 distinct numbers and one text cell would have been modelled as 21 labels, copying the numbers."""
     data = _write(tmp_path / "in.csv", "x,k\n" + "".join(f"{i % 20 + 0.5},{i % 2}\n" for i in range(60)) + "none,1\n")

@@ -282,6 +282,39 @@ def test_impute_stray_text_in_a_numeric_column(tmp_path, capsys, no_fit):
     assert "--max-categories" not in line
 
 
+def test_impute_stray_text_among_a_few_whole_numbers(tmp_path, capsys, no_fit):
+    """A count of 0-4 with a stray '?' was read as five labels and '?', which draws could copy."""
+    data, _ = _holey_csv(tmp_path / "data.csv", n=120, share=0.0)
+    lines = data.read_text().splitlines()
+    lines[30] = lines[30].rsplit(",", 2)[0] + ",?," + lines[30].rsplit(",", 1)[1]
+    data.write_text("\n".join(lines) + "\n")
+    assert cli.main(["impute", str(data), "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys, "column 'count'", "'?' on line 31", "--categorical count")
+
+
+def test_impute_single_column_empty_lines_are_missing_cells(tmp_path, capsys, no_fit):
+    data = tmp_path / "one.csv"
+    data.write_text("v\n0.19\n0.00\n\n0.60\n0.31\n\n\n")
+    assert cli.main(["impute", str(data), "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys, "line 4: every cell is missing")  # not "no missing cell"
+    data.write_text("v\n0.19\n0.00\n0.60\n\n\n")  # blank lines that end the file are no rows
+    assert cli.main(["impute", str(data), "-o", "-"]) == 0
+    assert "no missing cell" in capsys.readouterr().err
+
+
+def test_impute_output_quotes_a_copied_carriage_return(tmp_path, capsys, tiny_models):
+    rng = np.random.default_rng(0)
+    lines = [f"{x:.2f},{y:.2f},plain" for x, y in rng.normal(size=(30, 2))]
+    lines[3] = lines[3].rsplit(",", 1)[0] + ',"line1\rline2"'
+    lines[5] = "," + lines[5].split(",", 1)[1]
+    data = tmp_path / "cr.csv"
+    data.write_bytes(("x,y,note\n" + "\n".join(lines) + "\n").encode())
+    out = tmp_path / "out.csv"
+    assert cli.main(["impute", str(data), "-o", str(out), "--seed", "0", "--drop", "note"]) == 0
+    records = _records(out)
+    assert len(records) == 31 and records[4][2] == "line1\rline2"
+
+
 def test_impute_warnings_are_one_line(tmp_path, capsys, monkeypatch):
     class Warns:
         def __init__(self, **kwargs):

@@ -226,7 +226,11 @@ def test_dask_scoring_is_lazy_and_takes_empty_partitions(monkeypatch):
     frame = dd.from_pandas(table, npartitions=3)
     calls = []
     score_samples = type(model).score_samples
-    monkeypatch.setattr(type(model), "score_samples", lambda self, rows: calls.append(rows) or score_samples(self, rows))
+    def counted(self, rows):
+        calls.append(rows)
+        return score_samples(self, rows)
+
+    monkeypatch.setattr(type(model), "score_samples", counted)
     lazy = model.score_samples(frame)
     assert len(calls) == 1  # the call on the dask frame itself: no partition scored yet
     expected = score_samples(model, table)
