@@ -1434,8 +1434,11 @@ class FrameSchema:
             repeated = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
             raise ValueError(f"The DataFrame's column names must be unique; repeated: {', '.join(repeated)}.")
         self.columns = frame.columns
-        # labels that scikit-learn does not check (not all strings): this class does
-        self.index_labels = None if all(isinstance(name, str) for name in frame.columns) else list(frame.columns)
+        # labels that scikit-learn does not check (not all strings) and that are not the positions: this class
+        # checks them (a frame labelled 0, 1, ... is read by position, as an array is)
+        labels = list(frame.columns)
+        plain = all(isinstance(name, str) for name in labels) or labels == list(range(len(labels)))
+        self.index_labels = None if plain else labels
         self.dtypes = list(frame.dtypes)
         self.labels, self.booleans = {}, []
         for j, dtype in enumerate(self.dtypes):

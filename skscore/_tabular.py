@@ -84,6 +84,8 @@ _MAX_EXACT_INTEGER = 2.0**53
 # says whether a cell is one (nanosecond timestamps), and the values modelled are the nearest floats.
 _MAX_INT64 = 2.0**63
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+# Numbers written with leading zeros ("007", "0042") are codes (ZIP, product, ID codes): labels, spelled as written.
+_ZERO_PADDED = re.compile(r"[+-]?0[0-9]")
 
 # Field separators that read_csv detects, in order of preference.
 DELIMITERS = (",", ";", "\t", "|")
@@ -386,7 +388,11 @@ def _parse_rows(reader, path, empty_rows=False):
 def _check_header(header, path):
     for position, name in enumerate(header, start=1):
         if not name:
-            raise ValueError(f"{path}: column {position} has an empty name in the header")
+            raise ValueError(
+                f"{path}: column {position} has an empty name in the header: name it (--drop can then leave it "
+                "out) or remove it; a DataFrame's index written by to_csv, or a separator that ends every line, "
+                "makes such a column"
+            )
     seen = set()
     for name in header:
         if name in seen:
@@ -634,7 +640,8 @@ def read_csv_source(
             drop = option_value([name])
             raise ValueError(f"column {name!r} has no value on any row: leave it out with --drop {drop}")
         kind = forced.get(name, "auto")
-        parsed = None if kind == "categorical" else _numeric_column(name, cells, lines, kind, missing)
+        padded = kind == "auto" and any(_ZERO_PADDED.match(cell) for cell, gone in zip(cells, missing) if not gone)
+        parsed = None if kind == "categorical" or padded else _numeric_column(name, cells, lines, kind, missing)
         if parsed is not None:
             values, kind = parsed
         else:

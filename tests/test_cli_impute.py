@@ -59,6 +59,11 @@ def _holey_csv(path, n=120, share=0.15, seed=0, delimiter=","):
     return path, holes
 
 
+def _write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def _records(path, delimiter=","):
     with open(path, newline="") as handle:
         return list(csv.reader(handle, delimiter=delimiter))
@@ -313,6 +318,21 @@ def test_impute_output_quotes_a_copied_carriage_return(tmp_path, capsys, tiny_mo
     assert cli.main(["impute", str(data), "-o", str(out), "--seed", "0", "--drop", "note"]) == 0
     records = _records(out)
     assert len(records) == 31 and records[4][2] == "line1\rline2"
+
+
+def test_impute_keeps_zero_padded_codes_spelled_as_written(tmp_path, capsys, tiny_models):
+    """A code column "001", "002", "010" was read as integers: kept cells "001", filled ones "1"."""
+    rng = np.random.default_rng(0)
+    codes = rng.choice(["001", "002", "010"], 40)
+    lines = [f"{c},{y:.2f}" for c, y in zip(codes, rng.normal(size=40))]
+    for i in (3, 9, 17):
+        lines[i] = "," + lines[i].split(",")[1]
+    data = _write_lines(tmp_path / "codes.csv", ["code,y"] + lines)
+    out = tmp_path / "out.csv"
+    assert cli.main(["impute", str(data), "-o", str(out), "--seed", "0"]) == 0
+    assert {record[0] for record in _records(out)[1:]} <= {"001", "002", "010"}
+    assert read_csv(data, allow_missing=True).kinds == ["categorical", "float"]
+    assert read_csv(data, allow_missing=True, integer_columns=["code"]).kinds == ["integer", "float"]
 
 
 def test_impute_warnings_are_one_line(tmp_path, capsys, monkeypatch):

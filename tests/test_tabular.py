@@ -81,7 +81,10 @@ def test_detection_and_forcing_flags(tmp_path):
         "f,i,i2,code,t\n1.5,3,1e1,01,a\n2,4.0,2,02,b\n-0.25,-7,30,01,a\n",
     )
     table = read_csv(path)
-    assert table.kinds == ["float", "integer", "integer", "integer", "categorical"]
+    # "01", "02": numbers written with leading zeros are codes, labels spelled as written
+    assert table.kinds == ["float", "integer", "integer", "categorical", "categorical"]
+    assert table.columns[3].tolist() == ["01", "02", "01"]
+    assert read_csv(path, integer_columns=["code"]).kinds[3] == "integer"
     assert table.columns[0].dtype == np.float64
     np.testing.assert_array_equal(table.columns[1], [3, 4, -7])
     assert table.columns[4].dtype == object and table.columns[4].tolist() == ["a", "b", "a"]
