@@ -525,7 +525,8 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         """Rows drawn given their known coordinates: a component, then its diffusion.
 
         The component of a row is drawn from its posterior given the known
-        coordinates under the fitted Gaussians (the component models' own
+        coordinates under the components' Gaussians (the prior's for a
+        component that kept it, the fitted one for a diffusion, whose own
         marginals have no closed form); within the component the known
         coordinates are a linear constraint on the whitened row, which its
         model's conditional sampler takes as a projector (a component that
@@ -533,7 +534,13 @@ class GaussianMixturePriorDiffusion(BaseDiffusionDensity):
         """
         if projectors is not None:
             raise ValueError("A GaussianMixturePriorDiffusion cannot be the predictor of another one for impute.")
-        law = GaussianMixtureLaw(self.weights_, self._centres_z, self._fitted_covs_z)
+        # a component that keeps its Gaussian is N(c, S) with the prior's S (the identity with
+        # prior_covariance='identity'); a diffusion's marginal is approximated by the fitted Gaussian
+        covs = [
+            S if model is None else F
+            for S, F, model in zip(self._prior_law.covariances, self._fitted_covs_z, self.component_models_)
+        ]
+        law = GaussianMixtureLaw(self.weights_, self._centres_z, covs)
         log_terms = law.observed_log_terms(Z)
         labels = draw_by_weight(log_terms, random_state.random_sample(len(Z)))
         out = np.empty_like(Z)

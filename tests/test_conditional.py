@@ -567,6 +567,25 @@ def test_mixture_prior_whitened_constraint_is_an_orthogonal_projector():
                 np.testing.assert_allclose(z[o], Z[i, o], atol=1e-10)
 
 
+@pytest.mark.parametrize("prior_covariance", ["identity", "full"])
+def test_mixture_prior_draws_its_own_conditional_when_components_keep_their_gaussians(prior_covariance):
+    # with prior_covariance='identity' a component that keeps its Gaussian is N(c, I), but the rows' component
+    # was drawn under the fitted covariances: given x0 = 2, draws averaged -4.03 where the model's law says -2.02
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 0.15, (150, 2)), rng.normal(0, 1.5, (150, 2)) + [4, -4]])
+    model = GaussianMixturePriorDiffusion(
+        n_components=2, prior_covariance=prior_covariance, min_component_rows=10**6, random_state=0
+    ).fit(X)
+    grid = np.linspace(-15, 10, 4001)
+    log_density = model.score_samples(np.column_stack([np.full_like(grid, 2.0), grid]))
+    p = np.exp(log_density - log_density.max())
+    p /= p.sum()
+    draws = model.sample(4000, given={0: 2.0}, random_state=1)[:, 1]
+    spread = np.sqrt(np.sum(p * grid**2) - np.sum(p * grid) ** 2)
+    assert abs(draws.mean() - np.sum(p * grid)) < 4 * spread / np.sqrt(len(draws))
+    assert abs(np.mean(draws > -2) - p[grid > -2].sum()) < 0.03
+
+
 def test_mixture_prior_of_gaussian_components_conditions_exactly(law):
     # no component has the rows for a diffusion: the model is its fitted
     # mixture, whose conditional law is known (component posterior, then the
