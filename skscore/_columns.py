@@ -595,9 +595,11 @@ class _Integer:
 
     def __init__(self, low, high, step=1.0, origin=0.0, decimals=None, values=None):
         self.step, self.origin, self.decimals = float(step), float(origin), decimals
-        # the bounds of k are integers
-        self.low = float(np.ceil((low - self.origin) / self.step))
-        self.high = float(np.floor((high - self.origin) / self.step))
+        # the bounds of k are integers; a bound on a decimal grid point is snapped to it as the values are
+        # ((1.0 - 0.3) / 0.1 is 6.999999999999999, whose floor would leave 1.0 out of the column)
+        with np.errstate(invalid="ignore"):
+            self.low = float(np.ceil(self._index(np.float64(low))))
+            self.high = float(np.floor(self._index(np.float64(high))))
         # the dequantized value k + u lies in (low, high + 1)
         self.map = _SoftplusMap(self.low, self.high + 1.0)
         # the training values: a frequent value's cell as wide as its share (see _ShareWarp).  Not

@@ -683,6 +683,20 @@ def test_auto_integers_take_a_measurement_on_a_filled_grid():
     assert _grid(np.array([1.5, 2.0, 2.5, np.nan])) == (0.5, 1.5, 1)
 
 
+def test_a_bound_on_a_decimal_grid_point_keeps_that_point():
+    # shares recorded to 0.1 in [0.3, 1.0], bounds (0, 1) by 'auto': (1.0 - 0.3) / 0.1 is 6.999999999999999,
+    # whose floor left 1.0 out of the column (its rows scored -1e300 and were never drawn)
+    rng = np.random.RandomState(0)
+    x = np.round(rng.choice(np.arange(3, 11) / 10, size=300), 1)[:, None]
+    model = small(integer_features="auto", bounds="auto").fit(x)
+    column = model.column_types_.columns_[0]
+    assert (column.low, column.high) == (-3.0, 7.0)  # 0.0 and 1.0, on the grid of origin 0.3
+    assert np.all(model.score_samples(np.array([[0.3], [1.0]])) > LOG_DENSITY_FLOOR)
+    samples = model.sample(4000, random_state=0)
+    assert abs(np.mean(samples == 1.0) - np.mean(x == 1.0)) < 0.04
+    assert samples.min() >= 0.0 and samples.max() <= 1.0
+
+
 # ------------------------------------------- found by the property suite
 def test_integers_beyond_float64_resolution_are_not_dequantized():
     # every float beyond 2**52 is integral: 'auto' took such columns for integers and
