@@ -162,6 +162,16 @@ class _LevelModel:
         return out, (div if with_divergence else None)
 
 
+def _is_missing_label(label):
+    """None, a float NaN or pandas' NA (whose truth value raises a TypeError)."""
+    if label is None:
+        return True
+    try:
+        return bool(label != label)
+    except TypeError:
+        return True
+
+
 def _linear_fit(inputs, targets, weight):
     """Least-squares linear map of the targets on ``[inputs, 1]``.
 
@@ -222,8 +232,8 @@ def _held_out_split(Z, validation_fraction, n_copies, rng):
     """The rows a level is fitted on and the rows kept out of its fit to judge its trees.
 
     ``validation_fraction`` of the rows (a float), or as many rows as give
-    that many noised copies (an int); at least one row on each side, except
-    for a single row, which is both.
+    that many noised copies (an int); at least one, at most half of them
+    (a ValueError beyond), except for a single row, which is both.
     """
     n = len(Z)
     if n < 2:
@@ -232,7 +242,14 @@ def _held_out_split(Z, validation_fraction, n_copies, rng):
         n_out = -(-int(validation_fraction) // n_copies)
     else:
         n_out = int(np.ceil(validation_fraction * n))
-    n_out = min(max(n_out, 1), n - 1)
+    n_out = max(n_out, 1)
+    if n_out > n // 2:
+        # the trees would be fitted on fewer rows than judge them (one row for 199 kept out, silently)
+        raise ValueError(
+            f"early_stopping='held_out_rows' with validation_fraction={validation_fraction!r} keeps {min(n_out, n)} "
+            f"of {n} training rows (of a class) out of each level's fit; at most half can be: use a smaller "
+            "validation_fraction (a share such as 0.1)."
+        )
     order = rng.permutation(n)
     return Z[np.sort(order[n_out:])], Z[np.sort(order[:n_out])]
 
@@ -500,7 +517,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
         its noised rows (a float in (0, 1); at most 10,000 rows) or a number
         (an int).  With 'held_out_rows' the same share of the training rows
         (or as many as give that many noised copies) is kept out of each
-        level's fit, at least one.
+        level's fit, at least one and at most half of them.
     n_iter_no_change : int, default=10
         With ``early_stopping``: a level stops after this many trees in a row
         without an improvement of the held-out error.
@@ -725,12 +742,17 @@ class GradientBoostedScore(BaseDiffusionDensity):
         return "velocity" if self.diffusion_type == "flow" else "noise"
 
     @property
+    def _fitted_flow(self):
+        """Whether the fitted levels are the flow's (read off the fit: diffusion_type may be set since)."""
+        return self.diffusions_[0].predictor.target == "velocity"
+
+    @property
     def _sampler(self):
         # smoothed splits: the ODE and grid that score_samples integrates
         if self._smoothed:
             return "heun"
         # Euler steps of the flow ODE are the engine's DDIM steps on the flow grid
-        return "ddim" if self.diffusion_type == "flow" else "euler_maruyama"
+        return "ddim" if self._fitted_flow else "euler_maruyama"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -744,12 +766,10 @@ class GradientBoostedScore(BaseDiffusionDensity):
             raise ValueError(f"y has {len(y)} labels but X has {n_rows} rows.")
         if y.dtype == object:
             # a missing label sorts with no other (np.unique raised "'<' not supported")
-            missing = [
-                i for i, label in enumerate(y) if label is None or (isinstance(label, float) and np.isnan(label))
-            ]
+            missing = [i for i, label in enumerate(y) if _is_missing_label(label)]
             if missing:
                 raise ValueError(
-                    f"y holds {len(missing)} missing label(s) (None or NaN; the first at row {missing[0]})."
+                    f"y holds {len(missing)} missing label(s) (None, NaN or pd.NA; the first at row {missing[0]})."
                 )
         check_classification_targets(y)
         return y
@@ -1041,7 +1061,7 @@ class GradientBoostedScore(BaseDiffusionDensity):
 
     def _flow_log_density(self, Z):
         """Log-density along the probability flow, mixed over the classes."""
-        if self.diffusion_type == "vp":
+        if not self._fitted_flow:
             warnings.warn(
                 "GradientBoostedScore(diffusion_type='vp'): the VP grid's first levels are too far apart for the "
                 "change of variables along the flow (the splits there are nearly hard), so score_samples is not a "

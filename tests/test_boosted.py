@@ -3,6 +3,8 @@
 import functools
 import pickle
 
+import warnings
+
 import numpy as np
 import pytest
 from joblib import parallel_backend
@@ -280,7 +282,7 @@ def test_held_out_split_keeps_a_share_of_the_rows_out_of_a_level():
     assert (len(fitted), len(checked)) == (18, 2)
     assert sorted(np.vstack([fitted, checked])[:, 0]) == sorted(Z[:, 0])  # disjoint, every row on one side
     assert len(boosted._held_out_split(Z, 120, 50, rng)[1]) == 3  # a number: rows enough for 120 noised copies
-    assert len(boosted._held_out_split(Z, 0.99, 50, rng)[0]) == 1  # a row is always fitted
+    assert len(boosted._held_out_split(Z, 0.5, 50, rng)[0]) == 10  # at most half kept out (0.99: a ValueError)
     assert len(boosted._held_out_split(Z[:2], 0.01, 50, rng)[1]) == 1  # and one kept out
     fitted, checked = boosted._held_out_split(Z[:1], 0.1, 50, rng)
     assert len(fitted) == len(checked) == 1  # a single row is both
@@ -350,16 +352,43 @@ def test_bad_training_data_is_refused_clearly(name):
         GradientBoostedScore(**TINY).fit(BAD_FIT_INPUTS[name])
 
 
+@pytest.mark.parametrize("fraction", [20000, 0.999])
+def test_held_out_rows_cannot_take_most_of_the_rows(data_2d, fraction):
+    # an int counts noised copies: 20000 of 100 copies each kept 199 of 200 rows out, fitting each level on one
+    model = GradientBoostedScore(**TINY, early_stopping="held_out_rows", validation_fraction=fraction)
+    with pytest.raises(ValueError, match="at most half can be"):
+        model.fit(data_2d)
+
+
+@pytest.mark.parametrize("split_smoothing", [0.25, None])
+def test_diffusion_type_set_after_fit_changes_nothing_until_refit(data_2d, split_smoothing):
+    # it switched a hard-split flow's sampler to Euler-Maruyama, and warned about a VP density that was not
+    model = GradientBoostedScore(**TINY, split_smoothing=split_smoothing).fit(data_2d)
+    before = model.sample(50, random_state=0), model.score_samples(data_2d[:5])
+    model.set_params(diffusion_type="vp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        after = model.sample(50, random_state=0), model.score_samples(data_2d[:5])
+    np.testing.assert_array_equal(before[0], after[0])
+    np.testing.assert_array_equal(before[1], after[1])
+
+
 def test_bad_labels_are_refused_clearly(data_2d):
     with pytest.raises(ValueError, match="labels but X has"):
         GradientBoostedScore(**TINY).fit(data_2d, np.zeros(3))
     with pytest.raises(ValueError, match="continuous|Unknown label type"):
         GradientBoostedScore(**TINY).fit(data_2d, np.linspace(0, 1, len(data_2d)))
-    for missing in (None, np.nan):
+    pd = pytest.importorskip("pandas")
+    for missing in (None, np.nan, pd.NA):
         y = np.array(["a", "b"] * (len(data_2d) // 2) + ["a"] * (len(data_2d) % 2), dtype=object)
         y[5] = missing
-        with pytest.raises(ValueError, match=r"y holds 1 missing label\(s\) \(None or NaN; the first at row 5\)"):
+        message = r"y holds 1 missing label\(s\) \(None, NaN or pd.NA; the first at row 5\)"
+        with pytest.raises(ValueError, match=message):
             GradientBoostedScore(**TINY).fit(data_2d, y)
+    y = pd.Series(["a", "b"] * (len(data_2d) // 2) + ["a"] * (len(data_2d) % 2), dtype="string")
+    y[7] = None  # pandas' string dtype stores pd.NA: np.unique raised "boolean value of NA is ambiguous"
+    with pytest.raises(ValueError, match=r"missing label\(s\) .* the first at row 7"):
+        GradientBoostedScore(**TINY).fit(data_2d, y)
 
 
 @pytest.mark.parametrize(
