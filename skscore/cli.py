@@ -75,7 +75,7 @@ from ._tabular import (
     read_csv_source,
 )
 from .boosted import GradientBoostedScore
-from .convex import ConvexTwoLayerScore
+from .convex import MAX_RELU_COLUMNS, ConvexTwoLayerScore
 from .datasets import DATASETS, SUITE_TABLES, load_dataset
 from .metrics import c2st_auc, dcr, mmd, sliced_wasserstein, wasserstein1
 from .mixture_prior import GaussianMixturePriorDiffusion
@@ -267,6 +267,13 @@ def _benchmark_splits(datasets, models, seed, test_size, n_jobs):
                     f"the benchmark needs at least {MIN_SPLIT_ROWS} in each part (5-fold model selection and "
                     f"two-sample test)."
                 )
+        # the convex model's cone-constrained programs refuse wide data: say so before any other fit
+        varying = int(np.sum(np.ptp(X_train, axis=0) > 0))  # constant columns are left out of the model
+        if "convex" in models and varying > MAX_RELU_COLUMNS:
+            raise ValueError(
+                f"--models convex takes at most {MAX_RELU_COLUMNS} columns that vary, and {dataset} has {varying}: "
+                "leave convex out of --models, or this dataset out of --datasets."
+            )
         splits.append((dataset, X_train, X_test))
     return splits
 

@@ -526,7 +526,7 @@ class ConvexTwoLayerScore(BaseDiffusionDensity):
             name = "KKT residual" if self.objective == "sm" else "duality gap"
             warnings.warn(
                 f"{int(np.sum(certificate > self.tol))} of {len(results)} convex programs stopped at "
-                f"max_iter={self.max_iter} with a relative {name} up to {certificate.max():.2g} > "
+                f"max_iter={self.max_iter} with a relative {name} up to {certificate.max():.3g} > "
                 f"tol={self.tol}; increase max_iter or tol.",
                 ConvergenceWarning,
             )

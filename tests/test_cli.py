@@ -794,6 +794,16 @@ def test_generate_integers_beyond_2_to_the_53_are_written_as_integers(tmp_path, 
     _one_error_line(capsys, "column 't_ns' is given as integer")
 
 
+def test_benchmark_refuses_convex_on_wide_data_before_any_fit(capsys, monkeypatch):
+    # iris was fitted first, then digits (61 varying columns) failed and every result was lost
+    def forbidden(**kwargs):
+        raise AssertionError("a model was built although the command should have failed first")
+
+    monkeypatch.setattr(cli, "MODELS", {"convex": forbidden})
+    assert cli.main(["benchmark", "--datasets", "iris,digits", "--models", "convex", "--peers", "none"]) == 2
+    _one_error_line(capsys, "--models convex takes at most 32 columns that vary, and digits has 61")
+
+
 def test_out_of_memory_is_one_error_line(tmp_path, capsys, monkeypatch):
     def greedy(args):
         raise MemoryError("Unable to allocate 58.2 TiB for an array with shape (1000000000000, 8)")

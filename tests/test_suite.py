@@ -70,6 +70,18 @@ def test_summary_ranks_wins_likelihood_share_and_typed_changes():
     assert "50 %" in text
 
 
+def test_every_markdown_table_has_as_many_cells_as_its_header():
+    # the summary's header "C2ST |AUC-.5|" held two pipes: 15 header cells over 13 columns, not a table
+    rows = [_row("a", "boosted", 0.10, loglik=-1.0, se=math.nan), _row("a", "GaussianMixture", 0.12, loglik=-1.5)]
+    text = format_suite(rows)
+    blocks = [block.splitlines() for block in text.split("\n\n") if block.lstrip().startswith("|")]
+    assert blocks
+    for lines in blocks:
+        widths = {line.count("|") - line.count("\\|") for line in lines if line.lstrip().startswith("|")}
+        assert len(widths) == 1, lines[:2]
+    assert "nan" not in text.replace("(nan", "")  # one draw: a W1 without "+- nan"
+
+
 def test_ties_for_first_are_wins_and_likelihoods_over_fewer_tables_are_marked():
     rows = [
         _row("a", "boosted", 0.10, loglik=-1.0, auc=0.55),
