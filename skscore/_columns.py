@@ -310,11 +310,14 @@ class _BoundMap:
         low, high = self.low, self.high
         if low == -np.inf and high == np.inf:
             return z.copy()
+        # within the open interval: a value that rounds onto a bound would be a value the density
+        # does not have (exp and expit round to the bound beyond about 37 units)
+        inside_low, inside_high = np.nextafter(low, np.inf), np.nextafter(high, -np.inf)
         if high == np.inf:
-            return low + np.exp(np.minimum(z, _MAX_EXP))
+            return np.maximum(low + np.exp(np.minimum(z, _MAX_EXP)), inside_low)
         if low == -np.inf:
-            return high - np.exp(np.minimum(-z, _MAX_EXP))
-        return np.clip(low + (high - low) * expit(z), low, high)
+            return np.minimum(high - np.exp(np.minimum(-z, _MAX_EXP)), inside_high)
+        return np.clip(low + (high - low) * expit(z), inside_low, inside_high)
 
 
 def _log_expm1(t):

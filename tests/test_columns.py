@@ -697,6 +697,18 @@ def test_a_bound_on_a_decimal_grid_point_keeps_that_point():
     assert samples.min() >= 0.0 and samples.max() <= 1.0
 
 
+@pytest.mark.parametrize("low, high", [(0.0, 1.0), (0.0, np.inf), (-np.inf, 1.0)])
+def test_bound_maps_never_round_onto_a_bound(low, high):
+    # expit(40) is 1.0 in float64: Beta(0.1, 0.1) data drew 190 of 20,000 rows exactly at 1.0, scored -1e300
+    from skscore._columns import _BoundMap
+
+    bound_map = _BoundMap(low, high)
+    y = bound_map.inverse(np.array([-800.0, -50.0, 0.0, 50.0, 800.0]))
+    assert np.all((y > low) & (y < high))
+    z, log_term = bound_map.forward(y)
+    assert np.all(np.isfinite(z)) and np.all(np.isfinite(log_term))
+
+
 # ------------------------------------------- found by the property suite
 def test_integers_beyond_float64_resolution_are_not_dequantized():
     # every float beyond 2**52 is integral: 'auto' took such columns for integers and
