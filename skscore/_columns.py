@@ -516,8 +516,8 @@ class _ShareWarp:
     would stretch every value seen once and squeeze the unseen ones
     between, bending a tail value's relation to the other columns (crops'
     pest counts: two held-out rows of 42 and 44 pests lost about 30 nats
-    each that way).  A measurement on a decimal grid gets no warp (see
-    :class:`_Integer`).
+    each that way).  A measurement on a decimal grid gets none but for its
+    spikes (see :class:`_Integer`).
     """
 
     def __init__(self, k, frequent, counts, base):
@@ -605,13 +605,17 @@ class _Integer:
             self.high = float(np.floor(self._index(np.float64(high))))
         # the dequantized value k + u lies in (low, high + 1)
         self.map = _SoftplusMap(self.low, self.high + 1.0)
-        # the training values: a frequent value's cell as wide as its share (see _ShareWarp).  Not
-        # for a measurement on a decimal grid: its frequent points are the mode of a smooth law
-        # recorded coarsely, not values that many rows share (the column types guide)
-        if values is not None and decimals is None:
-            k = self._index(values[~np.isnan(values)])
+        # the training values: a frequent value's cell as wide as its share (see _ShareWarp).  On a
+        # decimal grid only a spike's (an exact zero among rain readings to 0.1): its other frequent
+        # points are the mode of a smooth law recorded coarsely, not values that many rows share (the
+        # column types guide)
+        if values is not None:
+            observed = values[~np.isnan(values)]
+            k = self._index(observed)
             cells, counts = np.unique(k, return_counts=True)
             frequent = counts >= max(2.0, FREQUENT_VALUE_SHARE * k.size)
+            if decimals is not None:
+                frequent &= np.isin(cells, self._index(np.array(sorted(_spike_values(observed)), dtype=np.float64)))
             if frequent.any() and cells[frequent][-1] - cells[frequent][0] < MAX_SHARE_WARP_CELLS:
                 self.warp = _ShareWarp(k, cells[frequent], counts[frequent], self.map)
 
