@@ -381,6 +381,11 @@ def _parse_rows(reader, path, empty_rows=False):
                 f"{path}, line {line}: unterminated quoted field: a double quote that opens a field there is never "
                 f"closed, so the field runs to the end of the file{swallowed}; close the quote, or remove it"
             ) from None
+        if "new-line character seen in unquoted field" in str(exc):  # Python's advice is about its own open()
+            raise ValueError(
+                f"{path}, line {reader.line_num}: a carriage return ends a line outside quotes (old Mac line "
+                "endings, or a stray one): convert the file's line endings to \\n or \\r\\n"
+            ) from None
         raise ValueError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
     return header, rows
 

@@ -646,6 +646,7 @@ def test_generate_unterminated_quote_is_refused(tmp_path, capsys, no_fit, make_i
         ('x,y\n1,"2\n3,4\n5,6\n', "line 2: unterminated quoted field"),
         ('x,y\n1,"abc""\n2,3\n5,6\n', "line 2: unterminated quoted field"),  # a doubled quote does not close it
         ('x,y\n1,"2"a\n3,4\n', "line 2: malformed CSV"),  # text after a closing quote
+        ("x,y\r1,2\r3,4\r", "line 1: a carriage return ends a line outside quotes"),  # old Mac line endings
         ('x,y\n1,"a\nb"\n3,4\n', None),  # a quoted field holding a newline, closed
         ('x,y\n1,"a ""q"" b"\n3,4\n', None),
         ('x,y\n1,2"\n3,4\n', None),  # a quote inside an unquoted field is a character
