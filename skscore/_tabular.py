@@ -354,8 +354,8 @@ def _parse_rows(reader, path, empty_rows=False):
     rows = []
     header = None
     line = 1  # first physical line of the next record
-    # with one column an empty line is also a row whose cell is empty: kept once a later row shows it is not
-    # the blank lines that end a file
+    # with one column an empty line is a row whose cell is empty, kept once a later row shows that it is not
+    # one of the blank lines that end the file
     pending = []
     try:
         for fields in reader:
