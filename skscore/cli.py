@@ -556,7 +556,12 @@ def _build_parser():
     bench.add_argument("--draws", type=int, default=5, metavar="R", help="suite only: sample sets per model")
     bench.add_argument("--max-train", type=int, default=1200, metavar="N", help="suite only: training rows per table")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--test-size", type=number, default=0.3, help="fraction (or number) of test rows")
+    bench.add_argument(
+        "--test-size",
+        type=number,
+        default=None,
+        help="fraction (or number) of test rows (default 0.3; not with --suite)",
+    )
     bench.add_argument(
         "--progress",
         action="store_true",
@@ -1110,7 +1115,7 @@ def _benchmark_command(args):
         datasets,
         models,
         seed=args.seed,
-        test_size=args.test_size,
+        test_size=0.3 if args.test_size is None else args.test_size,
         n_jobs=args.n_jobs,
         progress=args.progress or sys.stderr.isatty(),
         peers=_peer_names(args.peers),
@@ -1157,6 +1162,11 @@ def _suite_command(args):
         raise ValueError(f"--draws must be at least 1 (sample sets per model), got {args.draws}.")
     if args.max_train < 10:
         raise ValueError(f"--max-train must be at least 10 (training rows per table), got {args.max_train}.")
+    if args.test_size is not None:
+        raise ValueError(
+            "--test-size does not apply to --suite, whose splits are fixed (a fifth of each table held out; "
+            "--max-train bounds the training rows)."
+        )
     if args.out is not None:
         _check_out_directory(args.out, ["suite.md"], args.force)
     _check_seed_and_jobs(args.seed, args.n_jobs)

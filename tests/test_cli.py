@@ -842,6 +842,7 @@ def test_generate_refuses_an_empty_or_directory_output_path(tmp_path, capsys, mo
         (["--out", ""], ["--out needs a directory name"]),
         (["--suite", "real", "--draws", "0"], ["--draws must be at least 1"]),
         (["--suite", "real", "--max-train", "5"], ["--max-train must be at least 10"]),
+        (["--suite", "real", "--test-size", "0.5"], ["--test-size does not apply to --suite"]),
         (["--suite", "real", "--tables", "fair,fair"], ["--tables names 'fair' twice"]),
         (["--suite", "real", "--out", ""], ["--out needs a directory name"]),
     ],
