@@ -228,28 +228,38 @@ def _fit_level(Z, n_copies, angle, target, params, seed):
     return _LevelModel(coef, trees, bandwidth)
 
 
-def _held_out_split(Z, validation_fraction, n_copies, rng):
-    """The rows a level is fitted on and the rows kept out of its fit to judge its trees.
+def _held_out_count(validation_fraction, n, n_copies):
+    """How many of ``n`` training rows a level keeps out of its fit (see :func:`_held_out_split`).
 
     ``validation_fraction`` of the rows (a float), or as many rows as give
-    that many noised copies (an int); at least one, at most half of them
-    (a ValueError beyond), except for a single row, which is both.
+    that many noised copies (an int); at least one, at most half of them (a
+    ValueError beyond: the trees would be fitted on fewer rows than judge
+    them, one row for 199 kept out).
     """
-    n = len(Z)
-    if n < 2:
-        return Z, Z
     if isinstance(validation_fraction, Integral):
         n_out = -(-int(validation_fraction) // n_copies)
     else:
         n_out = int(np.ceil(validation_fraction * n))
     n_out = max(n_out, 1)
     if n_out > n // 2:
-        # the trees would be fitted on fewer rows than judge them (one row for 199 kept out, silently)
         raise ValueError(
             f"early_stopping='held_out_rows' with validation_fraction={validation_fraction!r} keeps {min(n_out, n)} "
             f"of {n} training rows (of a class) out of each level's fit; at most half can be: use a smaller "
             "validation_fraction (a share such as 0.1)."
         )
+    return n_out
+
+
+def _held_out_split(Z, validation_fraction, n_copies, rng):
+    """The rows a level is fitted on and the rows kept out of its fit to judge its trees.
+
+    As many as :func:`_held_out_count` says are kept out, except for a
+    single row, which is both.
+    """
+    n = len(Z)
+    if n < 2:
+        return Z, Z
+    n_out = _held_out_count(validation_fraction, n, n_copies)
     order = rng.permutation(n)
     return Z[np.sort(order[n_out:])], Z[np.sort(order[:n_out])]
 
@@ -811,6 +821,9 @@ class GradientBoostedScore(BaseDiffusionDensity):
         copies = self.duplicate_K_ = _per_class(self.duplicate_K, _auto_copies, counts)
         self.max_leaf_nodes_ = _per_class(self.max_leaf_nodes, _auto_leaves, counts)
         self.early_stopping_ = _per_class(self.early_stopping, _auto_early_stopping, counts)
+        for count, n_copies, stopping in zip(counts, copies, self.early_stopping_):
+            if stopping == "held_out_rows" and count >= 2:  # refused before any level is fitted
+                _held_out_count(self.validation_fraction, count, n_copies)
         self.min_samples_leaf_ = _per_class(
             self.min_samples_leaf, functools.partial(_auto_min_leaf, training_rows=self.min_training_rows_leaf), copies
         )
